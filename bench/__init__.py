@@ -1,0 +1,1 @@
+"""Benchmarks. Each module writes its own section of docs/benchmarks.md."""
