@@ -1,0 +1,1 @@
+"""AI participants: labelled, plural, local by default, never authoritative."""

@@ -1,0 +1,80 @@
+"""Plain data passed between the engine and the AI layer; no Discord, no network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Task = Literal["position", "critique", "draft"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedContribution:
+    """A member's contribution as the AI may see it (opted-out members never appear)."""
+
+    id: int
+    kind: str
+    author_label: str
+    stance: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AIRequest:
+    """What the engine asks of every AI participant at the table."""
+
+    question: str
+    task: Task
+    contributions: tuple[QuotedContribution, ...] = ()
+    # Members left out because they opted out of AI processing; the prompt says how many.
+    left_out_count: int = 0
+    # The proposal draft to critique (task "critique").
+    target_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AIResult:
+    """One AI contribution, cleaned and labelled, with its provenance."""
+
+    participant: str
+    model: str
+    endpoint_host: str
+    stance: str | None
+    text: str
+    missing: str | None
+    # Ids of the contributions a draft answers; always a subset of `given_ids`.
+    answers: tuple[int, ...]
+    # sha256 of the exact messages sent (all of them, in order, for a map-reduce draft).
+    prompt_sha256: str
+    given_ids: tuple[int, ...]
+    left_out_count: int
+    latency_ms: float
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+# Both a result (returned by `ask_all`) and an exception (raised inside the retry loop).
+class AIUnavailable(Exception):
+    """An AI participant could not contribute; returned by `ask_all`, never fatal."""
+
+    def __init__(self, participant: str, reason: str) -> None:
+        super().__init__(participant, reason)
+        self.participant = participant
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"AI participant {self.participant} is unavailable: {self.reason}"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, AIUnavailable)
+            and (self.participant, self.reason) == (other.participant, other.reason)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.participant, self.reason))
+
+    @property
+    def notice(self) -> str:
+        """The short public notice; the reason stays in the logs."""
+        return f"AI participant {self.participant} is unavailable"
