@@ -1,0 +1,113 @@
+"""Settings: `config.toml`, then environment variables, with keyword arguments above both.
+
+Environment variables use the prefix `ROUNDTABLE__` and `__` for nesting, e.g.
+`ROUNDTABLE__DISCORD__TOKEN` or `ROUNDTABLE__DATABASE__PATH`. The file is `config.toml` in the
+working directory unless `ROUNDTABLE_CONFIG` names another.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.ai.config import AIConfig
+from bot.engine.templates import BUILTIN_TEMPLATES, RoundKind
+
+CONFIG_ENV = "ROUNDTABLE_CONFIG"
+
+# Which file and whether the environment is read, for the `Settings` being built now.
+_toml_file: ContextVar[Path | None] = ContextVar("roundtable_toml_file", default=None)
+_read_env: ContextVar[bool] = ContextVar("roundtable_read_env", default=True)
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = None
+    # Run each deliberation in the channel where it was started instead of a new thread.
+    run_in_channel: bool = False
+    # Guilds to sync slash commands to immediately (global sync can take an hour).
+    dev_guild_ids: list[int] = Field(default_factory=list)
+
+
+class DatabaseSettings(BaseModel):
+    path: Path = Path("data/roundtable.sqlite3")
+
+
+class DeliberationDefaults(BaseModel):
+    template: str = "consent"
+    quorum: int = Field(default=3, ge=1, le=1000)
+    round_minutes: int = Field(default=1440, ge=1, le=60 * 24 * 30)
+    min_round_minutes: int = Field(default=10, ge=0, le=60 * 24 * 30)
+    anonymous: bool = False
+    # In an anonymous deliberation, may the moderator see who is behind an alias?
+    reveal_aliases_to_moderator: bool = False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ROUNDTABLE__",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    deliberation: DeliberationDefaults = Field(default_factory=DeliberationDefaults)
+    # Custom process templates: name -> ordered round kinds (positions, dissent, synthesis, consent).
+    templates: dict[str, list[RoundKind]] = Field(default_factory=dict)
+    ai: AIConfig = Field(default_factory=AIConfig)
+    log_level: str = "INFO"
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_are_sound(cls, value: dict[str, list[RoundKind]]) -> dict[str, list[RoundKind]]:
+        for name, rounds in value.items():
+            if name in BUILTIN_TEMPLATES:
+                raise ValueError(f"template {name!r} is built in; choose another name")
+            if not rounds:
+                raise ValueError(f"template {name!r} has no rounds")
+            if len(set(rounds)) != len(rounds):
+                raise ValueError(f"template {name!r} repeats a round kind")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings]
+        if _read_env.get():
+            sources.append(env_settings)
+        toml = _toml_file.get()
+        if toml is None:
+            toml = Path(os.environ.get(CONFIG_ENV, "config.toml"))
+        if toml.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, path: Path | None = None, *, read_env: bool = True, **overrides: Any) -> Settings:
+        """Build settings from `path` (or the default file) and, unless told not to, the environment."""
+        file_token = _toml_file.set(path)
+        env_token = _read_env.set(read_env)
+        try:
+            return cls(**overrides)
+        finally:
+            _toml_file.reset(file_token)
+            _read_env.reset(env_token)
+
+    def templates_available(self) -> dict[str, tuple[RoundKind, ...]]:
+        return {**BUILTIN_TEMPLATES, **{k: tuple(v) for k, v in self.templates.items()}}

@@ -1,0 +1,71 @@
+"""Typed refusals. Each says, in words fit to show a member, why nothing changed."""
+
+from __future__ import annotations
+
+
+class RoundtableError(Exception):
+    """Base of every refusal the engine makes. `str(error)` is the user-facing message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.user_message = message
+
+
+class NotFound(RoundtableError):
+    """An id that does not exist in this guild (another guild's id looks the same)."""
+
+
+class PermissionDenied(RoundtableError):
+    """The actor's role does not allow this action."""
+
+
+class ObserverCannotAct(PermissionDenied):
+    """Observers only read."""
+
+
+class NotForAI(PermissionDenied):
+    """Only humans may do this: consent, vote, object, adopt, advance, count."""
+
+
+class NotYourContribution(PermissionDenied):
+    """Members edit or withdraw only what they wrote."""
+
+
+class EmptyText(RoundtableError):
+    """Text that is empty or only whitespace."""
+
+
+class TextTooLong(RoundtableError):
+    """Text over its limit."""
+
+
+class InvalidValue(RoundtableError):
+    """A setting, choice or number outside what is allowed."""
+
+
+class WrongRound(RoundtableError):
+    """The current round does not accept this kind of input."""
+
+
+class DeliberationClosed(RoundtableError):
+    """The deliberation is closed or cancelled."""
+
+
+class RoundTooYoung(RoundtableError):
+    """A round cannot close before its minimum duration unless forced."""
+
+
+class AlreadyRecorded(RoundtableError):
+    """The same action again (a double click): nothing new to store."""
+
+
+class BlockNeedsReason(RoundtableError):
+    """A block must say why."""
+
+
+class InvalidTransition(RoundtableError):
+    """An objection cannot move from its status to the one asked for."""
+
+
+class AINotDue(RoundtableError):
+    """An AI participant may not speak yet (humans first), unless the moderator asks."""
