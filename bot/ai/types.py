@@ -31,6 +31,17 @@ class AIRequest:
     # The proposal draft to critique (task "critique").
     target_text: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.task not in ("position", "critique", "draft"):
+            raise ValueError(f"unknown AI task {self.task!r}")
+        if self.task == "critique" and not (self.target_text or "").strip():
+            raise ValueError("a critique needs the draft to critique (target_text)")
+        if self.left_out_count < 0:
+            raise ValueError("left_out_count cannot be negative")
+        ids = [c.id for c in self.contributions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("contribution ids must be unique")
+
 
 @dataclass(frozen=True, slots=True)
 class AIResult:
@@ -66,10 +77,7 @@ class AIUnavailable(Exception):
         return f"AI participant {self.participant} is unavailable: {self.reason}"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, AIUnavailable)
-            and (self.participant, self.reason) == (other.participant, other.reason)
-        )
+        return isinstance(other, AIUnavailable) and (self.participant, self.reason) == (other.participant, other.reason)
 
     def __hash__(self) -> int:
         return hash((self.participant, self.reason))
