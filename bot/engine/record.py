@@ -241,7 +241,7 @@ def render_markdown(record: dict[str, Any]) -> str:
     if record["proposal"]:
         out += ["## Proposal", "", _quote(record["proposal"]["text"]), "", record["proposal"]["summary"], ""]
     out += ["## Consent (members only)", ""]
-    out += [f"- {CONSENT_LABELS[ConsentChoice(k)]}: {v}" for k, v in record["tally"].items()]
+    out += [f"- {CONSENT_LABELS[choice]}: {record['tally'][choice.value]}" for choice in ConsentChoice]
     for r in record["consent_responses"]:
         if r["reason"]:
             out += ["", f"{r['member']} ({CONSENT_LABELS[ConsentChoice(r['answer'])]}):", _quote(r["reason"])]

@@ -1,0 +1,38 @@
+"""The hash chain: each event's hash covers its content and the previous event's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.engine.model import Actor, Event
+
+GENESIS = "0" * 64
+
+
+def canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_hash(
+    prev_hash: str, stream: str, seq: int, kind: str, actor: str, actor_name: str, at: str, payload: str
+) -> str:
+    """Hash the stored text of an event, so that any edit to a stored field changes it."""
+    h = hashlib.sha256()
+    for part in (prev_hash, stream, str(seq), kind, actor, actor_name, at, payload):
+        data = part.encode()
+        # Length-prefix each field so that moving text between fields changes the hash too.
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def event_row(event: Event) -> tuple[str, str, str, str, str]:
+    """(kind, actor key, actor name, time, payload) as stored."""
+    return event.kind, event.actor.key, event.actor.name, event.at.isoformat(), canonical(event.payload)
+
+
+def event_from_row(kind: str, actor: str, actor_name: str, at: str, payload: str) -> Event:
+    return Event(kind, Actor.from_key(actor, actor_name), datetime.fromisoformat(at), json.loads(payload))
