@@ -79,10 +79,8 @@ class KSmoother:
 
     def update(self, best_k: int) -> KSmoother:
         count = self.last_k_count + 1 if self.last_k == best_k else 1
-        if count >= self.buffer or self.smoothed_k is None:
-            smoothed = best_k
-        else:
-            smoothed = self.smoothed_k
+        switch = count >= self.buffer or self.smoothed_k is None
+        smoothed = best_k if switch else self.smoothed_k
         return replace(self, last_k=best_k, last_k_count=count, smoothed_k=smoothed)
 
 

@@ -179,19 +179,13 @@ def representative(
         ra, rd = pa / ((ra_n + 1) / (rs_n + 2)), pd / ((rd_n + 1) / (rs_n + 2))
         rat, rdt = two_prop_test(na, ra_n, ns, rs_n), two_prop_test(nd, rd_n, ns, rs_n)
 
-        def finalize(j: int, best_agree: bool = False) -> Representative:
-            is_agree = rat[j] > rdt[j]
-            return Representative(
-                statement_id=statement_ids[j],
-                repful_for="agree" if is_agree else "disagree",
-                n_success=int(na[j] if is_agree else nd[j]),
-                n_trials=int(ns[j]),
-                p_success=float(pa[j] if is_agree else pd[j]),
-                p_test=float(pat[j] if is_agree else pdt[j]),
-                repness=float(ra[j] if is_agree else rd[j]),
-                repness_test=float(rat[j] if is_agree else rdt[j]),
-                best_agree=best_agree,
-            )
+        sides = (
+            np.stack([na, ns, pa, pat, ra, rat]),
+            np.stack([nd, ns, pd, pdt, rd, rdt]),
+        )
+
+        def finalize(j: int, best: bool = False, sides: tuple[FloatArray, FloatArray] = sides) -> Representative:
+            return _finalize(statement_ids[j], j, sides, best)
 
         sufficient = [
             j for j in range(len(statement_ids))
@@ -211,7 +205,7 @@ def representative(
                     best_agree = j
             elif pa[j] * pat[j] > pa[best_agree] * pat[best_agree]:
                 best_agree = j
-        head = [finalize(best_agree, best_agree=True)] if best_agree is not None else []
+        head = [finalize(best_agree, best=True)] if best_agree is not None else []
         if not sufficient:
             if not head and len(statement_ids):
                 head = [finalize(int(np.argmax(np.maximum(rat, rdt))))]
@@ -224,6 +218,26 @@ def representative(
         picked.sort(key=lambda r: r.repful_for != "agree")
         out.append(tuple(picked))
     return tuple(out)
+
+
+def _finalize(
+    sid: Id, j: int, sides: tuple[FloatArray, FloatArray], best_agree: bool
+) -> Representative:
+    """Polis's `finalize-cmt-stats`: report the side (agree/disagree) with the stronger test."""
+    agree, disagree = sides
+    is_agree = bool(agree[5, j] > disagree[5, j])
+    n_success, n_trials, p_success, p_test, rep, rep_test = (agree if is_agree else disagree)[:, j]
+    return Representative(
+        statement_id=sid,
+        repful_for="agree" if is_agree else "disagree",
+        n_success=int(n_success),
+        n_trials=int(n_trials),
+        p_success=float(p_success),
+        p_test=float(p_test),
+        repness=float(rep),
+        repness_test=float(rep_test),
+        best_agree=best_agree,
+    )
 
 
 @dataclass(frozen=True, slots=True)
