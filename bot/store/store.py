@@ -411,6 +411,15 @@ class Store:
 
     # ------------------------------------------------------------------ verification
 
+    async def counts(self) -> dict[str, int]:
+        """Rows in the tables an operator asks about; for the CLI's report, not for features."""
+        result = {}
+        for table in ("events", "deliberations", "decision_records"):
+            async with self._conn.execute(f"SELECT count(*) FROM {table}") as cur:
+                row = await cur.fetchone()
+            result["records" if table == "decision_records" else table] = int(row[0]) if row else 0
+        return result
+
     async def verify(self) -> list[str]:
         """Recompute every chain and every sealed record. Returns problems; empty means intact."""
         from bot.store.verify import verify_connection

@@ -1,0 +1,149 @@
+"""`python -m bot`: run the bot, open the sandbox, verify and export the archive, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import CONFIG_ENV, Settings
+from bot.store import Store
+
+NO_TOKEN = """No Discord token is set, so Roundtable cannot connect to Discord.
+
+Set one in either place:
+  - config.toml:            [discord]
+                            token = "..."
+  - the environment:        export ROUNDTABLE__DISCORD__TOKEN=...
+
+Or try the bot without Discord, in the offline sandbox:  make sandbox
+"""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "db", None):
+        overrides["database"] = {"path": Path(args.db)}
+    try:
+        settings = Settings.load(Path(args.config) if args.config else None, **overrides)
+    except ValidationError as exc:
+        raise SystemExit(f"The configuration is not valid:\n{exc}") from exc
+    return settings
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    from bot.app import create_bot  # discord.py is imported only when the bot runs
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    create_bot(settings).run(settings.discord.token.get_secret_value(), log_handler=None)
+    return 0
+
+
+async def _verify(path: Path) -> tuple[list[str], int, int]:
+    store = await Store.open(path, migrate=False)
+    try:
+        problems = await store.verify()
+        counts = await store.counts()
+    finally:
+        await store.close()
+    return problems, counts["events"], counts["records"]
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    path = _settings(args).database.path
+    if not path.exists():
+        print(f"No database at {path}.", file=sys.stderr)
+        return 2
+    problems, events, records = asyncio.run(_verify(path))
+    if problems:
+        print(f"{path}: NOT intact.", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"{path}: intact ({events} events, {records} sealed records verified).")
+    return 0
+
+
+async def _export(path: Path, guild_id: int, fmt: str, out: Path) -> int:
+    store = await Store.open(path, migrate=False)
+    written = 0
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        async for stored in store.all_records(guild_id):
+            if fmt == "json":
+                target = out / f"decision-{stored.deliberation_id}.json"
+                target.write_text(json.dumps(stored.record, indent=2, ensure_ascii=False) + "\n")
+            else:
+                target = out / f"decision-{stored.deliberation_id}.md"
+                target.write_text(stored.markdown)
+            written += 1
+    finally:
+        await store.close()
+    return written
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    path = _settings(args).database.path
+    if not path.exists():
+        print(f"No database at {path}.", file=sys.stderr)
+        return 2
+    written = asyncio.run(_export(path, args.guild, args.format, Path(args.out)))
+    print(f"Wrote {written} decision record(s) to {args.out}.")
+    return 0
+
+
+async def _upgrade(path: Path) -> tuple[int, int]:
+    store = await Store.open(path, migrate=False)
+    try:
+        return await store.migrate()
+    finally:
+        await store.close()
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    path = _settings(args).database.path
+    before, after = asyncio.run(_upgrade(path))
+    print(f"{path}: schema version {before} -> {after}." if after != before else f"{path}: up to date ({after}).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Roundtable: structured deliberations on Discord.")
+    parser.add_argument("--config", help=f"the settings file (default: ${CONFIG_ENV} or ./config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="connect to Discord and serve (needs a token)")
+    run.set_defaults(func=_cmd_run)
+
+    verify = sub.add_parser("verify", help="recompute every hash chain and sealed record; exit 1 if tampered")
+    verify.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    verify.set_defaults(func=_cmd_verify)
+
+    export = sub.add_parser("export", help="write a guild's sealed decision records, one file each")
+    export.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
+    export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    export.add_argument("--out", required=True, help="the directory to write into")
+    export.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    export.set_defaults(func=_cmd_export)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="apply pending schema migrations")
+    upgrade.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    upgrade.set_defaults(func=_cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
