@@ -1,0 +1,194 @@
+"""The one way to build the bot: `create_bot(settings)`.
+
+`run`, the sandbox and every test build the bot here, so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import pkgutil
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import discord
+from discord.ext import commands
+
+from bot import exts
+from bot.config import Settings
+from bot.engine.errors import RoundtableError
+from bot.exts._shared.errors import RoundtableTree
+from bot.exts._shared.messages import NO_MENTIONS
+from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.service import Roundtable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+class ExternalWait(Protocol):
+    """`simcord.Env.external_wait`'s shape: await input that finishes outside the bot's loop."""
+
+    def __call__(self, awaitable: Awaitable[T], /, *, reason: str) -> Awaitable[T]: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def walk_extensions() -> Iterator[str]:
+    """Every feature package under `bot/exts/` that has a `setup` (python-discord/bot's rule).
+
+    Names starting with `_` are private helpers (`_shared`, `_cog`, ...) and are skipped.
+    """
+
+    def on_error(name: str) -> None:
+        raise ImportError(name=name)
+
+    for module in pkgutil.walk_packages(exts.__path__, f"{exts.__name__}.", onerror=on_error):
+        if any(part.startswith("_") for part in module.name.split(".")):
+            continue
+        if module.ispkg:
+            imported = importlib.import_module(module.name)
+            if not inspect.isfunction(getattr(imported, "setup", None)):
+                continue
+        yield module.name
+
+
+class RoundtableBot(commands.Bot):
+    """The Discord side of Roundtable: commands and components over the `Roundtable` service."""
+
+    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+        super().__init__(
+            # Slash commands only; the prefix is never used but commands.Bot needs one.
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            # No privileged intents: interactions carry the member and their roles.
+            intents=discord.Intents(guilds=True),
+            # The default for every send; the safe_* helpers also pass it explicitly.
+            allowed_mentions=NO_MENTIONS,
+            tree_cls=RoundtableTree,
+        )
+        self.settings = settings
+        self.clock = clock
+        self.deadlines = DeadlineScheduler(self._deadline_passed, clock)
+        self._roundtable: Roundtable | None = None
+        # Set by a harness (SimCord's `env.external_wait`) so that waiting on a worker thread
+        # does not count as unsettled bot work; in production it is a plain await.
+        self.external_wait: ExternalWait | None = None
+        self._blocking_pool: ThreadPoolExecutor | None = None
+
+    @property
+    def roundtable(self) -> Roundtable:
+        if self._roundtable is None:
+            raise RuntimeError("the Roundtable service is not open (setup_hook has not run)")
+        return self._roundtable
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def setup_hook(self) -> None:
+        self._roundtable = await Roundtable.open(self.settings, self.clock)
+        for extension in walk_extensions():
+            await self.load_extension(extension)
+            log.debug("Loaded extension %s", extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync to the development guilds if configured (instant), else globally."""
+        guild_ids = self.settings.discord.dev_guild_ids
+        if not guild_ids:
+            synced = await self.tree.sync()
+            log.info("Synced %d global commands", len(synced))
+            return
+        for guild_id in guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to guild %s", len(synced), guild_id)
+
+    async def close_roundtable(self) -> None:
+        """Stop deadline tasks and close the service; idempotent.
+
+        `close()` calls this; SimCord never calls `close()`, so harnesses call it themselves.
+        """
+        self.deadlines.cancel_all()
+        if self._blocking_pool is not None:
+            self._blocking_pool.shutdown(wait=False, cancel_futures=True)
+            self._blocking_pool = None
+        service, self._roundtable = self._roundtable, None
+        if service is not None:
+            await service.close()
+
+    async def close(self) -> None:
+        try:
+            await self.close_roundtable()
+        finally:
+            await super().close()
+
+    # ----------------------------------------------------------------- deadlines
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.restore_deadlines(guild.id)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.restore_deadlines(guild.id)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        self.deadlines.cancel_guild(guild.id)
+
+    async def restore_deadlines(self, guild_id: int, *, fired: tuple[int, datetime] | None = None) -> None:
+        """Schedule every open deliberation's current deadline in a guild from the database.
+
+        Deadlines already past fire at once, which closes rounds that ran out while the bot
+        was down. `fired` is a (deliberation, deadline) that just fired and must not be
+        scheduled again even if the service refused to close it (else it would spin).
+        """
+        for deliberation_id, deadline in await self.roundtable.deadlines(guild_id):
+            if fired is not None and (deliberation_id, deadline) == fired:
+                continue
+            self.deadlines.schedule(guild_id, deliberation_id, deadline)
+
+    async def _deadline_passed(self, guild_id: int, deliberation_id: int) -> None:
+        fired_at = self.clock()
+        deadline = next((d for i, d in await self.roundtable.deadlines(guild_id) if i == deliberation_id), None)
+        try:
+            outcome = await self.roundtable.close_due_round(guild_id, deliberation_id)
+        except RoundtableError as exc:
+            # Closed by hand, extended or cancelled meanwhile: nothing to do.
+            log.info("Deadline for deliberation %s not applied: %s", deliberation_id, exc.user_message)
+        else:
+            log.info("Closed the due round of deliberation %s at %s", deliberation_id, fired_at)
+            # Features (the deliberation cog) announce the change and post what follows.
+            self.dispatch("roundtable_round_closed", guild_id, deliberation_id, outcome)
+        fired = (deliberation_id, deadline) if deadline is not None else None
+        await self.restore_deadlines(guild_id, fired=fired)
+
+    # ----------------------------------------------------------- blocking work
+
+    async def wait_external(self, awaitable: Awaitable[T], *, reason: str) -> T:
+        """Await something that completes outside the event loop (a worker thread, a process)."""
+        if self.external_wait is None:
+            return await awaitable
+        return await self.external_wait(awaitable, reason=reason)
+
+    async def run_blocking(self, func: Callable[..., T], *args: Any, reason: str) -> T:
+        """Run `func(*args)` on a worker thread (e.g. local model inference) and await it.
+
+        Unlike `asyncio.to_thread`, the wait is declared external, so SimCord does not treat
+        a slow generation as the bot failing to settle.
+        """
+        if self._blocking_pool is None:
+            self._blocking_pool = ThreadPoolExecutor(thread_name_prefix="roundtable-blocking")
+        future = self._blocking_pool.submit(func, *args)
+        return await self.wait_external(asyncio.wrap_future(future), reason=reason)
+
+
+def create_bot(settings: Settings, *, clock: Clock | None = None) -> RoundtableBot:
+    """A configured, not yet started bot. Storage opens in `setup_hook` and closes in `close`."""
+    return RoundtableBot(settings, clock=clock or utc_now)
