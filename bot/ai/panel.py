@@ -43,9 +43,7 @@ class AIPanel:
         base_url: str | None = None
         if self.config.needs_embedded_server:
             try:
-                base_url = (
-                    self.server.base_url if self.server.running else await self.server.astart()
-                )
+                base_url = self.server.base_url if self.server.running else await self.server.astart()
             except EmbeddedServerError as exc:
                 log.error("AI: %s; embedded participants will be unavailable", exc)
         self.participants = participants_from_config(
@@ -59,9 +57,7 @@ class AIPanel:
         wanted = {n.casefold() for n in names}
         return [p for p in self.participants if p.name.casefold() in wanted]
 
-    async def ask(
-        self, request: AIRequest, names: Sequence[str] | None = None
-    ) -> list[AIResult | AIUnavailable]:
+    async def ask(self, request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
         return await ask_all(self.select(names), request)
 
     async def aclose(self) -> None:

@@ -1,0 +1,352 @@
+"""The AI participant's logic against a spec'd fake endpoint: retries, breaker, validation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from ai_fakes import (
+    FakeClock,
+    Script,
+    Sleeps,
+    completion,
+    connection_error,
+    make_participant,
+    reply,
+    status_error,
+    timeout_error,
+)
+
+from bot.ai import prompts
+from bot.ai.participant import CircuitBreaker, ask_all, filter_ids, load_json_object
+from bot.ai.types import AIRequest, AIResult, AIUnavailable, QuotedContribution
+
+QUESTION = "Should the project move its weekly meeting to Thursday?"
+CONTRIBUTIONS = (
+    QuotedContribution(1, "position", "Member 1", "for", "Mondays clash with the release."),
+    QuotedContribution(2, "position", "Member 2", "against", "Thursday is our support day."),
+    QuotedContribution(3, "objection", "Member 3", None, "Nobody asked the volunteers."),
+)
+POSITION = AIRequest(QUESTION, "position", CONTRIBUTIONS, left_out_count=2)
+DRAFT = AIRequest(QUESTION, "draft", CONTRIBUTIONS, left_out_count=0)
+GOOD_POSITION = {"stance": "mixed", "reasoning": "Both days have costs.", "missing": "Time zones."}
+
+
+async def test_position_result_carries_provenance() -> None:
+    script = Script(reply(**GOOD_POSITION))
+    result = await make_participant(script).respond(POSITION)
+
+    assert isinstance(result, AIResult)
+    assert (result.participant, result.model) == ("alpha", "SmolLM2-135M-Instruct")
+    assert result.endpoint_host == "fake.test"
+    assert (result.stance, result.text, result.missing) == (
+        "mixed",
+        "Both days have costs.",
+        "Time zones.",
+    )
+    assert result.given_ids == (1, 2, 3)
+    assert result.answers == ()
+    assert result.left_out_count == 2
+    assert (result.prompt_tokens, result.completion_tokens) == (11, 7)
+    assert result.latency_ms >= 0
+    sent = script.calls[0]["messages"]
+    assert result.prompt_sha256 == prompts.prompt_sha256([sent])
+    assert script.formats == ["json_schema"]
+    assert script.calls[0]["response_format"]["json_schema"]["name"] == "position"
+
+
+async def test_transport_failures_are_retried_with_exponential_backoff() -> None:
+    sleeps = Sleeps()
+    script = Script(timeout_error(), status_error(503), reply(**GOOD_POSITION))
+    result = await make_participant(script, sleeps=sleeps, max_retries=2).respond(POSITION)
+
+    assert isinstance(result, AIResult)
+    assert len(script.calls) == 3
+    assert sleeps.delays == [0.5, 1.0]
+
+
+async def test_exhausted_retries_end_as_unavailable() -> None:
+    sleeps = Sleeps()
+    script = Script(default=connection_error())
+    result = await make_participant(script, sleeps=sleeps, max_retries=3).respond(POSITION)
+
+    assert isinstance(result, AIUnavailable)
+    assert result.participant == "alpha"
+    assert "connection failed" in result.reason
+    assert result.notice == "AI participant alpha is unavailable"
+    assert len(script.calls) == 4
+    assert sleeps.delays == [0.5, 1.0, 2.0]
+
+
+async def test_backoff_is_capped() -> None:
+    sleeps = Sleeps()
+    script = Script(default=status_error(429))
+    await make_participant(script, sleeps=sleeps, max_retries=6).respond(POSITION)
+    assert sleeps.delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+
+
+async def test_a_refused_request_is_not_retried() -> None:
+    script = Script(default=status_error(401))
+    result = await make_participant(script, max_retries=3).respond(POSITION)
+    assert isinstance(result, AIUnavailable)
+    assert "401" in result.reason
+    assert len(script.calls) == 1
+
+
+async def test_breaker_opens_after_consecutive_failures_and_half_opens_after_cooldown() -> None:
+    clock = FakeClock()
+    script = Script(default=connection_error())
+    participant = make_participant(script, clock=clock, failures=3, cooldown=60, max_retries=0)
+
+    for _ in range(3):
+        assert isinstance(await participant.respond(POSITION), AIUnavailable)
+    assert participant.breaker.state == "open"
+    calls = len(script.calls)
+
+    skipped = await participant.respond(POSITION)
+    assert isinstance(skipped, AIUnavailable)
+    assert "circuit open" in skipped.reason
+    assert len(script.calls) == calls  # no request reached the dead endpoint
+
+    clock.now += 59.9
+    assert participant.breaker.state == "open"
+    clock.now += 0.1
+    assert participant.breaker.state == "half-open"
+
+    # The trial fails: open again for a full cool-down.
+    assert isinstance(await participant.respond(POSITION), AIUnavailable)
+    assert len(script.calls) == calls + 1
+    assert participant.breaker.state == "open"
+
+    clock.now += 60
+    script.default = reply(**GOOD_POSITION)
+    assert isinstance(await participant.respond(POSITION), AIResult)
+    assert participant.breaker.state == "closed"
+
+
+def test_half_open_breaker_lets_exactly_one_trial_through() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(2, 10, clock)
+    breaker.record_failure()
+    assert breaker.state == "closed"
+    breaker.record_failure()
+    assert not breaker.allow()
+    clock.now += 10
+    assert breaker.allow()
+    assert not breaker.allow()  # a second caller waits for the trial's verdict
+    breaker.release()  # the trial was cancelled
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state == "closed"
+    assert breaker.allow()
+
+
+async def test_success_resets_the_failure_count() -> None:
+    clock = FakeClock()
+    script = Script(connection_error(), connection_error(), reply(**GOOD_POSITION), connection_error())
+    participant = make_participant(script, clock=clock, failures=3, max_retries=0)
+    for _ in range(4):
+        await participant.respond(POSITION)
+    assert participant.breaker.state == "closed"
+
+
+async def test_invalid_output_falls_back_to_json_object_and_retries_once() -> None:
+    script = Script(completion("I think Thursday is fine."), reply(**GOOD_POSITION))
+    result = await make_participant(script).respond(POSITION)
+
+    assert isinstance(result, AIResult)
+    assert script.formats == ["json_schema", "json_object"]
+    assert (result.prompt_tokens, result.completion_tokens) == (22, 14)  # both attempts cost
+
+
+async def test_invalid_output_twice_is_unavailable() -> None:
+    script = Script(completion("not json"), reply(stance="for"), default=reply(**GOOD_POSITION))
+    result = await make_participant(script).respond(POSITION)
+
+    assert isinstance(result, AIUnavailable)
+    assert "invalid output" in result.reason
+    assert script.formats == ["json_schema", "json_object"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, "", "[1, 2]", '{"reasoning": 42}', '{"reasoning": "\\u0000\\u0007"}', "{broken"],
+)
+async def test_garbage_is_never_accepted(content: str | None) -> None:
+    script = Script(completion(content), completion(content))
+    result = await make_participant(script).respond(POSITION)
+    assert isinstance(result, AIUnavailable)
+
+
+async def test_endpoint_without_json_schema_support_gets_json_object() -> None:
+    script = Script(status_error(400), reply(**GOOD_POSITION), reply(**GOOD_POSITION))
+    participant = make_participant(script)
+    assert isinstance(await participant.respond(POSITION), AIResult)
+    assert isinstance(await participant.respond(POSITION), AIResult)
+    assert script.formats == ["json_schema", "json_object", "json_object"]
+
+
+def test_lenient_parsing_strips_chatter_and_fences() -> None:
+    assert load_json_object('Sure!\n```json\n{"a": "b"}\n```') == {"a": "b"}
+
+
+async def test_draft_answers_are_filtered_to_given_ids() -> None:
+    script = Script(reply(proposal="Meet on Thursdays.", answers=[3, 99, "1", 3, True, -1, 2.0]))
+    result = await make_participant(script).respond(DRAFT)
+
+    assert isinstance(result, AIResult)
+    assert result.answers == (3, 1)
+    assert set(result.answers) <= set(result.given_ids)
+    schema = script.calls[0]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["answers"]["items"]["enum"] == [1, 2, 3]
+
+
+def test_filter_ids_ignores_non_lists() -> None:
+    assert filter_ids("1, 2", [1, 2]) == ()
+    assert filter_ids(None, [1]) == ()
+
+
+async def test_output_is_cleaned_and_clipped() -> None:
+    script = Script(
+        reply(
+            stance="@everyone for",
+            reasoning="Hey @here and <@123456789012345678> see <#42> " + "x" * 5000,
+            missing="# HEADING",
+        )
+    )
+    result = await make_participant(script, max_output_chars=300).respond(POSITION)
+
+    assert isinstance(result, AIResult)
+    assert len(result.text) <= 300
+    for raw in ("@everyone", "@here", "<@1", "<#4"):
+        assert raw not in result.text + (result.stance or "")
+    assert result.missing is not None
+    assert not result.missing.startswith("#")
+
+
+async def test_critique_sends_the_target_as_quoted_data() -> None:
+    request = AIRequest(QUESTION, "critique", CONTRIBUTIONS, 0, target_text="Meet Thursdays.")
+    script = Script(reply(stance="cautious", critique="Too vague.", missing="Costs."))
+    result = await make_participant(script).respond(request)
+
+    assert isinstance(result, AIResult)
+    assert result.text == "Too vague."
+    user = script.calls[0]["messages"][1]["content"]
+    assert '<<<DATA draft\n"Meet Thursdays."\nDATA>>>' in user
+
+
+def test_a_critique_needs_a_target() -> None:
+    with pytest.raises(ValueError, match="target_text"):
+        AIRequest(QUESTION, "critique", CONTRIBUTIONS, 0)
+
+
+async def test_ask_all_isolates_a_failing_and_a_slow_participant() -> None:
+    async def slow(_: dict[str, object]) -> object:
+        await asyncio.sleep(0.05)
+        return reply(**GOOD_POSITION)
+
+    good = make_participant(Script(reply(**GOOD_POSITION)), name="good")
+    dead = make_participant(Script(default=connection_error()), name="dead", max_retries=1)
+    late = make_participant(Script(slow), name="late")
+
+    results = await ask_all([good, dead, late], POSITION)
+
+    assert [type(r) for r in results] == [AIResult, AIUnavailable, AIResult]
+    assert [r.participant for r in results] == ["good", "dead", "late"]
+
+
+async def test_a_participant_bug_becomes_unavailable() -> None:
+    def broken(_: dict[str, object]) -> object:
+        raise KeyError("surprise")
+
+    result = await make_participant(Script(broken)).respond(POSITION)
+    assert isinstance(result, AIUnavailable)
+    assert "KeyError" in result.reason
+
+
+async def test_hung_transport_is_cut_by_the_guard_timeout() -> None:
+    async def hang(_: dict[str, object]) -> object:
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    participant = make_participant(Script(hang), timeout_seconds=0.01, max_retries=0)
+    result = await asyncio.wait_for(participant.respond(POSITION), 5)
+    assert isinstance(result, AIUnavailable)
+    assert "timed out" in result.reason
+
+
+async def test_map_reduce_keeps_every_prompt_within_context() -> None:
+    contributions = tuple(
+        QuotedContribution(i, "position", f"Member {i}", "for", f"Point {i}: " + "word " * 60) for i in range(1, 201)
+    )
+    request = AIRequest(QUESTION, "draft", contributions, left_out_count=5)
+
+    def answer(call: dict[str, object]) -> object:
+        schema = call["response_format"]["json_schema"]  # type: ignore[index]
+        if schema["name"] == "note":
+            return reply(note="People mostly agree; some worry about support load.")
+        return reply(proposal="Meet on Thursdays, rotate support.", answers=[1, 2, 999])
+
+    script = Script(default=answer)
+    participant = make_participant(script, context_tokens=2048, max_output_tokens=256)
+    result = await participant.respond(request)
+
+    assert isinstance(result, AIResult)
+    assert len(script.calls) > 2
+    for call in script.calls:
+        estimate = prompts.estimate_messages_tokens(call["messages"])
+        assert estimate + call["max_tokens"] <= 2048
+        assert "5 members opted out" in call["messages"][1]["content"]
+    assert set(result.answers) <= set(result.given_ids)
+    assert result.answers  # notes 1 and 2 were cited, so their contributions are answered
+    assert result.given_ids == tuple(range(1, 201))
+    assert result.prompt_sha256 == prompts.prompt_sha256([c["messages"] for c in script.calls])
+
+
+async def test_missing_api_key_env_is_unavailable_without_a_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.ai.config import AIParticipantConfig
+    from bot.ai.participant import AIParticipant
+
+    monkeypatch.delenv("RT_TEST_KEY", raising=False)
+    participant = AIParticipant(
+        AIParticipantConfig(name="remote", base_url="https://api.test/v1", api_key_env="RT_TEST_KEY"),
+        base_url="https://api.test/v1",
+    )
+    result = await participant.respond(POSITION)
+    assert isinstance(result, AIUnavailable)
+    assert "RT_TEST_KEY" in result.reason
+
+
+async def test_api_key_comes_from_the_named_env_var_and_never_from_openai_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.ai.config import AIParticipantConfig
+    from bot.ai.participant import PLACEHOLDER_KEY, AIParticipant
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
+    monkeypatch.setenv("RT_TEST_KEY", "sk-from-env")
+    remote = AIParticipant(
+        AIParticipantConfig(name="remote", base_url="https://api.test/v1", api_key_env="RT_TEST_KEY"),
+        base_url="https://api.test/v1",
+    )
+    local = AIParticipant(AIParticipantConfig(name="local"), base_url="http://127.0.0.1:1/v1")
+    try:
+        assert remote._client is not None
+        assert remote._client.api_key == "sk-from-env"
+        assert local._client is not None
+        assert local._client.api_key == PLACEHOLDER_KEY
+        assert local._client.max_retries == 0
+    finally:
+        await remote.aclose()
+        await local.aclose()
+
+
+def test_result_is_plain_data() -> None:
+    # The AI path hands back frozen data only; it holds no reference to any state to change.
+    result = AIResult("a", "m", "h", None, "t", None, (), "0" * 64, (), 0, 1.0, None, None)
+    with pytest.raises(AttributeError):
+        result.text = "changed"  # type: ignore[misc]
+    assert json.dumps(result.__slots__)  # slots only: no hidden attributes
