@@ -78,12 +78,12 @@ def _acknowledged(env: simcord.Env) -> int:
 
 
 @pytest.fixture
-def take_errors(env: simcord.Env) -> Callable[[], list[BaseException]]:
+def take_errors(env: simcord.Env, ledger: ErrorLedger) -> Callable[[], list[BaseException]]:
     """Errors the bot raised since the last call; taken errors no longer fail the test."""
 
     def take() -> list[BaseException]:
         errors = list(env.errors_since(ledger.taken))
-        env._roundtable_taken = env.error_cursor  # type: ignore[attr-defined]
+        ledger.taken = env.error_cursor
         return errors
 
     return take
