@@ -8,7 +8,7 @@ on the next recomputation so the number of groups does not flicker.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -95,7 +95,18 @@ def analyze(
             (v.participant_id, v.statement_id) if isinstance(v, StatementVote) else (v[0], v[1])
             for v in vote_list
         ]
-    return analyze_matrix(matrix, rule=rule, smoother=smoother, force_k=force_k, stream=stream)
+    result = analyze_matrix(
+        matrix, rule=rule, smoother=smoother, force_k=force_k, stream=stream
+    )
+    # People whose every vote was on a moderated-out statement are not in the matrix;
+    # report them rather than let them vanish.
+    voters = {v.participant_id if isinstance(v, StatementVote) else v[0] for v in vote_list}
+    unseen = voters.difference(matrix.participant_ids)
+    if unseen:
+        left_out = dict(result.left_out)
+        left_out.update(dict.fromkeys(unseen, "voted only on moderated-out statements"))
+        result = replace(result, left_out=left_out)
+    return result
 
 
 def analyze_matrix(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sklearn.metrics import adjusted_rand_score
+
 from bot.analysis.groups import POLIS_RULE, InGroupRule, in_group_rows
 from bot.analysis.matrix import AGREE, DISAGREE, Id, StatementVote, build_vote_matrix
 
@@ -187,3 +189,14 @@ def write_polis_export(
         for v in vote_list:
             ts, dt = _stamp(v.created_ms)
             out.writerow([ts, dt, v.statement_id, v.participant_id, v.vote])
+
+
+def ari_against_polis(export: PolisExport, assignments: Mapping[Id, int]) -> float:
+    """Adjusted Rand index between our groups and Polis's, over everyone Polis grouped.
+
+    Someone Polis grouped but we left out counts as a group of their own (-1), so a
+    different in-group rule lowers the score instead of being silently ignored.
+    """
+    ids = sorted(export.polis_groups)
+    ours = [assignments.get(pid, -1) for pid in ids]
+    return float(adjusted_rand_score([export.polis_groups[pid] for pid in ids], ours))
