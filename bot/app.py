@@ -133,6 +133,12 @@ class RoundtableBot(commands.Bot):
 
     # ----------------------------------------------------------------- deadlines
 
+    async def on_ready(self) -> None:
+        # Also on every reconnect; scheduling is idempotent. Guilds present at startup may not
+        # get `guild_available` (SimCord, and discord.py when `guild_ready_timeout` runs out).
+        for guild in self.guilds:
+            await self.restore_deadlines(guild.id)
+
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self.restore_deadlines(guild.id)
 
