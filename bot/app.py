@@ -164,14 +164,15 @@ class RoundtableBot(commands.Bot):
         fired_at = self.clock()
         deadline = next((d for i, d in await self.roundtable.deadlines(guild_id) if i == deliberation_id), None)
         try:
-            outcome = await self.roundtable.close_due_round(guild_id, deliberation_id)
+            change = await self.roundtable.close_due_round(guild_id, deliberation_id)
         except RoundtableError as exc:
-            # Closed by hand, extended or cancelled meanwhile: nothing to do.
+            # Closed by hand or cancelled meanwhile: nothing to do.
             log.info("Deadline for deliberation %s not applied: %s", deliberation_id, exc.user_message)
         else:
-            log.info("Closed the due round of deliberation %s at %s", deliberation_id, fired_at)
-            # Features (the deliberation cog) announce the change and post what follows.
-            self.dispatch("roundtable_round_closed", guild_id, deliberation_id, outcome)
+            if change is not None:
+                log.info("Closed the due round of deliberation %s at %s", deliberation_id, fired_at)
+                # Features (the deliberation cog) announce the change and post what follows.
+                self.dispatch("roundtable_round_closed", guild_id, deliberation_id, change)
         fired = (deliberation_id, deadline) if deadline is not None else None
         await self.restore_deadlines(guild_id, fired=fired)
 

@@ -105,7 +105,6 @@ async def test_an_archive_channel_the_bot_cannot_post_in_is_refused(
     assert result.response is not None
     # Without Send Messages, Discord also withholds embeds and attachments.
     assert result.response.content == (
-        f"I can't post records in {locked.mention}: "
-        "I need send messages, embed links, attach files there."
+        f"I can't post records in {locked.mention}: I need send messages, embed links, attach files there."
     )
     assert (await bot.roundtable.guild_settings(table.guild.id)).archive_channel_id is None

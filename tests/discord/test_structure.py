@@ -23,15 +23,14 @@ async def test_every_extension_is_loaded(env: simcord.Env, bot: RoundtableBot) -
     assert "bot.exts.setup" in bot.extensions
 
 
-async def test_command_names_are_unique_and_everything_is_described(
-    env: simcord.Env, bot: RoundtableBot
-) -> None:
+async def test_command_names_are_unique_and_everything_is_described(env: simcord.Env, bot: RoundtableBot) -> None:
     names = [c.qualified_name for c in _leaves(bot)]
     assert len(names) == len(set(names)), names
     roots = [c.name for c in bot.tree.get_commands()]
     assert len(roots) == len(set(roots)), roots
     for command in _leaves(bot):
-        assert command.description and command.description != "…", command.qualified_name
+        assert command.description, command.qualified_name
+        assert command.description != "…", command.qualified_name
         for parameter in command.parameters:
             # discord.py's placeholder means a parameter without @describe.
             assert parameter.description not in ("", "…"), (
@@ -42,9 +41,7 @@ async def test_command_names_are_unique_and_everything_is_described(
         assert root.guild_only, f"/{command.qualified_name} is not guild_only"
 
 
-async def test_persistent_views_never_time_out_and_ids_fit(
-    env: simcord.Env, bot: RoundtableBot
-) -> None:
+async def test_persistent_views_never_time_out_and_ids_fit(env: simcord.Env, bot: RoundtableBot) -> None:
     for view in bot.persistent_views:
         assert view.timeout is None, type(view).__name__
         for item in view.walk_children():
@@ -54,9 +51,7 @@ async def test_persistent_views_never_time_out_and_ids_fit(
                 assert custom_id.startswith("rt:"), custom_id
 
 
-async def test_dynamic_item_templates_are_namespaced_and_fit(
-    env: simcord.Env, bot: RoundtableBot
-) -> None:
+async def test_dynamic_item_templates_are_namespaced_and_fit(env: simcord.Env, bot: RoundtableBot) -> None:
     store = bot._connection._view_store  # discord.py keeps registered DynamicItems only here
     for pattern in store._dynamic_items:
         assert pattern.pattern.startswith("rt:"), pattern.pattern

@@ -63,7 +63,9 @@ class GuildSetup(commands.GroupCog, group_name="roundtable", group_description="
         if ai is not None:
             changes["ai_enabled"] = ai
 
-        updated = await self.bot.roundtable.configure_guild(guild.id, interaction.user.id, **changes)
+        updated = await self.bot.roundtable.configure_guild(
+            guild.id, interaction.user.id, actor_name=interaction.user.display_name, **changes
+        )
         log.info("Guild %s settings changed by %s: %s", guild.id, interaction.user.id, sorted(changes))
         embed = guild_settings_embed(updated, title="Roundtable settings saved")
         await safe_respond(interaction, embed=embed, ephemeral=True)

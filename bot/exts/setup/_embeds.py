@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.service import GuildSettings
+from bot.store import GuildSettings
 
 
 def guild_settings_embed(settings: GuildSettings, *, title: str) -> discord.Embed:
