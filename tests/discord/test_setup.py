@@ -27,8 +27,8 @@ async def test_manage_server_member_configures_and_it_survives_a_restart(
     embed = result.response.embeds[0]
     assert embed.title == "Roundtable settings saved"
     fields = {field.name: field.value for field in embed.fields}
-    assert fields["Moderator role"] == table.moderators.mention
-    assert fields["Archive channel"] == table.archive.mention
+    assert fields["Moderator role"] == "@Moderators"
+    assert fields["Archive channel"] == "#archive"
     assert fields["AI participants"] == "Off"
 
     bot = await restart()
@@ -42,7 +42,7 @@ async def test_manage_server_member_configures_and_it_survives_a_restart(
     assert shown.ephemeral
     assert shown.response is not None
     fields = {field.name: field.value for field in shown.response.embeds[0].fields}
-    assert fields["Moderator role"] == table.moderators.mention
+    assert fields["Moderator role"] == "@Moderators"
 
 
 async def test_options_left_out_stay_as_they_were(env: simcord.Env, table: Table, bot: RoundtableBot) -> None:

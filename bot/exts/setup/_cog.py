@@ -45,7 +45,7 @@ class GuildSetup(commands.GroupCog, group_name="roundtable", group_description="
         guild = interaction.guild
         if moderator_role is None and archive_channel is None and ai is None:
             current = await self.bot.roundtable.guild_settings(guild.id)
-            embed = guild_settings_embed(current, title="Roundtable settings")
+            embed = guild_settings_embed(current, guild, title="Roundtable settings")
             await safe_respond(interaction, embed=embed, ephemeral=True)
             return
 
@@ -67,7 +67,7 @@ class GuildSetup(commands.GroupCog, group_name="roundtable", group_description="
             guild.id, interaction.user.id, actor_name=interaction.user.display_name, **changes
         )
         log.info("Guild %s settings changed by %s: %s", guild.id, interaction.user.id, sorted(changes))
-        embed = guild_settings_embed(updated, title="Roundtable settings saved")
+        embed = guild_settings_embed(updated, guild, title="Roundtable settings saved")
         await safe_respond(interaction, embed=embed, ephemeral=True)
 
 

@@ -1,0 +1,144 @@
+"""The offline sandbox: it starts, serves a page a browser renders, keeps its data, and shows
+what the bot says in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import discord
+import pytest
+
+from bot.config import Settings
+from bot.sandbox import open_sandbox
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+    # Let the page's scripts fetch and render before the capture is taken.
+    "--virtual-time-budget=10000",
+)
+
+
+@pytest.fixture
+def sandbox_settings(tmp_path: Path) -> Settings:
+    return Settings.load(tmp_path / "no-config.toml", read_env=False, ai={"enabled": False})
+
+
+async def _chromium(tmp_path: Path, *args: str) -> bytes:
+    process = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
+    return stdout
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by `make test`")
+async def test_the_sandbox_page_renders_the_channel_and_what_the_bot_said(
+    tmp_path: Path, sandbox_settings: Settings
+) -> None:
+    async with open_sandbox(sandbox_settings, data_dir=tmp_path / "data") as sandbox:
+        async with sandbox.turn:
+            shown = await sandbox.moderator.slash(sandbox.deliberations, "roundtable setup")
+        assert shown.response is not None
+
+        screenshot = tmp_path / "sandbox.png"
+        await _chromium(tmp_path, f"--screenshot={screenshot}", sandbox.url)
+        dom = (await _chromium(tmp_path, "--dump-dom", sandbox.url)).decode()
+
+    assert screenshot.stat().st_size > 10_000
+    assert "deliberations" in dom
+    assert "Welcome to the Roundtable sandbox" in dom
+    # The bot's answer, shown to the Moderator the page is viewing as.
+    assert "Roundtable settings" in dom
+    assert "@Moderators" in dom
+    for name in ("Moderator", "Ada", "Grace", "Linus"):
+        assert name in dom
+
+
+async def test_the_sandbox_keeps_its_data_between_sessions(tmp_path: Path, sandbox_settings: Settings) -> None:
+    data = tmp_path / "data"
+    async with open_sandbox(sandbox_settings, data_dir=data) as sandbox:
+        first_guild = sandbox.guild.id
+        first_role = sandbox.moderators.id
+        async with sandbox.turn:
+            await sandbox.moderator.slash(sandbox.deliberations, "roundtable setup", ai=True)
+        first_time = sandbox.env.now()
+
+    async with open_sandbox(sandbox_settings, data_dir=data) as sandbox:
+        # The same world is rebuilt, so stored ids still mean the same things.
+        assert sandbox.guild.id == first_guild
+        assert sandbox.moderators.id == first_role
+        stored = await sandbox.bot.roundtable.guild_settings(sandbox.guild.id)
+        assert stored.moderator_role_id == first_role
+        assert stored.ai_enabled is True
+        assert sandbox.env.now() >= first_time
+    assert (data / "roundtable.sqlite3").exists()
+
+
+async def test_background_output_reaches_an_open_page(tmp_path: Path, sandbox_settings: Settings) -> None:
+    async with open_sandbox(sandbox_settings, data_dir=tmp_path / "data") as sandbox:
+        page = _PageClient(sandbox.url)
+        async with aiohttp.ClientSession() as http:
+            opened = await page.open(http)
+            revision = opened["publishedRevision"]
+
+            # Output no page action caused, as when a deadline closes a round.
+            channel = sandbox.bot.get_channel(sandbox.deliberations.id)
+            assert isinstance(channel, discord.TextChannel)
+            await channel.send("The positions round has closed.")
+
+            for _ in range(40):
+                state = await page.state(http)
+                if state["publishedRevision"] > revision:
+                    break
+                await asyncio.sleep(0.1)
+        contents = [message.get("content") for message in state["messages"].values()]
+        assert "The positions round has closed." in contents
+
+
+class _PageClient:
+    """Talks to the Preview page's JSON endpoints the way its own script does."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.capability = parts.fragment
+        self.context: str | None = None
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"X-Simcord-Capability": self.capability}
+        if self.context is not None:
+            headers["X-Simcord-Context"] = self.context
+        return headers
+
+    async def open(self, http: aiohttp.ClientSession) -> dict[str, Any]:
+        async with http.post(f"{self.origin}/api/pages", json={}, headers=self._headers()) as response:
+            response.raise_for_status()
+            payload: dict[str, Any] = await response.json()
+        self.context = payload["context"]["id"]
+        return payload
+
+    async def state(self, http: aiohttp.ClientSession) -> dict[str, Any]:
+        async with http.get(f"{self.origin}/api/state", headers=self._headers()) as response:
+            response.raise_for_status()
+            payload: dict[str, Any] = await response.json()
+        return payload
