@@ -12,7 +12,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.analysis.cli import add_commands as add_polis_commands
 from bot.config import CONFIG_ENV, Settings
+from bot.sandbox import add_command as add_sandbox_command
 from bot.store import Store
 
 NO_TOKEN = """No Discord token is set, so Roundtable cannot connect to Discord.
@@ -141,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="apply pending schema migrations")
     upgrade.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
     upgrade.set_defaults(func=_cmd_db_upgrade)
+
+    add_sandbox_command(sub)
+    add_polis_commands(sub)
     return parser
 
 
