@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urlparse
 
+from bot.ai.panel import AIPanel
+from bot.ai.types import AIRequest, AIResult, AIUnavailable, QuotedContribution, Task
 from bot.config import Settings
 from bot.engine import errors
 from bot.engine.deliberation import Deliberation
@@ -70,6 +72,14 @@ class Change:
         return ids
 
 
+@dataclass(frozen=True)
+class AITurn:
+    """What the AI participants contributed when asked, and who was unavailable."""
+
+    changes: list[Change] = field(default_factory=list)
+    unavailable: list[AIUnavailable] = field(default_factory=list)
+
+
 @dataclass
 class _Entry:
     deliberation: Deliberation
@@ -79,19 +89,27 @@ class _Entry:
 class Roundtable:
     """Deliberations for every guild the bot serves, over one store."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, clock: Clock = system_clock, *, ai: AIPanel | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.ai = ai if ai is not None else AIPanel(settings.ai)
+        self._ai_started = False
+        self._ai_start_lock = asyncio.Lock()
+        self._ai_busy: set[tuple[int, int, str]] = set()
         self._cache: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
         self._loading: dict[tuple[int, int], asyncio.Lock] = {}
 
     @classmethod
-    async def open(cls, settings: Settings, clock: Clock | None = None) -> Roundtable:
+    async def open(cls, settings: Settings, clock: Clock | None = None, *, ai: AIPanel | None = None) -> Roundtable:
         store = await Store.open(settings.database.path)
-        return cls(settings, store, clock or system_clock)
+        return cls(settings, store, clock or system_clock, ai=ai)
 
     async def close(self) -> None:
+        if self._ai_started:
+            await self.ai.aclose()
         await self.store.close()
 
     def now(self) -> datetime:
@@ -241,6 +259,86 @@ class Roundtable:
     async def record(self, guild_id: int, deliberation_id: int) -> StoredRecord:
         return await self.store.record(guild_id, deliberation_id)
 
+    # ------------------------------------------------------------------ AI participants
+
+    async def start_ai(self) -> None:
+        """Start the AI participants (and the embedded model server) once, on first need."""
+        async with self._ai_start_lock:
+            if not self._ai_started:
+                await self.ai.start()
+                self._ai_started = True
+
+    async def ai_turn(
+        self,
+        guild_id: int,
+        deliberation_id: int,
+        task: Task,
+        *,
+        names: Sequence[str] | None = None,
+        target: int | None = None,
+    ) -> AITurn:
+        """Ask the seated AI participants for `task` and store each answer as its own labelled contribution.
+
+        For positions only those the engine says are due are asked. Whatever the models say
+        enters through the same engine rules as anything else: a labelled contribution at
+        most. An unavailable participant is noted, and the deliberation goes on.
+        """
+        d = await self.get(guild_id, deliberation_id)
+        at = self.now()
+        seats = list(d.ai_seats) if names is None else [n for n in d.ai_seats if n in set(names)]
+        if task == "position":
+            due = set(d.ai_due(at))
+            seats = [n for n in seats if n in due]
+        seats = [n for n in seats if (guild_id, deliberation_id, n) not in self._ai_busy]
+        if not seats or not self.ai.config.enabled:
+            return AITurn()
+        request = self._ai_request(d, task, target)
+        busy = {(guild_id, deliberation_id, n) for n in seats}
+        self._ai_busy |= busy
+        try:
+            await self.start_ai()
+            results = await self.ai.ask(request, seats)
+            turn = AITurn()
+            for result in results:
+                if isinstance(result, AIUnavailable):
+                    turn.unavailable.append(result)
+                    await self.act(
+                        guild_id, deliberation_id, lambda d, at, r=result: d.note_ai_unavailable(r.participant, r.reason, at)
+                    )
+                    continue
+                try:
+                    turn.changes.append(
+                        await self.act(
+                            guild_id, deliberation_id, lambda d, at, r=result: _ai_contribution(d, r, task, target, at)
+                        )
+                    )
+                except errors.RoundtableError as refusal:
+                    # The round moved on while the model was thinking; its answer is not due any more.
+                    log.info("AI participant %s answer not stored: %s", result.participant, refusal)
+            return turn
+        finally:
+            self._ai_busy -= busy
+
+    def _ai_request(self, d: Deliberation, task: Task, target: int | None) -> AIRequest:
+        material, left_out = d.prompt_material()
+        opted_out = {p.key for p in d.participants.values() if p.ai_opt_out}
+        quoted = [
+            QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text) for c in material
+        ]
+        if task != "position":
+            quoted += [
+                QuotedContribution(o.id, "objection", d.display_name(o.author), None, f"{o.what}\nWhy: {o.why}")
+                for o in d.objections.values()
+                if o.author not in opted_out
+            ]
+        target_text = None
+        if task == "critique":
+            if target is None or target not in d.contributions:
+                raise errors.NotFound("Name the draft to critique by its number.")
+            target_text = d.contributions[target].text
+        quoted.sort(key=lambda q: q.id)
+        return AIRequest(d.question, task, tuple(quoted), left_out, target_text)
+
     # ------------------------------------------------------------------ cache
 
     async def _entry(self, guild_id: int, deliberation_id: int) -> _Entry:
@@ -272,4 +370,26 @@ class Roundtable:
         return entry
 
 
-__all__: Sequence[str] = ["UNSET", "Change", "Clock", "Roundtable", "system_clock"]
+def _ai_contribution(d: Deliberation, result: AIResult, task: Task, target: int | None, at: datetime) -> list[Event]:
+    """The engine call that stores one AI answer, with its provenance."""
+    actor = Actor.ai(result.participant)
+    meta = {
+        "model": result.model,
+        "endpoint_host": result.endpoint_host,
+        "prompt_sha256": result.prompt_sha256,
+        "given_ids": list(result.given_ids),
+        "left_out": result.left_out_count,
+        "latency_ms": round(result.latency_ms, 1),
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+    }
+    if task == "position":
+        text = result.text if not result.missing else f"{result.text}\n\nWhat I may be missing: {result.missing}"
+        return d.ai_position(actor, result.stance or "No stance", text, at, meta=meta)
+    if task == "draft":
+        return d.draft(actor, result.text, at, answers=result.answers, meta=meta)
+    assert target is not None
+    return d.critique(actor, result.text, target, at, meta=meta)
+
+
+__all__: Sequence[str] = ["UNSET", "AITurn", "Change", "Clock", "Roundtable", "system_clock"]

@@ -90,7 +90,7 @@ class Deliberation:
         self.consent_history: list[ConsentResponse] = []
         self.proposal: Proposal | None = None
         self.proposal_history: list[Proposal] = []
-        self.ai_unavailable: list[tuple[str, str, datetime]] = []
+        self.ai_unavailable: list[tuple[str, str, datetime, int]] = []  # name, reason, when, round
         self.next_id = 1
         self.events_applied = 0
 
@@ -242,7 +242,9 @@ class Deliberation:
         """
         if not self.is_open or self.round.kind is not RoundKind.POSITIONS:
             return []
-        waiting = [name for name in self.ai_seats if self.position_of(f"ai:{name}") is None]
+        # One that failed in this round is not asked again automatically (no hammering).
+        failed = {name for name, _, _, index in self.ai_unavailable if index == self.current}
+        waiting = [n for n in self.ai_seats if self.position_of(f"ai:{n}") is None and n not in failed]
         if not waiting:
             return []
         if self.round.ai_requested:
@@ -763,7 +765,7 @@ class Deliberation:
         self.rounds[e.payload["round"]].ai_requested = True
 
     def _apply_ai_unavailable(self, e: Event) -> None:
-        self.ai_unavailable.append((e.actor.id, e.payload["reason"], e.at))
+        self.ai_unavailable.append((e.actor.id, e.payload["reason"], e.at, self.current))
 
     def _apply_cancelled(self, e: Event) -> None:
         self.status = DeliberationStatus.CANCELLED

@@ -210,7 +210,7 @@ def compose_record(d: Deliberation) -> dict[str, Any]:
             "silent": [d.display_name(p.key) for p in d.silent_humans()],
             "rounds": rounds,
         },
-        "ai_unavailable": [{"name": name, "reason": reason} for name, reason, _ in d.ai_unavailable],
+        "ai_unavailable": [{"name": name, "reason": reason} for name, reason, _, _ in d.ai_unavailable],
         "cancel_reason": d.cancel_reason or None,
     }
 
