@@ -7,16 +7,17 @@ the sealed record), so a crash leaves either all of an action or none of it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -28,6 +29,8 @@ from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, even
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+
+_T = TypeVar("_T")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -86,6 +89,8 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        # One transaction at a time on the shared connection (see `transaction`).
+        self._writer = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Store:
@@ -138,38 +143,28 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """All or nothing: an exception inside rolls everything back."""
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-        await self._conn.execute("COMMIT")
+        """All or nothing: an exception inside rolls everything back.
+
+        One at a time: the connection is shared and SQLite has one transaction per connection, so a
+        second writer waits here rather than failing with "cannot start a transaction within a
+        transaction" (two deliberations acting at once).
+        """
+        async with self._writer:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
 
     # ------------------------------------------------------------------ events
 
     async def _append_events(
         self, db: aiosqlite.Connection, guild_id: int, stream: str, deliberation_id: int | None, events: Sequence[Event]
     ) -> str:
-        async with db.execute(
-            "SELECT seq, hash FROM events WHERE stream = ? ORDER BY seq DESC LIMIT 1", (stream,)
-        ) as cur:
-            head = await cur.fetchone()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-        rows = []
-        for event in events:
-            seq += 1
-            kind, actor, actor_name, at, payload = event_row(event)
-            digest = event_hash(prev, stream, seq, kind, actor, actor_name, at, payload)
-            rows.append((guild_id, stream, deliberation_id, seq, kind, actor, actor_name, at, payload, prev, digest))
-            prev = digest
-        await db.executemany(
-            "INSERT INTO events (guild_id, stream, deliberation_id, seq, kind, actor, actor_name, at, payload,"
-            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        return prev
+        rows = [event_row(event) for event in events]
+        return await _on_connection_thread(db, _write_events, guild_id, stream, deliberation_id, rows)
 
     async def create_deliberation(
         self,
@@ -210,32 +205,47 @@ class Store:
 
         A `record` passed here is sealed by the head of the chain these events end.
         """
-        async with self.transaction() as db:
-            await self._require_deliberation(db, guild_id, deliberation_id)
-            head = await self._append_events(db, guild_id, f"d:{deliberation_id}", deliberation_id, events)
-            closed_at = events[-1].at.isoformat() if status != "open" else None
-            await db.execute(
+        # Everything but the record is prepared here and written in one call on the connection's
+        # thread: each await on aiosqlite is a round trip to that thread, and they were most of
+        # the cost of an action.
+        stream = f"d:{deliberation_id}"
+        prepared = [event_row(event) for event in events]
+        closed_at = events[-1].at.isoformat() if status != "open" else None
+        rows = [
+            (
+                deliberation_id, c.id, guild_id, c.kind.value, c.author, c.author.partition(":")[0], c.stance,
+                c.text, json.dumps(c.ai_meta) if c.ai_meta else None, c.at.isoformat(), _iso(c.updated_at),
+            )
+            for c in contributions
+        ]
+
+        def write(conn: sqlite3.Connection) -> str:
+            if conn.execute(
+                "SELECT 1 FROM deliberations WHERE id = ? AND guild_id = ?", (deliberation_id, guild_id)
+            ).fetchone() is None:
+                raise _not_found(deliberation_id)
+            head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
+            conn.execute(
                 "UPDATE deliberations SET status = ?, round_kind = ?, deadline_at = ?, closed_at = ?"
                 " WHERE id = ? AND guild_id = ?",
                 (status, round_kind, _iso(deadline_at), closed_at, deliberation_id, guild_id),
             )
-            rows = [
-                (
-                    deliberation_id, c.id, guild_id, c.kind.value, c.author, c.author.partition(":")[0], c.stance,
-                    c.text, json.dumps(c.ai_meta) if c.ai_meta else None, c.at.isoformat(), _iso(c.updated_at),
-                )
-                for c in contributions
-            ]
             if rows:
-                await db.executemany(
+                conn.executemany(
                     "INSERT INTO contributions (deliberation_id, id, guild_id, kind, author, author_kind, stance,"
                     " text, ai_meta, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (deliberation_id, id) DO UPDATE SET stance = excluded.stance,"
                     " text = excluded.text, updated_at = excluded.updated_at",
                     rows,
                 )
-            if record is not None:
-                await self._insert_record(db, guild_id, deliberation_id, record, head)
+            return head
+
+        if record is None:
+            async with self._writer:
+                return await _on_connection_thread(self._conn, _in_transaction, write)
+        async with self.transaction() as db:
+            head = await _on_connection_thread(db, write)
+            await self._insert_record(db, guild_id, deliberation_id, record, head)
         return head
 
     async def _insert_record(
@@ -440,6 +450,51 @@ def _split_sql(script: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
+
+
+async def _on_connection_thread(db: aiosqlite.Connection, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run `fn(sqlite3 connection, *args)` on the aiosqlite connection's own thread: one round trip.
+
+    aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods use.
+    """
+    return await db._execute(lambda: fn(db._conn, *args))
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+    """`fn(conn)` between BEGIN IMMEDIATE and COMMIT, rolled back if anything fails (the commit too)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _write_events(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    stream: str,
+    deliberation_id: int | None,
+    rows: Sequence[tuple[str, str, str, str, str]],
+) -> str:
+    """Chain `rows` (as `event_row` gives them) onto the stream's head and insert them; returns the new head."""
+    head = conn.execute("SELECT seq, hash FROM events WHERE stream = ? ORDER BY seq DESC LIMIT 1", (stream,)).fetchone()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    values = []
+    for kind, actor, actor_name, at, payload in rows:
+        seq += 1
+        digest = event_hash(prev, stream, seq, kind, actor, actor_name, at, payload)
+        values.append((guild_id, stream, deliberation_id, seq, kind, actor, actor_name, at, payload, prev, digest))
+        prev = digest
+    conn.executemany(
+        "INSERT INTO events (guild_id, stream, deliberation_id, seq, kind, actor, actor_name, at, payload,"
+        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    )
+    return prev
 
 
 def _iso(value: datetime | None) -> str | None:
