@@ -101,12 +101,12 @@ class Store:
         conn.row_factory = aiosqlite.Row
         store = cls(conn, path)
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await _run(conn, "PRAGMA journal_mode = WAL")
+            await _run(conn, "PRAGMA foreign_keys = ON")
+            await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # WAL with synchronous=NORMAL survives application crashes; only an OS crash can
             # lose the last transactions, never corrupt the file.
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            await _run(conn, "PRAGMA synchronous = NORMAL")
             if migrate:
                 await store.migrate()
         except BaseException:
@@ -129,14 +129,14 @@ class Store:
             if number <= current:
                 continue
             log.info("applying migration %s", name)
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await _run(self._conn, "BEGIN IMMEDIATE")
             try:
                 for statement in _split_sql(sql):
-                    await self._conn.execute(statement)
-                await self._conn.execute(f"PRAGMA user_version = {number}")
-                await self._conn.execute("COMMIT")
+                    await _run(self._conn, statement)
+                await _run(self._conn, f"PRAGMA user_version = {number}")
+                await _run(self._conn, "COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await _run(self._conn, "ROLLBACK")
                 raise
             current = number
         return start, current
@@ -150,13 +150,13 @@ class Store:
         transaction" (two deliberations acting at once).
         """
         async with self._writer:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await _run(self._conn, "BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await _run(self._conn, "ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
+            await _run(self._conn, "COMMIT")
 
     # ------------------------------------------------------------------ events
 
@@ -179,12 +179,12 @@ class Store:
     ) -> int:
         """Store a new deliberation's opening events; returns its id."""
         async with self.transaction() as db:
-            cur = await db.execute(
+            async with db.execute(
                 "INSERT INTO deliberations (guild_id, channel_id, question, template, status, round_kind,"
                 " deadline_at, created_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
                 (guild_id, channel_id, question, template, round_kind, _iso(deadline_at), events[0].at.isoformat()),
-            )
-            deliberation_id = cur.lastrowid
+            ) as cur:
+                deliberation_id = cur.lastrowid
             assert deliberation_id is not None
             await self._append_events(db, guild_id, f"d:{deliberation_id}", deliberation_id, events)
         return deliberation_id
@@ -253,7 +253,8 @@ class Store:
     ) -> None:
         sealed = {**record, "chain_head": head}
         markdown = render_markdown(sealed)
-        await db.execute(
+        await _run(
+                db,
             "INSERT INTO decision_records (deliberation_id, guild_id, question, outcome, sealed_at, chain_head,"
             " digest, record_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -261,7 +262,8 @@ class Store:
                 record_digest(record), canonical_json(sealed), markdown,
             ),
         )
-        await db.execute(
+        await _run(
+                db,
             "INSERT INTO decision_records_fts (rowid, question, markdown) VALUES (?, ?, ?)",
             (deliberation_id, record["question"], markdown),
         )
@@ -316,7 +318,8 @@ class Store:
         """Where the deliberation runs in Discord (known only after its thread is made)."""
         async with self.transaction() as db:
             await self._require_deliberation(db, guild_id, deliberation_id)
-            await db.execute(
+            await _run(
+                db,
                 "UPDATE deliberations SET channel_id = ?, thread_id = ? WHERE id = ? AND guild_id = ?",
                 (channel_id, thread_id, deliberation_id, guild_id),
             )
@@ -324,7 +327,8 @@ class Store:
     async def save_post(self, guild_id: int, deliberation_id: int, ref: str, channel_id: int, message_id: int) -> None:
         async with self.transaction() as db:
             await self._require_deliberation(db, guild_id, deliberation_id)
-            await db.execute(
+            await _run(
+                db,
                 "INSERT INTO posts (guild_id, deliberation_id, ref, channel_id, message_id) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (deliberation_id, ref) DO UPDATE SET channel_id = excluded.channel_id,"
                 " message_id = excluded.message_id",
@@ -362,7 +366,8 @@ class Store:
             await self._append_events(
                 db, settings.guild_id, f"g:{settings.guild_id}", None, [Event("guild.configured", actor, at, payload)]
             )
-            await db.execute(
+            await _run(
+                db,
                 "INSERT INTO guild_settings (guild_id, moderator_role_id, archive_channel_id, ai_enabled, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
                 " moderator_role_id = excluded.moderator_role_id, archive_channel_id = excluded.archive_channel_id,"
@@ -495,6 +500,13 @@ def _write_events(
         values,
     )
     return prev
+
+
+async def _run(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    """Execute a statement and close its cursor at once: an open cursor (even of a PRAGMA that
+    returns a row) keeps a statement in progress, and a later COMMIT then fails."""
+    cursor = await db.execute(sql, params)
+    await cursor.close()
 
 
 def _iso(value: datetime | None) -> str | None:
