@@ -19,6 +19,7 @@ from bot.engine.model import (
     QUESTION_MAX,
     REASON_MAX,
     STANCE_MAX,
+    STATEMENT_MAX,
     TEXT_MAX,
     Actor,
     ActorKind,
@@ -46,6 +47,7 @@ from bot.engine.model import (
 from bot.engine.templates import RoundKind
 
 MAX_EXTEND_MINUTES = 60 * 24 * 30
+VOTABLE = frozenset({ContributionKind.POSITION, ContributionKind.STATEMENT})
 
 
 def clean_text(value: str | None, what: str, limit: int) -> str:
@@ -200,6 +202,10 @@ class Deliberation:
 
     def positions(self) -> list[Contribution]:
         return [c for c in self.contributions.values() if c.kind is ContributionKind.POSITION]
+
+    def statements(self) -> list[Contribution]:
+        """What members vote on: positions and statements."""
+        return [c for c in self.contributions.values() if c.kind in VOTABLE]
 
     def drafts(self) -> list[Contribution]:
         return [c for c in self.contributions.values() if c.kind is ContributionKind.DRAFT]
@@ -393,6 +399,16 @@ class Deliberation:
         text = clean_text(reasoning, "reasoning", TEXT_MAX)
         return [self._contribution_event(actor, ContributionKind.POSITION, at, text, stance=stance, meta=meta)]
 
+    def state_statement(self, actor: Actor, text: str, at: datetime) -> list[Event]:
+        """A short statement for everyone to vote agree / disagree / pass on (Polis-style)."""
+        self._require_round_accepts("statement", "statements")
+        events = self._human_voice(actor, "add a statement", at)
+        body = clean_text(text, "statement", STATEMENT_MAX)
+        for c in self.contributions.values():
+            if c.kind is ContributionKind.STATEMENT and c.text == body:
+                raise errors.AlreadyRecorded(f"This statement is already here (#{c.id}).")
+        return [*events, self._contribution_event(actor, ContributionKind.STATEMENT, at, body)]
+
     def respond(self, actor: Actor, text: str, reply_to: int, at: datetime) -> list[Event]:
         self._require_round_accepts("response", "responses")
         events = self._human_voice(actor, "respond", at)
@@ -453,8 +469,8 @@ class Deliberation:
         self._require_round_accepts("vote", "votes")
         events = self._human_voice(actor, "vote", at)
         statement = self._contribution(statement_id)
-        if statement.kind is not ContributionKind.POSITION:
-            raise errors.InvalidValue("Votes are on positions.")
+        if statement.kind not in VOTABLE:
+            raise errors.InvalidValue("Votes are on positions and statements.")
         current = self.votes.get((statement_id, actor.key))
         if current is not None and current.vote is choice:
             raise errors.AlreadyRecorded(f"Your vote on #{statement_id} is already {choice.value}.")

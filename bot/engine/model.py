@@ -11,6 +11,7 @@ from bot.engine.templates import RoundKind
 
 # Limits follow what a Discord modal allows (4,000 characters per paragraph input).
 TEXT_MAX = 4000
+STATEMENT_MAX = 1000
 STANCE_MAX = 200
 QUESTION_MAX = 1000
 REASON_MAX = 1000
@@ -42,6 +43,7 @@ class RoundStatus(StrEnum):
 
 class ContributionKind(StrEnum):
     POSITION = "position"
+    STATEMENT = "statement"  # a short claim others vote on (Polis-style), beside the positions
     RESPONSE = "response"
     CRITIQUE = "critique"
     DRAFT = "draft"
@@ -85,7 +87,7 @@ class ProposalSource(StrEnum):
 # Which inputs each round accepts; everything else is refused with WrongRound.
 ACCEPTS: dict[RoundKind, frozenset[str]] = {
     RoundKind.POSITIONS: frozenset({"position", "vote"}),
-    RoundKind.DISSENT: frozenset({"objection", "response", "vote"}),
+    RoundKind.DISSENT: frozenset({"objection", "response", "statement", "vote"}),
     RoundKind.SYNTHESIS: frozenset({"objection", "draft", "critique", "proposal"}),
     RoundKind.CONSENT: frozenset({"consent"}),
 }

@@ -455,3 +455,20 @@ def test_replaying_events_rebuilds_the_same_deliberation() -> None:
     again = t.replayed()
     assert compose_record(again) == compose_record(t.d)
     assert again.contributions[a].history == t.d.contributions[a].history
+
+
+def test_statements_are_added_in_the_dissent_round_and_voted_on() -> None:
+    t = Table()
+    with pytest.raises(errors.WrongRound, match="statements belong to the dissent round"):
+        t.d.state_statement(ADA, "Evenings suit parents", t.now)
+    t.wait(11)
+    t.advance()
+    sid = t.do("state_statement", ADA, "Evenings suit parents")[-1].payload["id"]
+    with pytest.raises(errors.AlreadyRecorded):
+        t.d.state_statement(BEN, "Evenings suit parents", t.now)
+    t.do("vote", BEN, sid, Vote.AGREE)
+    t.do("vote", CAI, sid, Vote.DISAGREE)
+    assert [c.id for c in t.d.statements()] == [sid]
+    record = compose_record_after_seal(t)
+    (statement,) = record["other_contributions"]
+    assert statement["votes"] == {"agree": 1, "disagree": 1, "pass": 0}
