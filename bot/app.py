@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot import exts
 from bot.config import Settings
 from bot.engine.errors import RoundtableError
+from bot.exts._shared.changes import publish
 from bot.exts._shared.errors import RoundtableTree
 from bot.exts._shared.messages import NO_MENTIONS
 from bot.exts._shared.scheduler import DeadlineScheduler
@@ -171,8 +172,9 @@ class RoundtableBot(commands.Bot):
         else:
             if change is not None:
                 log.info("Closed the due round of deliberation %s at %s", deliberation_id, fired_at)
-                # Features (the deliberation cog) announce the change and post what follows.
+                # Features listen for `roundtable_change` (announcements, AI turns, the record).
                 self.dispatch("roundtable_round_closed", guild_id, deliberation_id, change)
+                publish(self, guild_id, change)
         fired = (deliberation_id, deadline) if deadline is not None else None
         await self.restore_deadlines(guild_id, fired=fired)
 
