@@ -362,6 +362,25 @@ class Deliberation:
         return [*events, Event("participant.ai_opt_out", actor, at, {"opted_out": opted_out})]
 
     def state_position(self, actor: Actor, stance: str, reasoning: str, at: datetime) -> list[Event]:
+    def set_reminders(self, actor: Actor, on: bool, at: datetime) -> list[Event]:
+        """A member asks to be (or no longer be) mentioned when a round opens.
+
+        Observers may want reminders too, so this never changes a role; a member who has not
+        joined yet joins as a participant, as with the AI opt-out.
+        """
+        if actor.kind is not ActorKind.HUMAN:
+            raise errors.NotForAI("Only members get reminders.")
+        self._require_open()
+        p = self.participants.get(actor.key)
+        if p is not None and p.reminders == on:
+            raise errors.AlreadyRecorded(f"Your reminders are already {'on' if on else 'off'}.")
+        events = [] if p is not None else [self._join_event(actor, Role.PARTICIPANT, at)]
+        return [*events, Event("participant.reminders", actor, at, {"on": on})]
+
+    def reminded(self) -> list[Participant]:
+        """Members who turned reminders on, in the order they joined."""
+        return [p for p in self.participants.values() if p.is_human and p.reminders]
+
         """A member's position; stating it again edits it (the old text stays in the history)."""
         self._require_round_accepts("position", "positions")
         if actor.kind is ActorKind.AI:
@@ -731,6 +750,9 @@ class Deliberation:
 
     def _apply_extended(self, e: Event) -> None:
         self.rounds[e.payload["round"]].deadline = _dt(e.payload["deadline"])
+    def _apply_reminders(self, e: Event) -> None:
+        self.participants[e.actor.key].reminders = bool(e.payload["on"])
+
 
     def _apply_contribution(self, e: Event) -> None:
         p = e.payload
@@ -837,3 +859,4 @@ _APPLY = {
 EVENT_KINDS = frozenset(_APPLY)
 
 __all__ = ["EVENT_KINDS", "Deliberation", "clean_text"]
+    "participant.reminders": Deliberation._apply_reminders,

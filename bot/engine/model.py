@@ -176,6 +176,7 @@ class Participant:
     joined_at: datetime
     alias: str = ""
     ai_opt_out: bool = False
+    reminders: bool = False  # mention this member when a round opens
     model: str = ""
     endpoint_host: str = ""
 
