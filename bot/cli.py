@@ -8,13 +8,16 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from bot.analysis.cli import add_commands as add_polis_commands
 from bot.config import CONFIG_ENV, Settings
+from bot.engine import Actor, RoundtableError
 from bot.sandbox import add_command as add_sandbox_command
+from bot.service import Roundtable
 from bot.store import Store
 
 NO_TOKEN = """No Discord token is set, so Roundtable cannot connect to Discord.
@@ -119,6 +122,57 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _polis_import(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.polis import ReplayClock, import_polis
+
+    clock = ReplayClock(datetime.now(UTC))
+    roundtable = await Roundtable.open(settings, clock)
+    try:
+        report = await import_polis(
+            roundtable, clock, args.directory, guild_id=args.guild, moderator=Actor.human(args.moderator, "Polis import")
+        )
+    finally:
+        await roundtable.close()
+    return (
+        f"Imported {args.directory.name} as deliberation #{report.deliberation_id}: {report.statements} statements, "
+        f"{report.votes} votes ({report.moderated_out} statements moderated out as in Polis; "
+        f"{report.skipped_duplicates} duplicate comments left out; {report.skipped_votes} votes changed nothing)."
+    )
+
+
+def _cmd_polis_import(args: argparse.Namespace) -> int:
+    if not (args.directory / "comments.csv").is_file() or not (args.directory / "votes.csv").is_file():
+        print(f"{args.directory} is not a Polis export (comments.csv and votes.csv).", file=sys.stderr)
+        return 2
+    print(asyncio.run(_polis_import(_settings(args), args)))
+    return 0
+
+
+async def _polis_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.polis import export_polis
+
+    roundtable = await Roundtable.open(settings)
+    try:
+        deliberation = await roundtable.get(args.guild, args.deliberation)
+    finally:
+        await roundtable.close()
+    return export_polis(deliberation, args.out)
+
+
+def _cmd_polis_export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.database.path.exists():
+        print(f"No database at {settings.database.path}.", file=sys.stderr)
+        return 2
+    try:
+        rows = asyncio.run(_polis_export(settings, args))
+    except RoundtableError as refusal:
+        print(refusal.user_message, file=sys.stderr)
+        return 1
+    print(f"Wrote comments.csv and votes.csv ({rows} rows) to {args.out}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Roundtable: structured deliberations on Discord.")
     parser.add_argument("--config", help=f"the settings file (default: ${CONFIG_ENV} or ./config.toml)")
@@ -146,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sandbox_command(sub)
     add_polis_commands(sub)
+    polis = sub.choices["polis"].get_default("polis_subparsers")
+    polis_import = polis.add_parser("import", help="replay a Polis export into a new deliberation (statements and votes)")
+    polis_import.add_argument("directory", type=Path, help="export directory (comments.csv, votes.csv)")
+    polis_import.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id to hold it")
+    polis_import.add_argument("--moderator", type=int, default=0, help="the moderator's Discord user id (default 0)")
+    polis_import.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    polis_import.set_defaults(func=_cmd_polis_import)
+    polis_export = polis.add_parser("export", help="write a deliberation's statements and votes as Polis CSV")
+    polis_export.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
+    polis_export.add_argument("--deliberation", type=int, required=True, help="the deliberation id")
+    polis_export.add_argument("--out", type=Path, required=True, help="the directory to write into")
+    polis_export.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    polis_export.set_defaults(func=_cmd_polis_export)
     return parser
 
 

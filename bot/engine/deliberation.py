@@ -92,6 +92,7 @@ class Deliberation:
         self.consent_history: list[ConsentResponse] = []
         self.proposal: Proposal | None = None
         self.proposal_history: list[Proposal] = []
+        self.moderated_out: set[int] = set()  # statements the moderator took out of the analysis
         self.ai_unavailable: list[tuple[str, str, datetime, int]] = []  # name, reason, when, round
         self.next_id = 1
         self.events_applied = 0
@@ -361,7 +362,6 @@ class Deliberation:
         events = [] if p is not None else [self._join_event(actor, Role.PARTICIPANT, at)]
         return [*events, Event("participant.ai_opt_out", actor, at, {"opted_out": opted_out})]
 
-    def state_position(self, actor: Actor, stance: str, reasoning: str, at: datetime) -> list[Event]:
     def set_reminders(self, actor: Actor, on: bool, at: datetime) -> list[Event]:
         """A member asks to be (or no longer be) mentioned when a round opens.
 
@@ -381,6 +381,7 @@ class Deliberation:
         """Members who turned reminders on, in the order they joined."""
         return [p for p in self.participants.values() if p.is_human and p.reminders]
 
+    def state_position(self, actor: Actor, stance: str, reasoning: str, at: datetime) -> list[Event]:
         """A member's position; stating it again edits it (the old text stays in the history)."""
         self._require_round_accepts("position", "positions")
         if actor.kind is ActorKind.AI:
@@ -427,6 +428,20 @@ class Deliberation:
             if c.kind is ContributionKind.STATEMENT and c.text == body:
                 raise errors.AlreadyRecorded(f"This statement is already here (#{c.id}).")
         return [*events, self._contribution_event(actor, ContributionKind.STATEMENT, at, body)]
+
+    def moderate(self, actor: Actor, statement_id: int, hidden: bool, at: datetime) -> list[Event]:
+        """The moderator takes a statement out of the vote analysis (spam, duplicates, abuse), or back in.
+
+        Its text and votes stay in the record; it no longer takes votes or counts in opinion groups.
+        """
+        self._require_moderator(actor, "moderate a statement")
+        self._require_open()
+        statement = self._contribution(statement_id)
+        if statement.kind not in VOTABLE:
+            raise errors.InvalidValue("Only positions and statements are moderated.")
+        if (statement_id in self.moderated_out) == hidden:
+            raise errors.AlreadyRecorded(f"#{statement_id} is already {'out' if hidden else 'in'}.")
+        return [Event("statement.moderated", actor, at, {"id": statement_id, "hidden": hidden})]
 
     def respond(self, actor: Actor, text: str, reply_to: int, at: datetime) -> list[Event]:
         self._require_round_accepts("response", "responses")
@@ -490,6 +505,8 @@ class Deliberation:
         statement = self._contribution(statement_id)
         if statement.kind not in VOTABLE:
             raise errors.InvalidValue("Votes are on positions and statements.")
+        if statement_id in self.moderated_out:
+            raise errors.InvalidValue(f"#{statement_id} was moderated out; it takes no more votes.")
         current = self.votes.get((statement_id, actor.key))
         if current is not None and current.vote is choice:
             raise errors.AlreadyRecorded(f"Your vote on #{statement_id} is already {choice.value}.")
@@ -733,6 +750,9 @@ class Deliberation:
     def _apply_opt_out(self, e: Event) -> None:
         self.participants[e.actor.key].ai_opt_out = bool(e.payload["opted_out"])
 
+    def _apply_reminders(self, e: Event) -> None:
+        self.participants[e.actor.key].reminders = bool(e.payload["on"])
+
     def _apply_round_opened(self, e: Event) -> None:
         r = self.rounds[e.payload["round"]]
         r.status = RoundStatus.OPEN
@@ -750,9 +770,6 @@ class Deliberation:
 
     def _apply_extended(self, e: Event) -> None:
         self.rounds[e.payload["round"]].deadline = _dt(e.payload["deadline"])
-    def _apply_reminders(self, e: Event) -> None:
-        self.participants[e.actor.key].reminders = bool(e.payload["on"])
-
 
     def _apply_contribution(self, e: Event) -> None:
         p = e.payload
@@ -799,6 +816,12 @@ class Deliberation:
         self.consent[e.actor.key] = response
         self.consent_history.append(response)
 
+    def _apply_moderated(self, e: Event) -> None:
+        if e.payload["hidden"]:
+            self.moderated_out.add(e.payload["id"])
+        else:
+            self.moderated_out.discard(e.payload["id"])
+
     def _apply_ai_requested(self, e: Event) -> None:
         self.rounds[e.payload["round"]].ai_requested = True
 
@@ -840,6 +863,7 @@ _APPLY = {
     "participant.joined": Deliberation._apply_joined,
     "participant.role": Deliberation._apply_role,
     "participant.ai_opt_out": Deliberation._apply_opt_out,
+    "participant.reminders": Deliberation._apply_reminders,
     "round.opened": Deliberation._apply_round_opened,
     "round.closed": Deliberation._apply_round_closed,
     "round.extended": Deliberation._apply_extended,
@@ -850,6 +874,7 @@ _APPLY = {
     "objection.moved": Deliberation._apply_moved,
     "proposal.set": Deliberation._apply_proposal,
     "consent.given": Deliberation._apply_consent,
+    "statement.moderated": Deliberation._apply_moderated,
     "ai.requested": Deliberation._apply_ai_requested,
     "ai.unavailable": Deliberation._apply_ai_unavailable,
     "deliberation.cancelled": Deliberation._apply_cancelled,
@@ -859,4 +884,3 @@ _APPLY = {
 EVENT_KINDS = frozenset(_APPLY)
 
 __all__ = ["EVENT_KINDS", "Deliberation", "clean_text"]
-    "participant.reminders": Deliberation._apply_reminders,

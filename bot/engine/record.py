@@ -141,7 +141,11 @@ def compose_record(d: Deliberation) -> dict[str, Any]:
             "text": c.text,
             "reply_to": c.reply_to,
             "answers": list(c.answers),
-            **({"votes": {v.value: n for v, n in d.tally(c.id).items()}} if c.kind is ContributionKind.STATEMENT else {}),
+            **(
+                {"votes": {v.value: n for v, n in d.tally(c.id).items()}, "moderated_out": c.id in d.moderated_out}
+                if c.kind is ContributionKind.STATEMENT
+                else {}
+            ),
         }
         for c in d.contributions.values()
         if c.kind is not ContributionKind.POSITION

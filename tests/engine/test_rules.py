@@ -472,3 +472,22 @@ def test_statements_are_added_in_the_dissent_round_and_voted_on() -> None:
     record = compose_record_after_seal(t)
     (statement,) = record["other_contributions"]
     assert statement["votes"] == {"agree": 1, "disagree": 1, "pass": 0}
+
+
+def test_the_moderator_moderates_statements_out_of_the_analysis() -> None:
+    t = Table()
+    t.wait(11)
+    t.advance()
+    sid = t.do("state_statement", ADA, "Buy my product at example.com")[-1].payload["id"]
+    t.do("vote", BEN, sid, Vote.AGREE)
+    with pytest.raises(errors.PermissionDenied):
+        t.d.moderate(ADA, sid, True, t.now)
+    t.do("moderate", MOD, sid, True)
+    assert t.d.moderated_out == {sid}
+    with pytest.raises(errors.InvalidValue, match="moderated out"):
+        t.d.vote(CAI, sid, Vote.AGREE, t.now)
+    with pytest.raises(errors.AlreadyRecorded):
+        t.d.moderate(MOD, sid, True, t.now)
+    record = compose_record_after_seal(t)
+    assert record["other_contributions"][0]["moderated_out"] is True
+    assert record["other_contributions"][0]["text"] == "Buy my product at example.com"
