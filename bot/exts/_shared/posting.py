@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.engine.deliberation import Deliberation
-from bot.engine.model import Contribution, ContributionKind, Objection, ObjectionStatus, Vote
+from bot.engine.model import ConsentChoice, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
 from bot.engine.record import ai_label
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
@@ -41,7 +41,19 @@ OBJECTION_COLOURS: dict[ObjectionStatus, discord.Colour] = {
     ObjectionStatus.STANDING: discord.Colour.dark_red(),
 }
 
-# Custom id templates (the DynamicItems in `bot.exts.contributions` match them).
+# Custom id templates (the DynamicItems in `bot.exts.contributions` and `bot.exts.deliberation`
+# match them; each carries every id its handler needs, so buttons survive a restart).
+POSITION_ID = "rt:pos:{deliberation}"
+RAISE_ID = "rt:raise:{deliberation}"
+STATEMENT_ID = "rt:stmt:{deliberation}"
+REMIND_ID = "rt:remind:{deliberation}"
+CONSENT_ID = "rt:consent:{deliberation}:{choice}"
+CONSENT_CODES: dict[ConsentChoice, str] = {
+    ConsentChoice.ENDORSE: "e",
+    ConsentChoice.RESERVATIONS: "r",
+    ConsentChoice.STAND_ASIDE: "s",
+    ConsentChoice.BLOCK: "b",
+}
 VOTE_ID = "rt:vote:{deliberation}:{statement}:{vote}"
 VOTE_CODES: dict[Vote, str] = {Vote.AGREE: "a", Vote.DISAGREE: "d", Vote.PASS: "p"}
 OBJECTION_ID = "rt:obj:{deliberation}:{objection}:{action}"
@@ -154,7 +166,7 @@ def objection_embed(d: Deliberation, o: Objection) -> discord.Embed:
 # ---------------------------------------------------------------------- components
 
 
-def _components(items: list[discord.ui.Button[Any]]) -> discord.ui.View | None:
+def components(items: list[discord.ui.Button[Any]]) -> discord.ui.View | None:
     """A view carrying only components: the registered DynamicItems answer the clicks.
 
     Stopped before sending so discord.py does not also store it (a stopped view is not kept),
@@ -202,7 +214,7 @@ def objection_buttons(d: Deliberation, o: Objection) -> list[discord.ui.Button[A
 
 def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | None:
     if d.is_open and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT):
-        return _components(vote_buttons(d, c.id))
+        return components(vote_buttons(d, c.id))
     return None
 
 
@@ -233,7 +245,7 @@ async def post_objection(
     o = deliberation.objections[objection_id]
     channel = await deliberation_channel(bot, guild_id, deliberation.id)
     kwargs: dict[str, Any] = {"embed": objection_embed(deliberation, o)}
-    view = _components(objection_buttons(deliberation, o))
+    view = components(objection_buttons(deliberation, o))
     if view is not None:
         kwargs["view"] = view
     message = await safe_send(channel, **kwargs)
@@ -261,7 +273,7 @@ async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Delibera
         ref = objection_ref(item_id)
         o = deliberation.objections[item_id]
         embed = objection_embed(deliberation, o)
-        view = _components(objection_buttons(deliberation, o))
+        view = components(objection_buttons(deliberation, o))
     else:
         return False
     where = await bot.roundtable.store.post(guild_id, deliberation.id, ref)
@@ -282,12 +294,19 @@ async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Delibera
 
 __all__ = [
     "AI_COLOUR",
+    "CONSENT_CODES",
+    "CONSENT_ID",
     "HUMAN_COLOUR",
     "OBJECTION_ACTIONS",
     "OBJECTION_ID",
+    "POSITION_ID",
+    "RAISE_ID",
+    "REMIND_ID",
+    "STATEMENT_ID",
     "VOTE_CODES",
     "VOTE_ID",
     "author_line",
+    "components",
     "contribution_embed",
     "deliberation_channel",
     "objection_embed",

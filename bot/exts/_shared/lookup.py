@@ -1,0 +1,55 @@
+"""From an interaction to what the service needs: the acting member and the deliberation meant."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.engine.errors import InvalidValue, NotFound
+from bot.engine.model import Actor
+
+if TYPE_CHECKING:
+    from bot.app import RoundtableBot
+
+
+def actor_of(interaction: discord.Interaction[Any]) -> Actor:
+    """The member acting. Their name is stored with the event; Discord shows aliases when anonymous."""
+    user = interaction.user
+    return Actor.human(user.id, user.display_name)
+
+
+def guild_id_of(interaction: discord.Interaction[Any]) -> int:
+    if interaction.guild_id is None:
+        raise InvalidValue("Use this in a server.")
+    return interaction.guild_id
+
+
+async def resolve_deliberation(
+    bot: RoundtableBot, interaction: discord.Interaction[Any], deliberation_id: int | None = None
+) -> int:
+    """The deliberation a command means: the one given, else the open one in this thread or channel.
+
+    In a channel that runs several deliberations (`discord.run_in_channel`), the newest wins;
+    the command's `deliberation` option picks another.
+    """
+    guild_id = guild_id_of(interaction)
+    if deliberation_id is not None:
+        # Raises NotFound for another guild's id as for a missing one.
+        await bot.roundtable.store.deliberation(guild_id, deliberation_id)
+        return deliberation_id
+    channel_id = interaction.channel_id
+    rows = await bot.roundtable.store.deliberations(guild_id, status="open", limit=1000)
+    for row in rows:  # newest first
+        if row.thread_id == channel_id:
+            return row.id
+    for row in rows:
+        if row.thread_id is None and row.channel_id == channel_id:
+            return row.id
+    raise NotFound(
+        "There is no open deliberation here. Use this in a deliberation's thread, "
+        "or name the deliberation with the `deliberation` option."
+    )
+
+
+__all__ = ["actor_of", "guild_id_of", "resolve_deliberation"]
