@@ -48,6 +48,7 @@ from bot.engine.templates import RoundKind
 
 MAX_EXTEND_MINUTES = 60 * 24 * 30
 VOTABLE = frozenset({ContributionKind.POSITION, ContributionKind.STATEMENT})
+_INPUT_LABELS = {"consent": "consent responses"}
 
 
 def clean_text(value: str | None, what: str, limit: int) -> str:
@@ -271,6 +272,13 @@ class Deliberation:
         return included, len(opted_out)
 
     # ------------------------------------------------------------------ guards
+
+    def check_accepts(self, what: str) -> None:
+        """Raise the refusal an input of this kind would get now, e.g. before a member starts typing.
+
+        `what` is one of the inputs in `ACCEPTS` ("position", "objection", "statement", "consent", ...).
+        """
+        self._require_round_accepts(what, _INPUT_LABELS.get(what, f"{what}s"))
 
     def _require_open(self) -> None:
         if self.status is DeliberationStatus.CANCELLED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import Role
-from bot.engine.errors import AlreadyRecorded, DeliberationClosed, NotForAI
+from bot.engine.errors import AlreadyRecorded, DeliberationClosed, NotForAI, WrongRound
 from tests.engine.helpers import ADA, BEN, MOD, OBS, SAGE, Table
 
 
@@ -46,3 +46,18 @@ def test_ai_participants_get_no_reminders_and_a_closed_deliberation_takes_none()
     t.do("cancel", MOD, "Postponed")
     with pytest.raises(DeliberationClosed):
         t.d.set_reminders(ADA, True, t.now)
+
+
+def test_check_accepts_refuses_as_the_action_would_and_records_nothing() -> None:
+    t = Table()
+    t.d.check_accepts("position")  # the positions round takes positions
+    with pytest.raises(WrongRound) as refused:
+        t.d.check_accepts("objection")
+    with pytest.raises(WrongRound) as acted:
+        t.d.object(ADA, "x", "y", t.now)
+    assert refused.value.user_message == acted.value.user_message
+    with pytest.raises(WrongRound, match="consent responses belong to the consent round"):
+        t.d.check_accepts("consent")
+    t.do("cancel", MOD, "Postponed")
+    with pytest.raises(DeliberationClosed):
+        t.d.check_accepts("position")

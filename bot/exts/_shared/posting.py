@@ -27,6 +27,7 @@ from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
+    from bot.service import Change
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,22 @@ async def post_added(bot: RoundtableBot, guild_id: int, deliberation: Deliberati
             await post_objection(bot, guild_id, deliberation, item_id)
 
 
+async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None:
+    """Post what a change added and refresh the posts it touched (an edit, a vote, a status)."""
+    d = change.deliberation
+    await post_added(bot, guild_id, d, change.added())
+    touched: list[int] = []
+    for e in change.events:
+        if e.kind in ("contribution.edited", "objection.moved"):
+            touched.append(e.payload["id"])
+        elif e.kind == "vote.cast":
+            touched.append(e.payload["statement"])
+    added = set(change.added())
+    for item_id in dict.fromkeys(touched):
+        if item_id not in added:
+            await refresh_post(bot, guild_id, d, item_id)
+
+
 async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, item_id: int) -> bool:
     """Edit a posted contribution or objection to show its current state. False if never posted."""
     if item_id in deliberation.contributions:
@@ -314,5 +331,6 @@ __all__ = [
     "post_contribution",
     "post_objection",
     "refresh_post",
+    "show_change",
     "tally_text",
 ]
