@@ -18,7 +18,7 @@ from bot.config import CONFIG_ENV, Settings
 from bot.engine import Actor, RoundtableError
 from bot.sandbox import add_command as add_sandbox_command
 from bot.service import Roundtable
-from bot.store import Store
+from bot.store import Store, StoredRecord
 
 NO_TOKEN = """No Discord token is set, so Roundtable cannot connect to Discord.
 
@@ -79,22 +79,22 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _export(path: Path, guild_id: int, fmt: str, out: Path) -> int:
+async def _records(path: Path, guild_id: int) -> list[StoredRecord]:
     store = await Store.open(path, migrate=False)
-    written = 0
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        async for stored in store.all_records(guild_id):
-            if fmt == "json":
-                target = out / f"decision-{stored.deliberation_id}.json"
-                target.write_text(json.dumps(stored.record, indent=2, ensure_ascii=False) + "\n")
-            else:
-                target = out / f"decision-{stored.deliberation_id}.md"
-                target.write_text(stored.markdown)
-            written += 1
+        return [stored async for stored in store.all_records(guild_id)]
     finally:
         await store.close()
-    return written
+
+
+def _write_records(records: list[StoredRecord], fmt: str, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for stored in records:
+        if fmt == "json":
+            target = out / f"decision-{stored.deliberation_id}.json"
+            target.write_text(json.dumps(stored.record, indent=2, ensure_ascii=False) + "\n")
+        else:
+            (out / f"decision-{stored.deliberation_id}.md").write_text(stored.markdown)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -102,8 +102,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"No database at {path}.", file=sys.stderr)
         return 2
-    written = asyncio.run(_export(path, args.guild, args.format, Path(args.out)))
-    print(f"Wrote {written} decision record(s) to {args.out}.")
+    records = asyncio.run(_records(path, args.guild))
+    _write_records(records, args.format, Path(args.out))
+    print(f"Wrote {len(records)} decision record(s) to {args.out}.")
     return 0
 
 
@@ -129,7 +130,11 @@ async def _polis_import(settings: Settings, args: argparse.Namespace) -> str:
     roundtable = await Roundtable.open(settings, clock)
     try:
         report = await import_polis(
-            roundtable, clock, args.directory, guild_id=args.guild, moderator=Actor.human(args.moderator, "Polis import")
+            roundtable,
+            clock,
+            args.directory,
+            guild_id=args.guild,
+            moderator=Actor.human(args.moderator, "Polis import"),
         )
     finally:
         await roundtable.close()
@@ -174,7 +179,9 @@ def _cmd_polis_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Roundtable: structured deliberations on Discord.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Roundtable: structured deliberations on Discord."
+    )
     parser.add_argument("--config", help=f"the settings file (default: ${CONFIG_ENV} or ./config.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -201,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_sandbox_command(sub)
     add_polis_commands(sub)
     polis = sub.choices["polis"].get_default("polis_subparsers")
-    polis_import = polis.add_parser("import", help="replay a Polis export into a new deliberation (statements and votes)")
+    polis_import = polis.add_parser(
+        "import", help="replay a Polis export into a new deliberation (statements and votes)"
+    )
     polis_import.add_argument("directory", type=Path, help="export directory (comments.csv, votes.csv)")
     polis_import.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id to hold it")
     polis_import.add_argument("--moderator", type=int, default=0, help="the moderator's Discord user id (default 0)")

@@ -67,7 +67,9 @@ async def import_polis(
 ) -> ImportReport:
     """Replay a Polis export into a new deliberation in `guild_id`; its dissent round holds the votes."""
     export = read_polis_export(directory)
-    times = [c.created_ms for c in export.comments if c.created_ms] + [v.created_ms for v in export.votes if v.created_ms]
+    times = [c.created_ms for c in export.comments if c.created_ms] + [
+        v.created_ms for v in export.votes if v.created_ms
+    ]
     clock.now = _when(min(times), datetime.now(UTC)) if times else datetime.now(UTC)
     # Polis has no rounds: the positions round is skipped (forced, so the record says so), and the
     # dissent round stays open for as long as the conversation ran.
@@ -164,7 +166,9 @@ def export_polis(d: Deliberation, directory: Path) -> int:
 
     comments = [
         PolisComment(
-            comment_id=c.id, author_id=number(c.author), body=c.text if c.stance is None else f"{c.stance}: {c.text}",
+            comment_id=c.id,
+            author_id=number(c.author),
+            body=c.text if c.stance is None else f"{c.stance}: {c.text}",
             created_ms=int(c.at.timestamp() * 1000),
         )
         for c in d.statements()

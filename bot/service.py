@@ -67,7 +67,9 @@ class Change:
         """Ids of contributions and objections this change added."""
         ids = []
         for e in self.events:
-            if (e.kind == "contribution.added" and (kind is None or e.payload["kind"] == kind.value)) or (e.kind == "objection.raised" and kind is None):
+            if (e.kind == "contribution.added" and (kind is None or e.payload["kind"] == kind.value)) or (
+                e.kind == "objection.raised" and kind is None
+            ):
                 ids.append(e.payload["id"])
         return ids
 
@@ -247,9 +249,7 @@ class Roundtable:
         deadline = deliberation.round.deadline
         if not deliberation.is_open or deadline is None or self.now() < deadline:
             return None
-        return await self.act(
-            guild_id, deliberation_id, lambda d, at: d.advance(Actor.system("deadline"), at)
-        )
+        return await self.act(guild_id, deliberation_id, lambda d, at: d.advance(Actor.system("deadline"), at))
 
     async def deadlines(self, guild_id: int) -> list[tuple[int, datetime]]:
         """Open deliberations' current deadlines, for the scheduler on start."""
@@ -303,7 +303,9 @@ class Roundtable:
                 if isinstance(result, AIUnavailable):
                     turn.unavailable.append(result)
                     await self.act(
-                        guild_id, deliberation_id, lambda d, at, r=result: d.note_ai_unavailable(r.participant, r.reason, at)
+                        guild_id,
+                        deliberation_id,
+                        lambda d, at, r=result: d.note_ai_unavailable(r.participant, r.reason, at),
                     )
                     continue
                 try:
@@ -322,9 +324,7 @@ class Roundtable:
     def _ai_request(self, d: Deliberation, task: Task, target: int | None) -> AIRequest:
         material, left_out = d.prompt_material()
         opted_out = {p.key for p in d.participants.values() if p.ai_opt_out}
-        quoted = [
-            QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text) for c in material
-        ]
+        quoted = [QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text) for c in material]
         if task != "position":
             quoted += [
                 QuotedContribution(o.id, "objection", d.display_name(o.author), None, f"{o.what}\nWhy: {o.why}")

@@ -25,19 +25,37 @@ MOD, ADA, BEN = Actor.human(10, "Mona"), Actor.human(11, "Ada"), Actor.human(12,
 def answer(name: str, request: AIRequest, *, text: str = "Consider both days.", stance: str = "Either") -> AIResult:
     ids = tuple(c.id for c in request.contributions)
     return AIResult(
-        participant=name, model="smollm2-135m", endpoint_host="127.0.0.1 (embedded)", stance=stance, text=text,
-        missing="Members who did not speak.", answers=ids, prompt_sha256="ab" * 32, given_ids=ids,
-        left_out_count=request.left_out_count, latency_ms=12.5, prompt_tokens=100, completion_tokens=40,
+        participant=name,
+        model="smollm2-135m",
+        endpoint_host="127.0.0.1 (embedded)",
+        stance=stance,
+        text=text,
+        missing="Members who did not speak.",
+        answers=ids,
+        prompt_sha256="ab" * 32,
+        given_ids=ids,
+        left_out_count=request.left_out_count,
+        latency_ms=12.5,
+        prompt_tokens=100,
+        completion_tokens=40,
     )
 
 
 @pytest.fixture
 def two_ai_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"ai": settings.ai.model_copy(update={"participants": [
-            settings.ai.participants[0],
-            settings.ai.participants[0].model_copy(update={"name": "Dead", "base_url": "http://127.0.0.1:9/v1"}),
-        ]})}
+        update={
+            "ai": settings.ai.model_copy(
+                update={
+                    "participants": [
+                        settings.ai.participants[0],
+                        settings.ai.participants[0].model_copy(
+                            update={"name": "Dead", "base_url": "http://127.0.0.1:9/v1"}
+                        ),
+                    ]
+                }
+            )
+        }
     )
 
 

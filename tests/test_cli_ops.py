@@ -23,8 +23,13 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE")}
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env={**clean, **(env or {})},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -60,8 +65,9 @@ def test_verify_passes_then_names_the_tampered_event(archive: Path, tmp_path: Pa
 
 def test_export_writes_one_file_per_record_of_that_guild_only(archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = cli("export", "--guild", str(GUILD), "--format", "json", "--out", str(out), "--db", str(archive),
-                 cwd=tmp_path)
+    result = cli(
+        "export", "--guild", str(GUILD), "--format", "json", "--out", str(out), "--db", str(archive), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in out.iterdir())
     assert files == ["decision-1.json", "decision-2.json"]

@@ -39,10 +39,7 @@ def test_example_config_documents_every_key() -> None:
     missing = []
     for key in _keys(Settings):
         leaf = key.rsplit(".", 1)[-1]
-        if key == "templates":
-            pattern = r"^\[templates\]"
-        else:
-            pattern = rf"^#?\s*{re.escape(leaf)}\s*="
+        pattern = r"^\[templates\]" if key == "templates" else rf"^#?\s*{re.escape(leaf)}\s*="
         if not re.search(pattern, text, re.MULTILINE):
             missing.append(key)
     assert missing == []

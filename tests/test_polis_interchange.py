@@ -48,16 +48,18 @@ def test_import_then_export_through_the_cli_round_trips(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     assert "as deliberation #1" in imported.stdout
     out = tmp_path / "out"
-    exported = cli("polis", "export", "--guild", "42", "--deliberation", "1", "--out", str(out), "--db", str(db),
-                   cwd=tmp_path)
+    exported = cli(
+        "polis", "export", "--guild", "42", "--deliberation", "1", "--out", str(out), "--db", str(db), cwd=tmp_path
+    )
     assert exported.returncode == 0, exported.stderr
     again, original = read_polis_export(out), read_polis_export(SEATTLE)
     assert len(again.comments) == len(original.comments)
     latest = {(v.participant_id, v.statement_id): v.vote for v in original.votes}
     assert len({(v.participant_id, v.statement_id) for v in again.votes}) == len(latest)
     assert sorted(latest.values()).count(1) == sum(1 for c in again.comments for _ in range(c.agrees))
-    wrong_guild = cli("polis", "export", "--guild", "7", "--deliberation", "1", "--out", str(out), "--db", str(db),
-                      cwd=tmp_path)
+    wrong_guild = cli(
+        "polis", "export", "--guild", "7", "--deliberation", "1", "--out", str(out), "--db", str(db), cwd=tmp_path
+    )
     assert wrong_guild.returncode == 1
     assert "no deliberation #1" in wrong_guild.stderr
 

@@ -120,9 +120,7 @@ class Deliberation:
         if settings.quorum < 1:
             raise errors.InvalidValue("The quorum must be at least 1.")
         if not 1 <= settings.round_minutes <= MAX_EXTEND_MINUTES:
-            raise errors.InvalidValue(
-                f"A round lasts between 1 minute and {MAX_EXTEND_MINUTES // 1440} days."
-            )
+            raise errors.InvalidValue(f"A round lasts between 1 minute and {MAX_EXTEND_MINUTES // 1440} days.")
         if settings.min_round_minutes > settings.round_minutes:
             raise errors.InvalidValue(
                 f"A round of {settings.round_minutes} minutes is shorter than the minimum "
@@ -148,9 +146,7 @@ class Deliberation:
                 "ai_participants": seats,
             },
         )
-        joined = Event(
-            "participant.joined", moderator, at, {"role": Role.MODERATOR.value, "name": moderator.name}
-        )
+        joined = Event("participant.joined", moderator, at, {"role": Role.MODERATOR.value, "name": moderator.name})
         return [opened, joined, _round_opened(0, at, settings)]
 
     @classmethod
@@ -180,9 +176,7 @@ class Deliberation:
 
     def humans(self, *, include_observers: bool = False) -> list[Participant]:
         return [
-            p
-            for p in self.participants.values()
-            if p.is_human and (include_observers or p.role is not Role.OBSERVER)
+            p for p in self.participants.values() if p.is_human and (include_observers or p.role is not Role.OBSERVER)
         ]
 
     def display_name(self, key: str, *, reveal: bool = False) -> str:
@@ -273,18 +267,18 @@ class Deliberation:
 
     # ------------------------------------------------------------------ guards
 
+    def _require_open(self) -> None:
+        if self.status is DeliberationStatus.CANCELLED:
+            raise errors.DeliberationClosed("This deliberation was cancelled; it takes no more input.")
+        if self.status is DeliberationStatus.CLOSED:
+            raise errors.DeliberationClosed("This deliberation is closed; its record is sealed.")
+
     def check_accepts(self, what: str) -> None:
         """Raise the refusal an input of this kind would get now, e.g. before a member starts typing.
 
         `what` is one of the inputs in `ACCEPTS` ("position", "objection", "statement", "consent", ...).
         """
         self._require_round_accepts(what, _INPUT_LABELS.get(what, f"{what}s"))
-
-    def _require_open(self) -> None:
-        if self.status is DeliberationStatus.CANCELLED:
-            raise errors.DeliberationClosed("This deliberation was cancelled; it takes no more input.")
-        if self.status is DeliberationStatus.CLOSED:
-            raise errors.DeliberationClosed("This deliberation is closed; its record is sealed.")
 
     def _require_round_accepts(self, what: str, label: str) -> None:
         self._require_open()
@@ -520,9 +514,7 @@ class Deliberation:
             raise errors.AlreadyRecorded(f"Your vote on #{statement_id} is already {choice.value}.")
         return [*events, Event("vote.cast", actor, at, {"statement": statement_id, "vote": choice.value})]
 
-    def object(
-        self, actor: Actor, what: str, why: str, at: datetime, *, target: int | None = None
-    ) -> list[Event]:
+    def object(self, actor: Actor, what: str, why: str, at: datetime, *, target: int | None = None) -> list[Event]:
         self._require_round_accepts("objection", "objections")
         events = self._human_voice(actor, "raise an objection", at)
         body_what = clean_text(what, "objection", TEXT_MAX)
@@ -535,9 +527,7 @@ class Deliberation:
         payload = {"id": self.next_id, "what": body_what, "why": body_why, "target": target, "block": False}
         return [*events, Event("objection.raised", actor, at, payload)]
 
-    def move_objection(
-        self, actor: Actor, objection_id: int, status: ObjectionStatus, at: datetime
-    ) -> list[Event]:
+    def move_objection(self, actor: Actor, objection_id: int, status: ObjectionStatus, at: datetime) -> list[Event]:
         """The author withdraws or reopens; the moderator marks addressed. Standing is set at sealing."""
         self._require_open()
         if actor.kind is ActorKind.AI:
@@ -668,7 +658,8 @@ class Deliberation:
         """
         self._require_open()
         r = self.round
-        assert r.min_close_at is not None and r.deadline is not None
+        assert r.min_close_at is not None
+        assert r.deadline is not None
         if actor.kind is ActorKind.SYSTEM:
             if at < r.deadline:
                 raise errors.RoundTooYoung("The round's deadline has not passed yet.")
@@ -736,11 +727,18 @@ class Deliberation:
         self.created_at = e.at
         self.rounds = [Round(i, RoundKind(kind)) for i, kind in enumerate(p["rounds"])]
         for seat in p["ai_participants"]:
-            spec = AIParticipantSpec(seat["name"], seat["model"], seat.get("endpoint_host", ""), seat.get("persona", ""))
+            spec = AIParticipantSpec(
+                seat["name"], seat["model"], seat.get("endpoint_host", ""), seat.get("persona", "")
+            )
             self.ai_seats[spec.name] = spec
             self.participants[f"ai:{spec.name}"] = Participant(
-                f"ai:{spec.name}", ActorKind.AI, spec.name, Role.PARTICIPANT, e.at,
-                model=spec.model, endpoint_host=spec.endpoint_host,
+                f"ai:{spec.name}",
+                ActorKind.AI,
+                spec.name,
+                Role.PARTICIPANT,
+                e.at,
+                model=spec.model,
+                endpoint_host=spec.endpoint_host,
             )
 
     def _apply_joined(self, e: Event) -> None:
@@ -782,9 +780,16 @@ class Deliberation:
     def _apply_contribution(self, e: Event) -> None:
         p = e.payload
         self.contributions[p["id"]] = Contribution(
-            id=p["id"], kind=ContributionKind(p["kind"]), author=e.actor.key, round_index=p["round"],
-            at=e.at, stance=p.get("stance"), text=p["text"], reply_to=p.get("reply_to"),
-            answers=tuple(p.get("answers", ())), ai_meta=p.get("ai"),
+            id=p["id"],
+            kind=ContributionKind(p["kind"]),
+            author=e.actor.key,
+            round_index=p["round"],
+            at=e.at,
+            stance=p.get("stance"),
+            text=p["text"],
+            reply_to=p.get("reply_to"),
+            answers=tuple(p.get("answers", ())),
+            ai_meta=p.get("ai"),
         )
         self.next_id = p["id"] + 1
 
@@ -803,8 +808,14 @@ class Deliberation:
     def _apply_objection(self, e: Event) -> None:
         p = e.payload
         self.objections[p["id"]] = Objection(
-            id=p["id"], author=e.actor.key, round_index=self.current, at=e.at, what=p["what"],
-            why=p["why"], from_block=bool(p.get("block")), target=p.get("target"),
+            id=p["id"],
+            author=e.actor.key,
+            round_index=self.current,
+            at=e.at,
+            what=p["what"],
+            why=p["why"],
+            from_block=bool(p.get("block")),
+            target=p.get("target"),
             history=[StatusChange(ObjectionStatus.OPEN, e.actor.key, e.at)],
         )
         self.next_id = p["id"] + 1

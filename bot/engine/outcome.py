@@ -54,7 +54,9 @@ def decide_outcome(
     if cancelled:
         return Outcome(OutcomeKind.CANCELLED, "The moderator cancelled the deliberation.", tally, responded, quorum)
     if not decides:
-        return Outcome(OutcomeKind.ADVICE, "This process gathers advice; it makes no decision.", tally, responded, quorum)
+        return Outcome(
+            OutcomeKind.ADVICE, "This process gathers advice; it makes no decision.", tally, responded, quorum
+        )
     if responded < quorum:
         reason = f"Quorum missed: {responded} of the {quorum} members needed answered the consent check."
         return Outcome(OutcomeKind.NO_CONSENSUS, reason, tally, responded, quorum)
@@ -63,7 +65,9 @@ def decide_outcome(
         reason = f"{blocks} block{'s' if blocks > 1 else ''} stand{'' if blocks > 1 else 's'}."
         return Outcome(OutcomeKind.NO_CONSENSUS, reason, tally, responded, quorum)
     if tally[ConsentChoice.ENDORSE] == responded:
-        return Outcome(OutcomeKind.CONSENSUS, f"All {responded} members who answered endorse.", tally, responded, quorum)
+        return Outcome(
+            OutcomeKind.CONSENSUS, f"All {responded} members who answered endorse.", tally, responded, quorum
+        )
     reservations, asides = tally[ConsentChoice.RESERVATIONS], tally[ConsentChoice.STAND_ASIDE]
     reason = f"No block; {reservations} with reservations, {asides} standing aside."
     return Outcome(OutcomeKind.CONSENT, reason, tally, responded, quorum)

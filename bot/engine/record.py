@@ -100,7 +100,13 @@ def _minority_positions(d: Deliberation) -> list[dict[str, Any]]:
             reasons.append(f"{votes[Vote.DISAGREE]} disagreed, {votes[Vote.AGREE]} agreed")
         if reasons:
             minority.append(
-                {"id": c.id, "author": d.display_name(c.author), "stance": c.stance, "text": c.text, "why_listed": reasons}
+                {
+                    "id": c.id,
+                    "author": d.display_name(c.author),
+                    "stance": c.stance,
+                    "text": c.text,
+                    "why_listed": reasons,
+                }
             )
     return minority
 
@@ -151,8 +157,7 @@ def compose_record(d: Deliberation) -> dict[str, Any]:
         if c.kind is not ContributionKind.POSITION
     ]
     responses = [
-        {"member": d.display_name(key), "answer": r.choice.value, "reason": r.reason}
-        for key, r in d.consent.items()
+        {"member": d.display_name(key), "answer": r.choice.value, "reason": r.reason} for key, r in d.consent.items()
     ]
     ai_stances = [
         {

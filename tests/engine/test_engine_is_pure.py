@@ -26,16 +26,12 @@ print('ok')
 def test_every_engine_module_imports_with_discord_and_network_blocked() -> None:
     modules = ["bot.engine"] + [f"bot.engine.{m.name}" for m in pkgutil.iter_modules(bot.engine.__path__)]
     assert len(modules) > 5
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCKER, *modules], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-c", BLOCKER, *modules], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
 def test_the_blocker_does_catch_a_forbidden_import() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCKER, "bot.store"], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-c", BLOCKER, "bot.store"], capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "the engine must not import" in result.stderr

@@ -45,7 +45,10 @@ def to_consent(t: Table) -> None:
 
 def test_templates_define_rounds() -> None:
     assert [r.kind for r in Table("consent").d.rounds] == [
-        RoundKind.POSITIONS, RoundKind.DISSENT, RoundKind.SYNTHESIS, RoundKind.CONSENT,
+        RoundKind.POSITIONS,
+        RoundKind.DISSENT,
+        RoundKind.SYNTHESIS,
+        RoundKind.CONSENT,
     ]
     assert [r.kind for r in Table("quick").d.rounds] == [RoundKind.POSITIONS, RoundKind.CONSENT]
     assert [r.kind for r in Table("advice").d.rounds] == [RoundKind.POSITIONS, RoundKind.SYNTHESIS]
@@ -327,8 +330,13 @@ def test_ai_stances_are_beside_the_outcome_never_in_it() -> None:
     assert record["outcome"]["kind"] == "consensus"
     assert record["tally"] == {"endorse": 2, "reservations": 0, "stand_aside": 0, "block": 0}
     assert record["ai_stances"] == [
-        {"name": "Sage", "model": "smollm2-135m", "label": "AI participant · Sage · smollm2-135m · not authoritative",
-         "stance": "No", "counted": False}
+        {
+            "name": "Sage",
+            "model": "smollm2-135m",
+            "label": "AI participant · Sage · smollm2-135m · not authoritative",
+            "stance": "No",
+            "counted": False,
+        }
     ]
 
 

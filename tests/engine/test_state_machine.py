@@ -34,7 +34,9 @@ from tests.engine.helpers import ADA, BEN, CAI, MOD, OBS, SAGE, Table
 
 ACTORS = [MOD, ADA, BEN, CAI, OBS, SAGE]
 TEXTS = st.one_of(
-    st.sampled_from(["Yes", "No", "Fridays exclude parents", "  ", "", "@everyone look", "x" * 4001, "**bold** > quote"]),
+    st.sampled_from(
+        ["Yes", "No", "Fridays exclude parents", "  ", "", "@everyone look", "x" * 4001, "**bold** > quote"]
+    ),
     st.text(min_size=0, max_size=60),
 )
 actors = st.sampled_from(ACTORS)
@@ -147,13 +149,23 @@ class DeliberationMachine(RuleBasedStateMachine):
             store = await Store.open(Path(tmp) / "rt.sqlite3")
             try:
                 d_id = await store.create_deliberation(
-                    t.d.guild_id, None, t.events[:3], question=t.d.question, template="consent",
-                    round_kind="positions", deadline_at=t.now + timedelta(hours=1),
+                    t.d.guild_id,
+                    None,
+                    t.events[:3],
+                    question=t.d.question,
+                    template="consent",
+                    round_kind="positions",
+                    deadline_at=t.now + timedelta(hours=1),
                 )
                 sealed = t.d.status.value == "closed"
                 record = compose_record(Deliberation.from_events(d_id, t.d.guild_id, t.events)) if sealed else None
                 await store.append(
-                    t.d.guild_id, d_id, t.events[3:], status=t.d.status.value, round_kind=None, deadline_at=None,
+                    t.d.guild_id,
+                    d_id,
+                    t.events[3:],
+                    status=t.d.status.value,
+                    round_kind=None,
+                    deadline_at=None,
                     record=record,
                 )
                 assert await store.verify() == []

@@ -73,7 +73,8 @@ async def test_close_and_reopen_mid_deliberation_loses_nothing(settings: Setting
 async def test_a_failure_inside_a_transaction_leaves_nothing_half_written(roundtable: Roundtable) -> None:
     d = (await roundtable.start(GUILD, 5, MOD, "Fridays?")).deliberation
     counts = await roundtable.store.counts()
-    with pytest.raises(RuntimeError, match="power cut"):
+
+    async def half_then_crash() -> None:
         async with roundtable.store.transaction() as db:
             await db.execute(
                 "INSERT INTO contributions (deliberation_id, id, guild_id, kind, author, author_kind, text,"
@@ -81,6 +82,9 @@ async def test_a_failure_inside_a_transaction_leaves_nothing_half_written(roundt
                 (d.id, GUILD),
             )
             raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        await half_then_crash()
     assert await roundtable.store.counts() == counts
     async with roundtable.store._conn.execute("SELECT count(*) FROM contributions") as cur:
         assert (await cur.fetchone())[0] == 0
@@ -174,12 +178,17 @@ async def _problems(db_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("statement", "expected"),
     [
-        ("UPDATE events SET payload = replace(payload, 'Shift work', 'No reason') WHERE kind = 'consent.given'",
-         "was altered"),
+        (
+            "UPDATE events SET payload = replace(payload, 'Shift work', 'No reason') WHERE kind = 'consent.given'",
+            "was altered",
+        ),
         ("DELETE FROM events WHERE seq = 4 AND stream = 'd:1'", "event is missing"),
-        ("UPDATE events SET seq = -1 WHERE stream = 'd:1' AND seq = 4;"
-         "UPDATE events SET seq = 4 WHERE stream = 'd:1' AND seq = 5;"
-         "UPDATE events SET seq = 5 WHERE stream = 'd:1' AND seq = -1", "does not follow"),
+        (
+            "UPDATE events SET seq = -1 WHERE stream = 'd:1' AND seq = 4;"
+            "UPDATE events SET seq = 4 WHERE stream = 'd:1' AND seq = 5;"
+            "UPDATE events SET seq = 5 WHERE stream = 'd:1' AND seq = -1",
+            "does not follow",
+        ),
         ("UPDATE events SET actor = 'human:99' WHERE stream = 'd:1' AND seq = 4", "was altered"),
     ],
 )
