@@ -1,0 +1,131 @@
+"""Modals for what members write: a position, an objection, a statement, a block's reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.engine.model import (
+    STANCE_MAX,
+    STATEMENT_MAX,
+    TEXT_MAX,
+    ConsentChoice,
+    Contribution,
+)
+from bot.exts._shared.components import RoundtableModal
+from bot.exts._shared.lookup import actor_of
+from bot.exts.contributions import _replies
+from bot.exts.contributions._flow import perform
+
+# Stable ids: tests and the simulator fill inputs by custom_id.
+STANCE_INPUT = "stance"
+REASONING_INPUT = "reasoning"
+WHAT_INPUT = "what"
+WHY_INPUT = "why"
+STATEMENT_INPUT = "statement"
+REASON_INPUT = "reason"
+
+
+class PositionModal(RoundtableModal, title="Your position"):
+    """Stance and reasoning; pre-filled with the member's current position when editing."""
+
+    def __init__(self, deliberation_id: int, current: Contribution | None = None, *, stance: str | None = None,
+                 reasoning: str | None = None) -> None:
+        super().__init__(title="Edit your position" if current else "Your position", timeout=900)
+        self.deliberation_id = deliberation_id
+        self.stance = discord.ui.TextInput(
+            custom_id=STANCE_INPUT,
+            style=discord.TextStyle.short,
+            max_length=STANCE_MAX,
+            placeholder="e.g. Support, Oppose, Support with changes",
+            default=stance if stance is not None else (current.stance if current else None),
+        )
+        self.reasoning = discord.ui.TextInput(
+            custom_id=REASONING_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_MAX,
+            placeholder="Why you hold this position",
+            default=reasoning if reasoning is not None else (current.text if current else None),
+        )
+        self.add_item(discord.ui.Label(text="Stance", description="Your position in a few words",
+                                       component=self.stance))
+        self.add_item(discord.ui.Label(text="Reasoning", component=self.reasoning))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        actor = actor_of(interaction)
+        stance, reasoning = self.stance.value, self.reasoning.value
+        await perform(
+            interaction,
+            self.deliberation_id,
+            lambda d, at: d.state_position(actor, stance, reasoning, at),
+            _replies.position,
+        )
+
+
+class ObjectionModal(RoundtableModal, title="Raise an objection"):
+    def __init__(self, deliberation_id: int, *, target: int | None = None) -> None:
+        super().__init__(timeout=900)
+        self.deliberation_id = deliberation_id
+        self.target = target
+        self.what = discord.ui.TextInput(
+            custom_id=WHAT_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
+            placeholder="What you object to",
+        )
+        self.why = discord.ui.TextInput(
+            custom_id=WHY_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
+            placeholder="Why, and what would have to change",
+        )
+        self.add_item(discord.ui.Label(text="What", component=self.what))
+        self.add_item(discord.ui.Label(text="Why", component=self.why))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        actor = actor_of(interaction)
+        what, why, target = self.what.value, self.why.value, self.target
+        await perform(
+            interaction,
+            self.deliberation_id,
+            lambda d, at: d.object(actor, what, why, at, target=target),
+            _replies.objection,
+        )
+
+
+class StatementModal(RoundtableModal, title="Add a statement"):
+    def __init__(self, deliberation_id: int) -> None:
+        super().__init__(timeout=900)
+        self.deliberation_id = deliberation_id
+        self.text = discord.ui.TextInput(
+            custom_id=STATEMENT_INPUT, style=discord.TextStyle.paragraph, max_length=STATEMENT_MAX,
+            placeholder="One clear claim others can agree or disagree with",
+        )
+        self.add_item(discord.ui.Label(text="Statement", component=self.text))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        actor = actor_of(interaction)
+        text = self.text.value
+        await perform(
+            interaction, self.deliberation_id, lambda d, at: d.state_statement(actor, text, at), _replies.statement
+        )
+
+
+class BlockModal(RoundtableModal, title="Block: say why"):
+    """A block must carry a reason (it becomes an objection quoted in the record)."""
+
+    def __init__(self, deliberation_id: int) -> None:
+        super().__init__(timeout=900)
+        self.deliberation_id = deliberation_id
+        self.reason = discord.ui.TextInput(
+            custom_id=REASON_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
+            placeholder="What would have to change for you to consent",
+        )
+        self.add_item(discord.ui.Label(text="Reason for blocking", component=self.reason))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        actor = actor_of(interaction)
+        reason = self.reason.value
+        await perform(
+            interaction,
+            self.deliberation_id,
+            lambda d, at: d.give_consent(actor, ConsentChoice.BLOCK, at, reason=reason),
+            _replies.consent,
+        )

@@ -1,0 +1,262 @@
+"""How a deliberation looks in Discord: its agenda, round announcements, status and record.
+
+Names are the engine's display names, so anonymous deliberations show aliases everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.engine.deliberation import Deliberation
+from bot.engine.model import ACCEPTS, CONSENT_LABELS, ConsentChoice, Participant, Role
+from bot.engine.record import ai_label
+from bot.engine.templates import ROUND_PURPOSE, RoundKind
+from bot.exts._shared.posting import HUMAN_COLOUR
+from bot.store import StoredRecord
+
+AGENDA_COLOUR = discord.Colour.gold()
+ROUND_COLOUR = discord.Colour.dark_gold()
+RECORD_COLOUR = discord.Colour.dark_green()
+CANCELLED_COLOUR = discord.Colour.dark_grey()
+
+AI_MEANING = (
+    "An AI participant is a participant, never an authority: everything it writes is labelled "
+    "with its name and model, it speaks after members have had their say, and it is never "
+    "counted in tallies, quorum or the outcome. Its drafts are proposals until the moderator adopts one."
+)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def when(at: datetime | None) -> str:
+    if at is None:
+        return "-"
+    return f"{discord.utils.format_dt(at, 'f')} ({discord.utils.format_dt(at, 'R')})"
+
+
+def names(d: Deliberation, people: list[Participant], *, empty: str = "nobody") -> str:
+    return clip(", ".join(d.display_name(p.key) for p in people) or empty, 1024)
+
+
+def thread_name(question: str) -> str:
+    """A thread named after the question: one line, at most Discord's 100 characters."""
+    return clip(" ".join(question.split()), 100)
+
+
+def takes(d: Deliberation, what: str) -> bool:
+    """Does any round of this process take this kind of input? (Which agenda buttons to show.)"""
+    return any(what in ACCEPTS[r.kind] for r in d.rounds)
+
+
+def _round_line(d: Deliberation, index: int) -> str:
+    r = d.rounds[index]
+    head = f"{index + 1}. **{r.kind.value.capitalize()}**: {ROUND_PURPOSE[r.kind]}"
+    if r.closed_at is not None:
+        return f"{head}\n   Closed {when(r.closed_at)}" + (" (closed early by the moderator)" if r.forced else "")
+    if r.opened_at is not None and d.is_open:
+        return f"{head}\n   Open now; deadline {when(r.deadline)}"
+    return f"{head}\n   Opens when the round before it closes (up to {d.settings.round_minutes} minutes)"
+
+
+def agenda_embed(d: Deliberation) -> discord.Embed:
+    embed = discord.Embed(title=f"Deliberation #{d.id}", description=clip(d.question, 4096), colour=AGENDA_COLOUR)
+    embed.add_field(name="Rounds", value=clip("\n".join(_round_line(d, i) for i in range(len(d.rounds))), 1024),
+                    inline=False)
+    s = d.settings
+    rules = [
+        f"Each round runs up to {s.round_minutes} minutes; the moderator may close it after "
+        f"{s.min_round_minutes} minutes, or earlier by forcing it (the record says so).",
+        "Stating your position again edits it; earlier versions are kept.",
+        "Objections are kept word for word with their status; open ones stand in the record.",
+    ]
+    if d.decides:
+        rules.append(f"The decision needs at least {s.quorum} members to answer the consent check; a block needs "
+                     "a reason.")
+    else:
+        rules.append("This process gathers advice; it makes no decision.")
+    if s.anonymous:
+        rules.append("Anonymous: members appear as aliases (Participant 1, 2, …).")
+    embed.add_field(name="Rules", value=clip("\n".join(f"- {r}" for r in rules), 1024), inline=False)
+    embed.add_field(name="Moderator", value=clip(d.display_name(d.moderator), 1024), inline=True)
+    embed.add_field(name="Process", value=d.template, inline=True)
+    if d.ai_seats:
+        seats = "\n".join(f"- {ai_label(s.name, s.model)}" for s in d.ai_seats.values())
+        embed.add_field(name="AI participants at the table", value=clip(f"{seats}\n{AI_MEANING}", 1024), inline=False)
+    else:
+        embed.add_field(name="AI participants at the table", value="None: only members take part.", inline=False)
+    status = {"open": "Open", "closed": "Closed: the record is sealed", "cancelled": "Cancelled"}[d.status.value]
+    embed.set_footer(text=f"{status} · Use the buttons or /position, /object, /statement, /consent. "
+                          "Remind me: a mention when each round opens.")
+    return embed
+
+
+def round_participation(d: Deliberation, index: int) -> tuple[list[Participant], list[Participant]]:
+    """Members who took part in a round, and participants who did not (the moderator facilitates)."""
+    r = d.rounds[index]
+    start, end = r.opened_at, r.closed_at
+    acted: set[str] = {c.author for c in d.contributions.values() if c.round_index == index}
+    acted |= {o.author for o in d.objections.values() if o.round_index == index}
+    if start is not None:
+        def within(at: datetime) -> bool:
+            return at >= start and (end is None or at <= end)
+
+        acted |= {v.member for v in d.vote_history if within(v.at)}
+        acted |= {c.member for c in d.consent_history if within(c.at)}
+    humans = d.humans()
+    took = [p for p in humans if p.key in acted]
+    silent = [p for p in humans if p.key not in acted and p.role is Role.PARTICIPANT]
+    return took, silent
+
+
+def round_opened_embed(d: Deliberation, index: int) -> discord.Embed:
+    r = d.rounds[index]
+    embed = discord.Embed(
+        title=f"Round {index + 1} of {len(d.rounds)} open: {r.kind.value}",
+        description=ROUND_PURPOSE[r.kind].capitalize() + ".",
+        colour=ROUND_COLOUR,
+    )
+    embed.add_field(name="Deadline", value=when(r.deadline), inline=True)
+    embed.add_field(name="Can close from", value=when(r.min_close_at), inline=True)
+    if r.kind is RoundKind.CONSENT:
+        proposal = d.proposal
+        text = proposal.text if proposal is not None else d.question
+        source = "" if proposal is not None else " (the question as asked; no proposal was put)"
+        embed.add_field(name="Proposal" + source, value=clip(text, 1024), inline=False)
+        embed.add_field(
+            name="Answer",
+            value="Endorse, Agree with reservations, Stand aside, or Block (a block needs a reason). "
+            "Only members' answers count.",
+            inline=False,
+        )
+    silent = [p for p in d.silent_humans() if p.role is Role.PARTICIPANT]
+    spoke = [p for p in d.humans() if d.spoke(p.key)]
+    embed.add_field(name="Taken part so far", value=names(d, spoke), inline=False)
+    embed.add_field(name="Not heard from yet", value=names(d, silent), inline=False)
+    embed.set_footer(text=f"Deliberation #{d.id}")
+    return embed
+
+
+def round_closed_embed(d: Deliberation, index: int) -> discord.Embed:
+    r = d.rounds[index]
+    how = "by its deadline" if r.closed_by.startswith("system:") else "by the moderator"
+    if r.forced:
+        how = "early by the moderator (forced)"
+    took, silent = round_participation(d, index)
+    embed = discord.Embed(
+        title=f"Round {index + 1} of {len(d.rounds)} closed: {r.kind.value}",
+        description=f"Closed {how}.",
+        colour=ROUND_COLOUR,
+    )
+    embed.add_field(name="Took part", value=names(d, took), inline=False)
+    embed.add_field(name="Did not take part", value=names(d, silent), inline=False)
+    if r.kind is RoundKind.DISSENT or r.kind is RoundKind.SYNTHESIS:
+        still_open = len(d.open_objections())
+        embed.add_field(name="Open objections", value=str(still_open), inline=True)
+    embed.set_footer(text=f"Deliberation #{d.id}")
+    return embed
+
+
+def extended_embed(d: Deliberation) -> discord.Embed:
+    r = d.round
+    return discord.Embed(
+        title=f"The {r.kind.value} round is extended",
+        description=f"New deadline: {when(r.deadline)}",
+        colour=ROUND_COLOUR,
+    ).set_footer(text=f"Deliberation #{d.id}")
+
+
+def cancelled_embed(d: Deliberation) -> discord.Embed:
+    embed = discord.Embed(title=f"Deliberation #{d.id} cancelled", colour=CANCELLED_COLOUR)
+    embed.add_field(name="Reason", value=clip(d.cancel_reason, 1024), inline=False)
+    return embed
+
+
+def status_embed(d: Deliberation, *, reveal: bool) -> discord.Embed:
+    """The state of a deliberation. `reveal` (moderator, when settings allow) adds who is behind an alias."""
+
+    def who(p: Participant) -> str:
+        shown = d.display_name(p.key)
+        if reveal and p.is_human and shown != p.name:
+            return f"{shown} ({p.name})"
+        return shown
+
+    embed = discord.Embed(title=f"Deliberation #{d.id}", description=clip(d.question, 4096), colour=HUMAN_COLOUR)
+    if d.is_open:
+        r = d.round
+        embed.add_field(
+            name="Now", value=f"Round {d.current + 1} of {len(d.rounds)}: {r.kind.value}; deadline {when(r.deadline)}",
+            inline=False,
+        )
+    else:
+        embed.add_field(name="Status", value=d.status.value, inline=False)
+    people = d.humans(include_observers=True)
+    lines = [f"{who(p)}: {p.role.value}" + (", opted out of AI" if p.ai_opt_out else "") for p in people]
+    embed.add_field(name=f"Members ({len(people)})", value=clip("\n".join(lines) or "nobody yet", 1024), inline=False)
+    embed.add_field(name="Positions", value=str(len(d.positions())), inline=True)
+    embed.add_field(name="Open objections", value=str(len(d.open_objections())), inline=True)
+    if d.ai_seats:
+        embed.add_field(name="AI participants", value=clip(
+            "\n".join(ai_label(s.name, s.model) for s in d.ai_seats.values()), 1024), inline=False)
+    silent = [p for p in d.silent_humans() if p.role is Role.PARTICIPANT]
+    embed.add_field(name="Not heard from yet", value=clip(", ".join(who(p) for p in silent) or "nobody", 1024),
+                    inline=False)
+    if reveal:
+        embed.set_footer(text="Only you see the names behind the aliases (moderator).")
+    return embed
+
+
+def record_embed(stored: StoredRecord) -> discord.Embed:
+    record: dict[str, Any] = stored.record
+    outcome = record["outcome"]
+    embed = discord.Embed(
+        title=f"Decision record #{record['deliberation_id']}",
+        description=clip(record["question"], 4096),
+        colour=RECORD_COLOUR,
+    )
+    embed.add_field(name="Outcome", value=clip(f"**{outcome['label']}**. {outcome['reason']}", 1024), inline=False)
+    if record["proposal"]:
+        embed.add_field(name="Proposal", value=clip(record["proposal"]["text"], 1024), inline=False)
+    tally = " · ".join(f"{CONSENT_LABELS[c]} {record['tally'][c.value]}" for c in ConsentChoice)
+    embed.add_field(name="Consent (members only)", value=tally, inline=False)
+    standing = record["standing_objections"]
+    if standing:
+        quoted = "\n".join(f"#{o['id']} {o['author']}: {o['what']} (why: {o['why']})" for o in standing)
+        embed.add_field(name="Standing objections (verbatim; full text attached)", value=clip(quoted, 1024),
+                        inline=False)
+    if record["ai_stances"]:
+        stances = "\n".join(f"{s['label']}: {s['stance'] or 'no position'}" for s in record["ai_stances"])
+        embed.add_field(name="AI stances (labelled, not counted)", value=clip(stances, 1024), inline=False)
+    part = record["participation"]
+    embed.add_field(name="Took part", value=clip(", ".join(part["spoke"]) or "nobody", 1024), inline=False)
+    embed.set_footer(text=f"Sealed by event-chain head {stored.chain_head[:16]}…")
+    return embed
+
+
+def record_files(stored: StoredRecord) -> list[discord.File]:
+    """The record as Markdown and JSON attachments (new File objects for every send)."""
+    number = stored.deliberation_id
+    data = json.dumps(stored.record, indent=2, ensure_ascii=False, sort_keys=True)
+    return [
+        discord.File(io.BytesIO(stored.markdown.encode()), filename=f"decision-record-{number}.md"),
+        discord.File(io.BytesIO(data.encode()), filename=f"decision-record-{number}.json"),
+    ]
+
+
+__all__ = [
+    "agenda_embed",
+    "cancelled_embed",
+    "extended_embed",
+    "record_embed",
+    "record_files",
+    "round_closed_embed",
+    "round_opened_embed",
+    "status_embed",
+    "thread_name",
+]
