@@ -19,6 +19,8 @@ import discord
 from discord.ext import commands
 
 from bot import exts
+from bot.ai.panel import AIPanel
+from bot.ai_worker import ThreadedAIPanel
 from bot.config import Settings
 from bot.engine.errors import RoundtableError
 from bot.exts._shared.changes import publish
@@ -65,7 +67,7 @@ def walk_extensions() -> Iterator[str]:
 class RoundtableBot(commands.Bot):
     """The Discord side of Roundtable: commands and components over the `Roundtable` service."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, ai: AIPanel | None = None) -> None:
         super().__init__(
             # Slash commands only; the prefix is never used but commands.Bot needs one.
             command_prefix=commands.when_mentioned,
@@ -80,6 +82,7 @@ class RoundtableBot(commands.Bot):
         self.clock = clock
         self.deadlines = DeadlineScheduler(self._deadline_passed, clock)
         self._roundtable: Roundtable | None = None
+        self._ai_panel = ai
         # Set by a harness (SimCord's `env.external_wait`) so that waiting on a worker thread
         # does not count as unsettled bot work; in production it is a plain await.
         self.external_wait: ExternalWait | None = None
@@ -94,7 +97,11 @@ class RoundtableBot(commands.Bot):
     # ----------------------------------------------------------------- lifecycle
 
     async def setup_hook(self) -> None:
-        self._roundtable = await Roundtable.open(self.settings, self.clock)
+        # Model calls run on their own thread and loop (bot.ai_worker); the wait is external.
+        panel = self._ai_panel if self._ai_panel is not None else ThreadedAIPanel(AIPanel(self.settings.ai))
+        if isinstance(panel, ThreadedAIPanel):
+            panel.wait = self.wait_external
+        self._roundtable = await Roundtable.open(self.settings, self.clock, ai=panel)
         for extension in walk_extensions():
             await self.load_extension(extension)
             log.debug("Loaded extension %s", extension)
@@ -198,6 +205,11 @@ class RoundtableBot(commands.Bot):
         return await self.wait_external(asyncio.wrap_future(future), reason=reason)
 
 
-def create_bot(settings: Settings, *, clock: Clock | None = None) -> RoundtableBot:
-    """A configured, not yet started bot. Storage opens in `setup_hook` and closes in `close`."""
-    return RoundtableBot(settings, clock=clock or utc_now)
+def create_bot(settings: Settings, *, clock: Clock | None = None, ai: AIPanel | None = None) -> RoundtableBot:
+    """A configured, not yet started bot. Storage opens in `setup_hook` and closes in `close`.
+
+    `ai` replaces the AI panel the service uses (tests pass a spec'd fake, or a
+    `ThreadedAIPanel` over a shared embedded server). By default it is the configured
+    `AIPanel`, run on its own thread (`bot.ai_worker.ThreadedAIPanel`).
+    """
+    return RoundtableBot(settings, clock=clock or utc_now, ai=ai)

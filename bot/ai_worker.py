@@ -1,0 +1,106 @@
+"""The AI panel on its own thread and event loop, so model calls never run on the bot's loop.
+
+An AI turn is slow (seconds to minutes of generation) and talks HTTP to the model endpoint,
+the embedded llama.cpp server included. `ThreadedAIPanel` runs every call of the wrapped
+`AIPanel` (start, ask, close) on one dedicated thread with its own event loop; the bot's
+loop only awaits the result through `wait`, which the bot sets to `RoundtableBot.wait_external`.
+Under SimCord that declares the wait as external input, so settling does not hold the
+interaction hostage to the model, and retries, back-off and timeouts run on real time on the
+worker loop instead of the simulated clock. In production `wait` is a plain await.
+
+The AI clients are created, used and closed on the worker loop only (an `httpx` connection
+pool belongs to one loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+from bot.ai.panel import AIPanel
+from bot.ai.participant import AIParticipant
+from bot.ai.types import AIRequest, AIResult, AIUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Wait = Callable[..., Awaitable[Any]]
+"""`(awaitable, *, reason) -> result`: how the bot's loop awaits work done elsewhere."""
+
+
+async def _plain_wait(awaitable: Awaitable[T], *, reason: str) -> T:
+    return await awaitable
+
+
+class ThreadedAIPanel(AIPanel):
+    """An `AIPanel` whose calls run on a worker thread's event loop (same interface)."""
+
+    def __init__(self, inner: AIPanel, *, wait: Wait | None = None) -> None:
+        # The wrapped panel holds the state; this object only moves calls to the worker loop.
+        self.inner = inner
+        self.config = inner.config
+        self.wait: Wait = wait or _plain_wait
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property  # type: ignore[override]
+    def participants(self) -> list[AIParticipant]:
+        return self.inner.participants
+
+    @property  # type: ignore[override]
+    def server(self) -> Any:
+        return self.inner.server
+
+    def _worker_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    ready.set()
+                    loop.run_forever()
+
+                # A fresh thread starts with an empty contextvars context: nothing of the
+                # caller's (SimCord's bot scope included) leaks onto the worker loop.
+                thread = threading.Thread(target=run, name="roundtable-ai", daemon=True)
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    async def _run(self, coro: Coroutine[Any, Any, T], *, reason: str) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self._worker_loop())
+        return await self.wait(asyncio.wrap_future(future), reason=reason)  # type: ignore[no-any-return]
+
+    async def start(self) -> None:
+        await self._run(self.inner.start(), reason="AI participants starting (model server loading)")
+
+    def select(self, names: Sequence[str] | None = None) -> list[AIParticipant]:
+        return self.inner.select(names)
+
+    async def ask(self, request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
+        return await self._run(self.inner.ask(request, names), reason="AI participants generating")
+
+    async def aclose(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            await self.inner.aclose()
+            return
+        try:
+            # A plain await: closing happens at shutdown, outside any interaction to settle.
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.inner.aclose(), loop))
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            if not thread.is_alive():
+                loop.close()
+            self._loop = self._thread = None
+
+
+__all__ = ["ThreadedAIPanel"]
