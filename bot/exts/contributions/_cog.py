@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this thread or channel"
 
 
-@app_commands.guild_only()
 class Contributions(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
 
+    @app_commands.guild_only()
     @app_commands.command(name="position", description="State your position (stating it again edits it)")
     @app_commands.describe(
         stance="Your position in a few words; leave out to write it in a form",
@@ -56,6 +56,7 @@ class Contributions(commands.Cog):
             _replies.position,
         )
 
+    @app_commands.guild_only()
     @app_commands.command(name="object", description="Raise an objection: what, and why")
     @app_commands.describe(
         what="What you object to; leave out to write it in a form",
@@ -83,6 +84,7 @@ class Contributions(commands.Cog):
             _replies.objection,
         )
 
+    @app_commands.guild_only()
     @app_commands.command(name="statement", description="Add a statement for everyone to vote on")
     @app_commands.describe(
         text="One clear claim; leave out to write it in a form",
@@ -100,6 +102,7 @@ class Contributions(commands.Cog):
             interaction, deliberation_id, lambda d, at: d.state_statement(actor, text, at), _replies.statement
         )
 
+    @app_commands.guild_only()
     @app_commands.command(name="consent", description="Answer the consent check")
     @app_commands.describe(
         choice="Endorse, agree with reservations, stand aside, or block",
