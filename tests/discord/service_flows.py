@@ -8,7 +8,8 @@ Use only from the test, between simulator operations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 
 import simcord
 
@@ -96,4 +97,14 @@ async def vote(
     await bot.roundtable.act(guild_id, d.id, lambda d, at: d.vote(human(member), sid, v, at))
 
 
-__all__ = ["advance", "human", "join", "seal_quick", "start", "vote"]
+async def until(env: simcord.Env, done: Callable[[], object], *, tries: int = 300) -> None:
+    """Settle until `done()` holds: output from work on another thread arrives after settling."""
+    for _ in range(tries):
+        await env.settle()
+        if done():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the bot's output never came")
+
+
+__all__ = ["advance", "human", "join", "seal_quick", "start", "until", "vote"]

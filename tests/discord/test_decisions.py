@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import random
@@ -10,7 +9,7 @@ import zipfile
 
 import simcord
 from discord_harness import Table
-from service_flows import seal_quick
+from service_flows import seal_quick, until
 
 from bot.app import RoundtableBot
 from bot.engine import ConsentChoice
@@ -32,16 +31,6 @@ async def seal(env: simcord.Env, bot: RoundtableBot, table: Table, question: str
         positions=[(table.ada, "Yes", "Fridays suit everyone."), (table.grace, "No", "Not for me.")],
         consent=consent,
     )
-
-
-async def until(env: simcord.Env, done: object, *, tries: int = 200) -> None:
-    """Settle until `done()` holds: output from work on another thread arrives after settling."""
-    for _ in range(tries):
-        await env.settle()
-        if done():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the bot's follow-up never came")
 
 
 async def test_list_shows_this_guilds_records_newest_first_and_pages(
