@@ -70,7 +70,7 @@ class AIConfig(BaseModel):
     context_size: int = Field(default=2048, ge=512, le=131_072)
     # Requests the embedded server decodes at once (one per concurrently speaking AI).
     parallel_requests: int = Field(default=2, ge=1, le=16)
-    # CPU threads for the embedded server; 0 lets llama.cpp choose.
+    # CPU threads for the embedded server; 0 means half the cores, at least one.
     threads: int = Field(default=0, ge=0, le=256)
     # Circuit breaker: open after this many consecutive failures ...
     breaker_failures: int = Field(default=3, ge=1, le=100)

