@@ -264,8 +264,8 @@ class Store:
         )
         await _run(
                 db,
-            "INSERT INTO decision_records_fts (rowid, question, markdown) VALUES (?, ?, ?)",
-            (deliberation_id, record["question"], markdown),
+            "INSERT INTO decision_records_fts (rowid, question, markdown, guild_id) VALUES (?, ?, ?, ?)",
+            (deliberation_id, record["question"], markdown, guild_id),
         )
 
     async def _require_deliberation(self, db: aiosqlite.Connection, guild_id: int, deliberation_id: int) -> None:
@@ -390,23 +390,34 @@ class Store:
         return StoredRecord(row[0], row[1], json.loads(row[2]), row[3], row[4])
 
     async def list_records(self, guild_id: int, *, limit: int = 20, before: int | None = None) -> list[RecordSummary]:
-        """Newest first; `before` pages by deliberation id (keyset paging keeps the index in use)."""
+        """Newest first; `before` is the last record of the previous page, and the page after it follows.
+
+        Keyset paging on the order itself (sealed time, then id), so any page is one index range.
+        """
         sql = "SELECT deliberation_id, question, outcome, sealed_at FROM decision_records WHERE guild_id = ?"
         params: list[Any] = [guild_id]
         if before is not None:
-            sql += " AND deliberation_id < ?"
-            params.append(before)
+            sql += (
+                " AND (sealed_at, deliberation_id) < (SELECT sealed_at, deliberation_id FROM decision_records"
+                " WHERE deliberation_id = ? AND guild_id = ?)"
+            )
+            params += [before, guild_id]
         sql += " ORDER BY sealed_at DESC, deliberation_id DESC LIMIT ?"
         params.append(limit)
         async with self._conn.execute(sql, params) as cur:
             return [RecordSummary(r[0], r[1], r[2], datetime.fromisoformat(r[3])) async for r in cur]
 
     async def search_records(self, guild_id: int, query: str, *, limit: int = 20) -> list[RecordSummary]:
-        """Full-text search over questions and records; every word must appear."""
+        """Full-text search over questions and records; every word must appear.
+
+        The guild is part of the match, so the index yields only this guild's records (see
+        migration 0002); the words are matched in the question and the record only.
+        """
         words = [w for w in query.split() if w.strip()]
         if not words:
             raise errors.EmptyText("Search for at least one word.")
-        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        phrases = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        match = f'guild_id : "{int(guild_id)}" AND {{question markdown}} : ({phrases})'
         async with self._conn.execute(
             "SELECT r.deliberation_id, r.question, r.outcome, r.sealed_at FROM decision_records_fts f"
             " JOIN decision_records r ON r.deliberation_id = f.rowid"
