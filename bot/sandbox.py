@@ -43,6 +43,8 @@ DEFAULT_DATA_DIR = Path("sandbox-data")
 # and the deliberations in the SQLite file still belong to it.
 SANDBOX_GUILD_ID = 1_300_000_000_000_000_000
 MEMBER_NAMES = ("Ada", "Grace", "Linus")
+# Rounds in the sandbox last at most this long (real minutes at speed 1).
+SANDBOX_ROUND_MINUTES = 60
 # How often the driver moves the clock and looks for background output, in real seconds.
 TICK_SECONDS = 0.5
 # A slow interaction (an AI participant thinking) may take this long before SimCord gives up.
@@ -57,7 +59,13 @@ Use **Viewing as** to act as **Ada**, **Grace** or **Linus**.
 - Type `/` in the message box to see the commands, e.g. `/deliberation start` or \
 `/roundtable setup`.
 - Deliberations run in this channel; sealed records also go to #archive.
-- Time runs {speed}. Your data is kept in `{data_dir}` between sessions."""
+- Try a whole deliberation: as Moderator, `/deliberation start question:Should we meet on Fridays? \
+template:quick`. Switch to Ada, Grace and Linus and click **State position** (or `/position`), vote on \
+each other's positions, then as Moderator `/deliberation advance` to the consent round, answer with the \
+consent buttons, and `/deliberation advance` again to seal the record. `/deliberation status` shows \
+where things stand.
+- Time runs {speed}; rounds last {round_minutes} minutes and the moderator may close them at any time. \
+Your data is kept in `{data_dir}` between sessions."""
 
 
 @dataclass
@@ -101,7 +109,10 @@ def sandbox_settings(settings: Settings, data_dir: Path) -> Settings:
         update={"run_in_channel": True, "dev_guild_ids": [SANDBOX_GUILD_ID], "token": None}
     )
     database = settings.database.model_copy(update={"path": data_dir / "roundtable.sqlite3"})
-    return settings.model_copy(update={"discord": discord_settings, "database": database})
+    # A newcomer runs a whole deliberation in one sitting: the moderator may close rounds at once.
+    minutes = min(settings.deliberation.round_minutes, SANDBOX_ROUND_MINUTES)
+    defaults = settings.deliberation.model_copy(update={"min_round_minutes": 0, "round_minutes": minutes})
+    return settings.model_copy(update={"discord": discord_settings, "database": database, "deliberation": defaults})
 
 
 class _Driver:
@@ -231,7 +242,9 @@ async def open_sandbox(
                 actor_name="Sandbox setup",
             )
         pace = "in real time" if speed == 1 else f"{speed:g}x faster than real time"
-        await guide.send(GUIDE.format(speed=pace, data_dir=data_dir))
+        await guide.send(
+            GUIDE.format(speed=pace, data_dir=data_dir, round_minutes=settings.deliberation.round_minutes)
+        )
 
         viewers = [moderator, *members.values()]
         async with env.preview(deliberations, viewers=viewers, layout="channel", port=port) as preview:

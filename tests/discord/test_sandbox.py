@@ -58,10 +58,20 @@ async def test_the_sandbox_page_renders_the_channel_and_what_the_bot_said(
     async with open_sandbox(sandbox_settings, data_dir=tmp_path / "data") as sandbox:
         async with sandbox.turn:
             shown = await sandbox.moderator.slash(sandbox.deliberations, "roundtable setup")
-        assert shown.response is not None
+            assert shown.response is not None
+            started = await sandbox.moderator.slash(
+                sandbox.deliberations, "deliberation start", question="Should we meet on Fridays?", template="quick"
+            )
+            assert started.followups or started.response
+            stated = await sandbox.members["Ada"].slash(
+                sandbox.deliberations, "position", stance="Support", reasoning="Fridays suit most of us."
+            )
+            assert stated.response is not None
+            await sandbox.preview.refresh()
 
         screenshot = tmp_path / "sandbox.png"
-        await _chromium(tmp_path, f"--screenshot={screenshot}", sandbox.url)
+        # Tall enough to show the guide, the agenda and Ada's position in one capture.
+        await _chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1280,2200", sandbox.url)
         dom = (await _chromium(tmp_path, "--dump-dom", sandbox.url)).decode()
 
     assert screenshot.stat().st_size > 10_000
@@ -72,6 +82,13 @@ async def test_the_sandbox_page_renders_the_channel_and_what_the_bot_said(
     assert "@Moderators" in dom
     for name in ("Moderator", "Ada", "Grace", "Linus"):
         assert name in dom
+    # The deliberation runs in the channel the page shows: its agenda, buttons and Ada's position.
+    assert "Deliberation #1" in dom
+    assert "Should we meet on Fridays?" in dom
+    assert "State position" in dom
+    assert "Remind me" in dom
+    assert "Position #1: Support" in dom
+    assert "Fridays suit most of us." in dom
 
 
 async def test_the_sandbox_keeps_its_data_between_sessions(tmp_path: Path, sandbox_settings: Settings) -> None:

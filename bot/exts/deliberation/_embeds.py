@@ -70,9 +70,13 @@ def agenda_embed(d: Deliberation) -> discord.Embed:
     embed.add_field(name="Rounds", value=clip("\n".join(_round_line(d, i) for i in range(len(d.rounds))), 1024),
                     inline=False)
     s = d.settings
+    if s.min_round_minutes:
+        closing = (f"the moderator may close it after {s.min_round_minutes} minutes, or earlier by forcing it "
+                   "(the record says so)")
+    else:
+        closing = "the moderator may close it at any time"
     rules = [
-        f"Each round runs up to {s.round_minutes} minutes; the moderator may close it after "
-        f"{s.min_round_minutes} minutes, or earlier by forcing it (the record says so).",
+        f"Each round runs up to {s.round_minutes} minutes; {closing}.",
         "Stating your position again edits it; earlier versions are kept.",
         "Objections are kept word for word with their status; open ones stand in the record.",
     ]
