@@ -10,6 +10,7 @@ import pytest
 import simcord
 from discord_harness import ErrorLedger, SimClock, Table
 
+from bot.ai.panel import AIPanel
 from bot.app import RoundtableBot, create_bot
 from bot.config import Settings
 from bot.exts._shared.errors import refusal_message
@@ -37,12 +38,19 @@ def sim_clock() -> SimClock:
 
 
 @pytest.fixture
-def make_bot(settings: Settings, sim_clock: SimClock) -> Callable[[], RoundtableBot]:
+def ai_panel() -> AIPanel | None:
+    """The AI panel the bot's service uses; None is production's. Test modules override this
+    fixture with a spec'd fake (or a `ThreadedAIPanel` over the real embedded server)."""
+    return None
+
+
+@pytest.fixture
+def make_bot(settings: Settings, sim_clock: SimClock, ai_panel: AIPanel | None) -> Callable[[], RoundtableBot]:
     """Build a bot exactly as production does; every bot built is closed at teardown."""
     built: list[RoundtableBot] = []
 
     def build() -> RoundtableBot:
-        bot = create_bot(settings, clock=sim_clock)
+        bot = create_bot(settings, clock=sim_clock, ai=ai_panel)
         built.append(bot)
         return bot
 

@@ -1,0 +1,15 @@
+"""AI participants in Discord: `/ai speak`, `/summary draft | adopt | propose`, and AI positions
+that come on their own once the humans have spoken (or at half-time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.exts.ai._cog import AIParticipants
+
+if TYPE_CHECKING:
+    from bot.app import RoundtableBot
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(AIParticipants(bot))

@@ -1,0 +1,308 @@
+"""AI participants at the table, in Discord.
+
+- `/ai speak` (moderator): in the positions round, the AI participants state their positions
+  now (the engine records that the moderator asked); in the synthesis round, they critique the
+  draft before the group.
+- On their own: once every member has stated a position, or at half-time (a timer per
+  deliberation, restored on start), the AI participants state theirs (principle 1).
+- `/summary draft` (AI drafts), `/summary adopt draft:<id> [amend]`, `/summary propose` (moderator).
+
+Generation is slow: commands acknowledge at once and the turn runs as a background task. The
+model calls themselves run on the AI panel's own thread (`bot.ai_worker`), awaited as an
+external wait, so neither an interaction nor the simulator waits on the model. Every AI
+contribution is posted labelled (`posting.post_contribution`); an AI that failed gets a short
+labelled notice, and the deliberation goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.ai.labels import unavailable_notice
+from bot.ai.types import Task
+from bot.engine.errors import (
+    AlreadyRecorded,
+    DeliberationClosed,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    RoundtableError,
+    WrongRound,
+)
+from bot.engine.model import Actor, ContributionKind
+from bot.engine.templates import RoundKind
+from bot.exts._shared.changes import publish
+from bot.exts._shared.checks import moderator_only
+from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
+from bot.exts._shared.messages import safe_respond, safe_send
+from bot.exts._shared.posting import deliberation_channel, post_contribution
+from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.exts.ai._embeds import authorship, proposal_embed
+from bot.exts.ai._modals import ProposalModal
+from bot.service import AITurn, Change
+
+if TYPE_CHECKING:
+    from bot.app import RoundtableBot
+    from bot.engine.deliberation import Deliberation
+
+log = logging.getLogger(__name__)
+
+DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this thread or channel"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names) if names else "nobody"
+
+
+class AIParticipants(commands.Cog):
+    ai_group = app_commands.Group(name="ai", description="AI participants at the table", guild_only=True)
+    summary_group = app_commands.Group(
+        name="summary", description="Synthesis: AI drafts and the proposal put to the group", guild_only=True
+    )
+
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+        # AI positions come at half-time at the latest: one timer per deliberation in its
+        # positions round, rebuilt from the database on start.
+        self.half_time = DeadlineScheduler(self._half_time_passed, bot.clock)
+        self._turns: set[asyncio.Task[None]] = set()
+
+    async def cog_unload(self) -> None:
+        self.half_time.cancel_all()
+
+    # ------------------------------------------------------------------ turns in the background
+
+    def start_turn(self, guild_id: int, deliberation_id: int, task: Task, *, target: int | None = None) -> None:
+        """Run an AI turn without making anyone wait; its contributions are posted when ready."""
+        turn = asyncio.create_task(
+            self._turn(guild_id, deliberation_id, task, target), name=f"roundtable-ai-{deliberation_id}-{task}"
+        )
+        self._turns.add(turn)
+        turn.add_done_callback(self._turns.discard)
+
+    async def _turn(self, guild_id: int, deliberation_id: int, task: Task, target: int | None) -> None:
+        try:
+            turn = await self.bot.roundtable.ai_turn(guild_id, deliberation_id, task, target=target)
+            await self._show(guild_id, deliberation_id, turn)
+        except RoundtableError as exc:
+            log.info("AI %s turn in deliberation %s not taken: %s", task, deliberation_id, exc.user_message)
+        except Exception:
+            log.exception("AI %s turn in deliberation %s failed (guild %s)", task, deliberation_id, guild_id)
+
+    async def _show(self, guild_id: int, deliberation_id: int, turn: AITurn) -> None:
+        for change in turn.changes:
+            for contribution_id in change.added():
+                await post_contribution(self.bot, guild_id, change.deliberation, contribution_id)
+            publish(self.bot, guild_id, change)
+        if turn.unavailable:
+            channel = await deliberation_channel(self.bot, guild_id, deliberation_id)
+            for failed in turn.unavailable:
+                # The reason stays in the logs: it may name hosts or errors members need not see.
+                log.info("AI participant %s unavailable: %s", failed.participant, failed.reason)
+                await safe_send(channel, f"{unavailable_notice(failed.participant)}; the deliberation goes on.")
+
+    # ------------------------------------------------------------------ AI positions when due
+
+    def _schedule_half_time(self, guild_id: int, d: Deliberation) -> None:
+        at = d.ai_due_at() if d.ai_seats else None
+        waiting = any(d.position_of(f"ai:{name}") is None for name in d.ai_seats)
+        if at is None or not waiting:
+            self.half_time.cancel(d.id)
+            return
+        self.half_time.schedule(guild_id, d.id, at)
+
+    async def _half_time_passed(self, guild_id: int, deliberation_id: int) -> None:
+        d = await self.bot.roundtable.get(guild_id, deliberation_id)
+        if d.ai_due(self.bot.roundtable.now()):
+            self.start_turn(guild_id, deliberation_id, "position")
+
+    @commands.Cog.listener()
+    async def on_roundtable_change(self, guild_id: int, change: Change) -> None:
+        d = change.deliberation
+        if not d.ai_seats:
+            return
+        self._schedule_half_time(guild_id, d)
+        # `/ai speak` starts its own turn after recording the request.
+        if change.has("ai.requested"):
+            return
+        if d.ai_due(self.bot.roundtable.now()):
+            self.start_turn(guild_id, d.id, "position")
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        for guild in self.bot.guilds:
+            await self._restore(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self._restore(guild.id)
+
+    async def _restore(self, guild_id: int) -> None:
+        """Half-time timers from the database; AI positions that fell due while the bot was down."""
+        if not self.bot.settings.ai.enabled:
+            return
+        service = self.bot.roundtable
+        for row in await service.store.deliberations(guild_id, status="open", limit=100_000):
+            if row.round_kind != RoundKind.POSITIONS.value:
+                continue
+            d = await service.get(guild_id, row.id)
+            if not d.ai_seats:
+                continue
+            self._schedule_half_time(guild_id, d)
+            if d.ai_due(service.now()):
+                self.start_turn(guild_id, d.id, "position")
+
+    # ------------------------------------------------------------------ /ai speak
+
+    async def _moderated(self, interaction: discord.Interaction[Any], deliberation: int | None) -> Deliberation:
+        """The deliberation meant, refused unless the member moderates it and an AI sits at it."""
+        guild_id = guild_id_of(interaction)
+        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
+        d = await self.bot.roundtable.get(guild_id, deliberation_id)
+        if actor_of(interaction).key != d.moderator:
+            raise PermissionDenied("Only the moderator of this deliberation can do that.")
+        return d
+
+    @ai_group.command(name="speak", description="Ask the AI participants to contribute now (moderator)")
+    @app_commands.describe(deliberation=DELIBERATION_HELP)
+    @moderator_only()
+    async def speak(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
+        d = await self._moderated(interaction, deliberation)
+        guild_id = guild_id_of(interaction)
+        if not d.is_open:
+            raise DeliberationClosed("This deliberation is closed; AI participants no longer speak.")
+        if not d.ai_seats:
+            raise InvalidValue("No AI participant sits at this deliberation.")
+        kind = d.round.kind
+        if kind is RoundKind.POSITIONS:
+            actor = actor_of(interaction)
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            try:
+                change = await self.bot.roundtable.act(guild_id, d.id, lambda d, at: d.request_ai(actor, at))
+                publish(self.bot, guild_id, change)
+                d = change.deliberation
+            except AlreadyRecorded:
+                pass  # asked before in this round: ask those still due again
+            due = d.ai_due(self.bot.roundtable.now())
+            if not due:
+                raise AlreadyRecorded("Every AI participant has stated a position in this round, or is unavailable.")
+            self.start_turn(guild_id, d.id, "position")
+            reply = f"Asked {_names(due)} for their positions; they appear in the deliberation, labelled, when ready."
+        elif kind is RoundKind.SYNTHESIS:
+            target = _draft_before_the_group(d)
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            self.start_turn(guild_id, d.id, "critique", target=target)
+            reply = f"Asked {_names(list(d.ai_seats))} to critique draft #{target}; their critiques appear when ready."
+        else:
+            raise WrongRound(
+                f"The {kind.value} round is for members: AI participants speak in the positions and synthesis rounds."
+            )
+        await safe_respond(interaction, reply, ephemeral=True)
+
+    # ------------------------------------------------------------------ /summary
+
+    @summary_group.command(name="draft", description="Ask the AI participants to draft a proposal (moderator)")
+    @app_commands.describe(deliberation=DELIBERATION_HELP)
+    @moderator_only()
+    async def draft(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
+        d = await self._moderated(interaction, deliberation)
+        d.check_accepts("draft")
+        if not d.ai_seats:
+            raise InvalidValue("No AI participant sits at this deliberation; write the proposal with /summary propose.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        self.start_turn(guild_id_of(interaction), d.id, "draft")
+        await safe_respond(
+            interaction,
+            f"Asked {_names(list(d.ai_seats))} to draft a proposal from the positions and objections. Drafts appear "
+            "in the deliberation, labelled; put one to the group with /summary adopt.",
+            ephemeral=True,
+        )
+
+    @summary_group.command(name="adopt", description="Put a draft to the group as the proposal, as is or amended")
+    @app_commands.describe(
+        draft="The draft's number",
+        amend="Open a form to change the draft's text first (the record says it was amended)",
+        deliberation=DELIBERATION_HELP,
+    )
+    @moderator_only()
+    async def adopt(
+        self, interaction: discord.Interaction[Any], draft: int, amend: bool = False, deliberation: int | None = None
+    ) -> None:
+        d = await self._moderated(interaction, deliberation)
+        actor = actor_of(interaction)
+        # A dry run of the engine's rules (deciding changes nothing): refuse before the form opens.
+        try:
+            d.adopt(actor, draft, self.bot.roundtable.now())
+        except AlreadyRecorded:
+            if not amend:
+                raise
+        if amend:
+            await interaction.response.send_modal(
+                ProposalModal(self, d.id, draft_id=draft, text=d.contributions[draft].text)
+            )
+            return
+        await self.put_proposal(interaction, d.id, None, draft_id=draft)
+
+    @adopt.autocomplete("draft")
+    async def draft_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        try:
+            given = getattr(interaction.namespace, "deliberation", None)
+            deliberation_id = await resolve_deliberation(self.bot, interaction, given)
+            d = await self.bot.roundtable.get(guild_id_of(interaction), deliberation_id)
+        except RoundtableError:
+            return []
+        choices = []
+        for c in reversed(d.drafts()):
+            who = d.display_name(c.author)
+            name = f"#{c.id} by {who}: {' '.join(c.text.split())}"
+            if current.strip() and current.strip().lstrip("#") not in name:
+                continue
+            choices.append(app_commands.Choice(name=name[:97] + "…" if len(name) > 100 else name, value=c.id))
+        return choices[:25]
+
+    @summary_group.command(name="propose", description="Write the proposal put to the group yourself (moderator)")
+    @app_commands.describe(deliberation=DELIBERATION_HELP)
+    @moderator_only()
+    async def propose(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
+        d = await self._moderated(interaction, deliberation)
+        # A dry run of the engine's rules: the round and the role, before the form opens.
+        d.propose(actor_of(interaction), "(checking)", self.bot.roundtable.now())
+        current = d.proposal.text if d.proposal is not None else None
+        await interaction.response.send_modal(ProposalModal(self, d.id, text=current))
+
+    async def put_proposal(
+        self, interaction: discord.Interaction[Any], deliberation_id: int, text: str | None, *, draft_id: int | None
+    ) -> None:
+        """Store the proposal (adopted, amended or written), tell the moderator, announce it."""
+        guild_id = guild_id_of(interaction)
+        actor: Actor = actor_of(interaction)
+        if draft_id is None:
+            body = text or ""
+            change = await self.bot.roundtable.act(guild_id, deliberation_id, lambda d, at: d.propose(actor, body, at))
+        else:
+            change = await self.bot.roundtable.act(
+                guild_id, deliberation_id, lambda d, at: d.adopt(actor, draft_id, at, amended_text=text)
+            )
+        d = change.deliberation
+        await safe_respond(interaction, f"The proposal before the group is set. {authorship(d)}", ephemeral=True)
+        channel = await deliberation_channel(self.bot, guild_id, d.id)
+        await safe_send(channel, embed=proposal_embed(d))
+        publish(self.bot, guild_id, change)
+
+
+def _draft_before_the_group(d: Deliberation) -> int:
+    """What `/ai speak` critiques in the synthesis round: the adopted draft, else the newest draft."""
+    if d.proposal is not None and d.proposal.draft_id is not None:
+        return d.proposal.draft_id
+    drafts = [c for c in d.contributions.values() if c.kind is ContributionKind.DRAFT]
+    if not drafts:
+        raise NotFound("There is no draft to critique yet: ask for drafts with /summary draft.")
+    return drafts[-1].id

@@ -1,0 +1,262 @@
+"""AI participants in Discord: when they speak, `/ai speak`, `/summary draft | adopt | propose`.
+
+The model endpoints are a spec'd fake (`create_autospec(AIPanel)`) given to the bot through
+`create_bot(ai=...)`; everything else is the real bot. Issue 4's end-to-end run against the
+real embedded model is in test_ai_embedded_e2e.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+from unittest.mock import create_autospec
+
+import discord
+import pytest
+import simcord
+from discord_harness import Table
+
+from bot.ai.panel import AIPanel
+from bot.ai.types import AIRequest, AIResult, AIUnavailable
+from bot.app import RoundtableBot
+from bot.config import Settings
+
+AI_PARTICIPANTS = [
+    {"name": "Sage", "model": "smollm2-135m"},
+    # A closed port: nothing listens on 127.0.0.1:9.
+    {"name": "Dead", "model": "smollm2-135m", "base_url": "http://127.0.0.1:9/v1"},
+]
+SAGE_LABEL = "AI participant · Sage · smollm2-135m · not authoritative"
+DEAD_NOTICE = "AI participant Dead is unavailable; the deliberation goes on."
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.load(
+        tmp_path / "no-config.toml",
+        read_env=False,
+        database={"path": tmp_path / "roundtable.sqlite3"},
+        deliberation={"quorum": 2, "round_minutes": 60, "min_round_minutes": 10},
+        ai={"participants": AI_PARTICIPANTS},
+    )
+
+
+def answer(name: str, request: AIRequest, text: str) -> AIResult:
+    ids = tuple(c.id for c in request.contributions)
+    return AIResult(
+        participant=name,
+        model="smollm2-135m",
+        endpoint_host="127.0.0.1 (embedded)",
+        stance="Either" if request.task == "position" else None,
+        text=text,
+        missing=None,
+        answers=ids,
+        prompt_sha256="ab" * 32,
+        given_ids=ids,
+        left_out_count=request.left_out_count,
+        latency_ms=12.5,
+        prompt_tokens=100,
+        completion_tokens=40,
+    )
+
+
+@pytest.fixture
+def ai_panel(settings: Settings) -> Any:
+    fake = create_autospec(AIPanel, instance=True)
+    fake.config = settings.ai
+    fake.requests = []
+
+    async def ask(request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
+        fake.requests.append((request, list(names or [])))
+        out: list[AIResult | AIUnavailable] = []
+        for name in names or ["Sage", "Dead"]:
+            if name == "Dead":
+                out.append(AIUnavailable("Dead", "connection refused"))
+            else:
+                out.append(answer(name, request, f"A {request.task} from Sage, @everyone."))
+        return out
+
+    fake.ask.side_effect = ask
+    return fake
+
+
+async def start(table: Table, *, template: str = "quick") -> simcord.ChannelHandle:
+    result = await table.admin.slash(
+        table.deliberations, "deliberation start", question="Adopt a code of conduct?", template=template, ai=True
+    )
+    assert result.acknowledged
+    return table.deliberations.threads[-1]
+
+
+def ai_posts(thread: simcord.ChannelHandle) -> list[discord.Message]:
+    return [m for m in thread.history() if m.embeds and (m.embeds[0].author.name or "") == SAGE_LABEL]
+
+
+def notices(thread: simcord.ChannelHandle) -> list[str]:
+    return [m.content for m in thread.history() if m.content == DEAD_NOTICE]
+
+
+async def test_ai_positions_come_only_after_every_member_has_spoken(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
+) -> None:
+    thread = await start(table)
+    await table.grace.slash(thread, "deliberation join", **{"as": "participant"})
+    await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+
+    assert ai_panel.requests == []
+    assert ai_posts(thread) == []
+
+    await table.grace.slash(thread, "position", stance="Yes, short", reasoning="Keep it short.")
+
+    ((request, names),) = ai_panel.requests
+    assert request.task == "position"
+    assert names == ["Sage", "Dead"]
+    assert [c.text for c in request.contributions] == ["We need one.", "Keep it short."]
+    (post,) = ai_posts(thread)
+    embed = post.embeds[0]
+    assert embed.title is not None
+    assert embed.title.endswith(": Either")
+    assert embed.description == "A position from Sage, @everyone."
+    assert "written by an AI" in (embed.footer.text or "")
+    assert notices(thread) == [DEAD_NOTICE]
+    d = await bot.roundtable.get(table.guild.id, 1)
+    (ai_position,) = [c for c in d.positions() if c.by_ai]
+    assert ai_position.ai_meta is not None
+    assert ai_position.ai_meta["model"] == "smollm2-135m"
+    assert d.ai_unavailable[0][0] == "Dead"
+
+
+async def test_ai_positions_come_at_half_time_and_the_timer_survives_a_restart(
+    env: simcord.Env, table: Table, ai_panel: Any, restart: Callable[[], Awaitable[RoundtableBot]]
+) -> None:
+    thread = await start(table)
+    await table.grace.slash(thread, "deliberation join", **{"as": "participant"})
+    await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+    await env.advance_time(29 * 60)
+    assert ai_panel.requests == []
+
+    await restart()
+    await env.advance_time(60 + 1)  # half of the 60-minute round has passed
+
+    assert len(ai_panel.requests) == 1
+    assert len(ai_posts(thread)) == 1
+    assert notices(thread) == [DEAD_NOTICE]
+
+
+async def test_ai_speak_is_for_the_deliberations_moderator(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
+) -> None:
+    await table.admin.slash(table.deliberations, "roundtable setup", moderator_role=table.moderators)
+    thread = await start(table)
+
+    refused = await table.ada.slash(thread, "ai speak")
+    assert refused.ephemeral
+    assert refused.response is not None
+    assert refused.response.content == "Only moderators can do that."
+    # A moderator of the server, but not of this deliberation.
+    other = await table.moderator.slash(thread, "ai speak")
+    assert other.response is not None
+    assert other.response.content == "Only the moderator of this deliberation can do that."
+    assert ai_panel.requests == []
+
+    # Before any member has spoken: the moderator may ask, and the record says so.
+    asked = await table.admin.slash(thread, "ai speak")
+    assert asked.ephemeral
+    texts = [m.content for m in [asked.response, *asked.followups] if m is not None]
+    assert "Asked Sage, Dead for their positions; they appear in the deliberation, labelled, when ready." in texts
+    assert len(ai_panel.requests) == 1
+    assert len(ai_posts(thread)) == 1
+    d = await bot.roundtable.get(table.guild.id, 1)
+    assert d.round.ai_requested
+
+    again = await table.admin.slash(thread, "ai speak")
+    texts = [m.content for m in [again.response, *again.followups] if m is not None]
+    assert "Every AI participant has stated a position in this round, or is unavailable." in texts
+    assert len(ai_panel.requests) == 1
+
+
+async def synthesis(env: simcord.Env, table: Table, thread: simcord.ChannelHandle) -> None:
+    await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+    for _ in range(2):
+        await env.advance_time(10 * 60 + 1)
+        await table.admin.slash(thread, "deliberation advance")
+
+
+async def test_summary_draft_critique_adopt_amend_and_propose_record_authorship(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
+) -> None:
+    thread = await start(table, template="consent")
+    await synthesis(env, table, thread)
+    d = await bot.roundtable.get(table.guild.id, 1)
+    assert d.round.kind.value == "synthesis"
+    requests_before = len(ai_panel.requests)
+
+    for command in ("summary draft", "summary propose", "ai speak"):
+        refused = await table.ada.slash(thread, command)
+        assert refused.response is not None
+        assert refused.response.content == "Only moderators can do that.", command
+    assert len(ai_panel.requests) == requests_before
+
+    no_draft = await table.admin.slash(thread, "ai speak")
+    assert no_draft.response is not None
+    assert no_draft.response.content == "There is no draft to critique yet: ask for drafts with /summary draft."
+
+    drafted = await table.admin.slash(thread, "summary draft")
+    texts = [m.content for m in [drafted.response, *drafted.followups] if m is not None]
+    assert any(t.startswith("Asked Sage, Dead to draft a proposal") for t in texts)
+    (draft_post,) = [m for m in ai_posts(thread) if (m.embeds[0].title or "").startswith("Draft proposal")]
+    d = await bot.roundtable.get(table.guild.id, 1)
+    (draft,) = d.drafts()
+    assert draft_post.embeds[0].title == f"Draft proposal #{draft.id}"
+    assert draft.answers  # the ids it was given and answers
+
+    refused = await table.ada.slash(thread, "summary adopt", draft=draft.id)
+    assert refused.response is not None
+    assert refused.response.content == "Only moderators can do that."
+
+    critique = await table.admin.slash(thread, "ai speak")
+    texts = [m.content for m in [critique.response, *critique.followups] if m is not None]
+    assert f"Asked Sage, Dead to critique draft #{draft.id}; their critiques appear when ready." in texts
+    (critique_post,) = [m for m in ai_posts(thread) if (m.embeds[0].title or "").startswith("Critique")]
+    assert critique_post.embeds[0].title == f"Critique #{draft.id + 1} (on draft #{draft.id})"
+
+    adopted = await table.admin.slash(thread, "summary adopt", draft=draft.id)
+    assert adopted.response is not None
+    assert adopted.response.ephemeral
+    announced = thread.last_message
+    assert announced is not None
+    assert announced.embeds[0].title == "Proposal before the group"
+    authorship = {f.name: f.value for f in announced.embeds[0].fields}["Authorship"]
+    assert authorship == f"Draft #{draft.id} by {SAGE_LABEL}, adopted as is by Admin."
+
+    shown = await table.admin.slash(thread, "summary adopt", draft=draft.id, amend=True)
+    assert shown.modal is not None
+    done = await table.admin.submit_modal(shown, {"proposal": "Adopt it, reviewed yearly. <@&1>"})
+    assert done.response is not None
+    assert "adopted with amendments by Admin" in done.response.content
+    d = await bot.roundtable.get(table.guild.id, 1)
+    assert d.proposal is not None
+    assert d.proposal.source.value == "amended"
+    assert d.proposal.text == "Adopt it, reviewed yearly. <@&1>"
+
+    blank = await table.admin.slash(thread, "summary propose")
+    assert blank.modal is not None
+    refused = await table.admin.submit_modal(blank, {"proposal": "   "})
+    assert refused.response is not None
+    assert refused.response.content == "The proposal is empty. Write something, then send it again."
+
+    written = await table.admin.slash(thread, "summary propose")
+    done = await table.admin.submit_modal(written, {"proposal": "Our own words."})
+    assert done.response is not None
+    assert done.response.content == "The proposal before the group is set. Written by Admin."
+
+    # Consent, then the record says who wrote the proposal.
+    await table.admin.slash(thread, "deliberation advance", force=True)
+    await table.ada.slash(thread, "consent", choice="endorse")
+    await table.grace.slash(thread, "consent", choice="endorse")
+    await table.admin.slash(thread, "deliberation advance", force=True)
+    stored = await bot.roundtable.record(table.guild.id, 1)
+    assert stored.record["proposal"]["summary"] == "Written by Admin."
+    assert stored.record["tally"]["endorse"] == 2
+    assert all(s["counted"] is False for s in stored.record["ai_stances"])
