@@ -62,3 +62,27 @@ async def test_dynamic_item_templates_are_namespaced_and_fit(env: simcord.Env, b
 def test_the_widest_id_rule_counts_each_group_as_a_snowflake() -> None:
     template = r"rt:pos:(?P<deliberation>[0-9]+):(?P<round>[0-9]+)"
     assert _GROUP.sub("9" * MAX_ID_DIGITS, template) == "rt:pos:" + "9" * 20 + ":" + "9" * 20
+
+
+async def test_every_button_the_bot_posts_is_answered_by_a_registered_dynamic_item(
+    env: simcord.Env, bot: RoundtableBot
+) -> None:
+    from bot.engine.model import ConsentChoice, Vote
+    from bot.exts._shared import posting
+
+    widest = 10 ** MAX_ID_DIGITS - 1
+    ids = [
+        posting.POSITION_ID.format(deliberation=widest),
+        posting.RAISE_ID.format(deliberation=widest),
+        posting.STATEMENT_ID.format(deliberation=widest),
+        posting.REMIND_ID.format(deliberation=widest),
+        *(posting.VOTE_ID.format(deliberation=widest, statement=widest, vote=posting.VOTE_CODES[v]) for v in Vote),
+        *(posting.OBJECTION_ID.format(deliberation=widest, objection=widest, action=a)
+          for a in posting.OBJECTION_ACTIONS),
+        *(posting.CONSENT_ID.format(deliberation=widest, choice=posting.CONSENT_CODES[c]) for c in ConsentChoice),
+    ]
+    patterns = list(bot._connection._view_store._dynamic_items)
+    for custom_id in ids:
+        assert len(custom_id) <= 100, custom_id
+        matching = [p for p in patterns if p.fullmatch(custom_id)]
+        assert len(matching) == 1, custom_id
