@@ -15,6 +15,8 @@ pool belongs to one loop).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -66,16 +68,44 @@ class ThreadedAIPanel(AIPanel):
                     ready.set()
                     loop.run_forever()
 
-                # A fresh thread starts with an empty contextvars context: nothing of the
-                # caller's (SimCord's bot scope included) leaks onto the worker loop.
+                # A new thread starts with an empty contextvars context, and every call is
+                # submitted in an empty one too (`_submit`): nothing of the caller's leaks in.
                 thread = threading.Thread(target=run, name="roundtable-ai", daemon=True)
                 thread.start()
                 ready.wait()
                 self._loop, self._thread = loop, thread
             return self._loop
 
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """`asyncio.run_coroutine_threadsafe`, but the work runs in a fresh, empty context.
+
+        `run_coroutine_threadsafe` copies the caller's contextvars into the worker's task; the
+        caller's context can carry a harness's scope (SimCord's bot scope makes `time.monotonic`
+        read the simulated clock), which would put the worker loop's timeouts on simulated time.
+        """
+        loop = self._worker_loop()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        async def run() -> None:
+            try:
+                result = await coro
+            except BaseException as exc:
+                if not future.cancelled():
+                    future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                if not future.cancelled():
+                    future.set_result(result)
+
+        def start() -> None:
+            loop.create_task(run(), context=contextvars.Context())
+
+        loop.call_soon_threadsafe(start, context=contextvars.Context())
+        return future
+
     async def _run(self, coro: Coroutine[Any, Any, T], *, reason: str) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._worker_loop())
+        future = self._submit(coro)
         return await self.wait(asyncio.wrap_future(future), reason=reason)  # type: ignore[no-any-return]
 
     async def start(self) -> None:
@@ -94,7 +124,7 @@ class ThreadedAIPanel(AIPanel):
             return
         try:
             # A plain await: closing happens at shutdown, outside any interaction to settle.
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.inner.aclose(), loop))
+            await asyncio.wrap_future(self._submit(self.inner.aclose()))
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
