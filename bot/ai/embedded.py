@@ -60,8 +60,11 @@ def _rss_bytes() -> int | None:
 class EmbeddedServer:
     """One in-process llama.cpp server. `start()` → `base_url` → `stop()`."""
 
-    def __init__(self, config: AIConfig) -> None:
+    def __init__(self, config: AIConfig, *, cache_prompt: bool = True) -> None:
         self._config = config
+        # Reusing a cached prompt prefix is right for the bot; a benchmark turns it off so
+        # that repeating one prompt measures the same work each time.
+        self._cache_prompt = cache_prompt
         self._server: Any = None
         self._address: str | None = None
         self.gguf_path: Path | None = None
@@ -123,6 +126,7 @@ class EmbeddedServer:
         params.port = 0  # a free port, chosen by the OS
         params.model_alias = {gguf.stem}  # keeps local file paths out of API responses
         params.ui = False
+        params.cache_prompt = self._cache_prompt
         # llama.cpp logs every request to stderr; keep that for debugging only.
         params.verbosity = 3 if log.isEnabledFor(logging.DEBUG) else 0
 
@@ -147,6 +151,13 @@ class EmbeddedServer:
             (self.rss_delta_bytes or 0) / 2**20,
         )
         return self.base_url
+
+    def complete_in_process(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A chat completion without HTTP (for the benchmark's baseline). Blocks."""
+        if self._server is None:
+            raise EmbeddedServerError("the embedded server is not running")
+        result: dict[str, Any] = self._server.handle_chat_completions(body)
+        return result
 
     def stop(self) -> None:
         """Stop the server; its destructor joins llama.cpp's threads and frees the model."""

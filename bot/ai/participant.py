@@ -41,6 +41,9 @@ Sleep = Callable[[float], Awaitable[None]]
 PLACEHOLDER_KEY = "not-needed"
 NOTE_OUTPUT_TOKENS = 160
 NOTE_CHARS = 400
+# The one retry after invalid output samples at least this warm: at temperature 0 it would
+# only repeat the same mistake.
+RETRY_TEMPERATURE = 0.6
 MAX_CONDENSE_LEVELS = 6
 
 
@@ -125,24 +128,34 @@ def endpoint_host(base_url: str | None) -> str:
     return f"{host}:{parts.port}" if parts.port else host
 
 
+# Closings tried, in order, on a reply cut off by the token limit mid-object.
+_REPAIRS = ("", "}", '"}', '"]}', "]}", '""}')
+
+
 def load_json_object(content: str | None) -> dict[str, Any]:
-    """Parse a reply leniently: code fences and chatter around one JSON object are tolerated."""
+    """Parse a reply leniently: chatter, code fences and a cut-off ending are tolerated.
+
+    A tiny model often runs into its token limit inside the last string; closing it keeps
+    what it did say (the text is clipped and cleaned afterwards anyway).
+    """
     if not content or not content.strip():
         raise OutputInvalid("empty reply")
     text = content.strip()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        start, end = text.find("{"), text.rfind("}")
-        if start < 0 or end <= start:
-            raise OutputInvalid("no JSON object in reply") from None
+    start = text.find("{")
+    if start < 0:
+        raise OutputInvalid("no JSON object in reply")
+    end = text.rfind("}")
+    candidates = [text[start : end + 1]] if end > start else []
+    candidates += [text[start:].rstrip().rstrip(",") + closing for closing in _REPAIRS]
+    for candidate in candidates:
         try:
-            value = json.loads(text[start : end + 1])
-        except json.JSONDecodeError as exc:
-            raise OutputInvalid(f"malformed JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise OutputInvalid("reply is not a JSON object")
-    return value
+            value = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(value, dict):
+            raise OutputInvalid("reply is not a JSON object")
+        return value
+    raise OutputInvalid("malformed JSON")
 
 
 def _required_text(obj: dict[str, Any], key: str, max_chars: int) -> str:
@@ -288,6 +301,12 @@ class AIParticipant:
         return max(100, min(self.config.max_output_chars, by_tokens))
 
     @property
+    def _note_chars(self) -> int:
+        # Short enough to finish within the note's token limit (about 2.5 characters a token).
+        out_tokens = min(NOTE_OUTPUT_TOKENS, self.config.max_output_tokens)
+        return max(100, min(NOTE_CHARS, int((out_tokens - 20) * 2.5)))
+
+    @property
     def _prompt_budget(self) -> int:
         return self.config.context_tokens - self.config.max_output_tokens - prompts.PROMPT_MARGIN_TOKENS
 
@@ -373,7 +392,7 @@ class AIParticipant:
             persona=self.config.persona,
             contributions=contributions,
             notes=notes,
-            budget_chars=NOTE_CHARS,
+            budget_chars=self._note_chars,
             item_tokens=self._prompt_budget // 3,
         )
 
@@ -436,11 +455,13 @@ class AIParticipant:
     ) -> list[Note]:
         out_tokens = min(NOTE_OUTPUT_TOKENS, self.config.max_output_tokens)
 
+        note_chars = self._note_chars
+
         async def one(messages: list[Message]) -> str:
             async with self._map_slots:
                 obj = await self._structured(
                     messages,
-                    prompts.note_schema(NOTE_CHARS),
+                    prompts.note_schema(note_chars),
                     exchange,
                     out_tokens,
                     text_key="note",
@@ -473,7 +494,7 @@ class AIParticipant:
                 {"type": "json_schema", "json_schema": schema} if use_schema else {"type": "json_object"}
             )
             try:
-                completion = await self._complete(messages, response_format, max_tokens)
+                completion = await self._complete(messages, response_format, max_tokens, retry=attempt > 0)
             except _FormatRejected:
                 log.info("AI participant %s: endpoint refuses json_schema", self.name)
                 self._json_schema_ok = False
@@ -500,7 +521,12 @@ class AIParticipant:
         return delay * (0.5 + self._jitter() / 2)
 
     async def _complete(
-        self, messages: list[Message], response_format: dict[str, Any], max_tokens: int
+        self,
+        messages: list[Message],
+        response_format: dict[str, Any],
+        max_tokens: int,
+        *,
+        retry: bool = False,
     ) -> ChatCompletion:
         """One completion, retrying transport failures with exponential backoff."""
         assert self._completions is not None
@@ -515,7 +541,9 @@ class AIParticipant:
                         model=self.config.model,
                         messages=messages,  # type: ignore[arg-type]
                         max_tokens=max_tokens,
-                        temperature=self.config.temperature,
+                        temperature=(
+                            max(self.config.temperature, RETRY_TEMPERATURE) if retry else self.config.temperature
+                        ),
                         response_format=response_format,  # type: ignore[arg-type]
                     )
             except (openai.APITimeoutError, TimeoutError):

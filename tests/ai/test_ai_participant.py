@@ -350,3 +350,18 @@ def test_result_is_plain_data() -> None:
     with pytest.raises(AttributeError):
         result.text = "changed"  # type: ignore[misc]
     assert json.dumps(result.__slots__)  # slots only: no hidden attributes
+
+
+def test_a_reply_cut_off_by_the_token_limit_is_repaired() -> None:
+    assert load_json_object('{"note": "People agree on most of it, but') == {"note": "People agree on most of it, but"}
+    assert load_json_object('{"proposal": "x", "answers": [1, 2') == {
+        "proposal": "x",
+        "answers": [1, 2],
+    }
+
+
+async def test_the_retry_after_invalid_output_is_sampled_warmer() -> None:
+    script = Script(completion("nope"), reply(**GOOD_POSITION))
+    result = await make_participant(script, temperature=0.0).respond(POSITION)
+    assert isinstance(result, AIResult)
+    assert [c["temperature"] for c in script.calls] == [0.0, 0.6]
