@@ -51,6 +51,11 @@ class OutputInvalid(ValueError):
     """The model's reply was not the JSON object asked for."""
 
 
+# Words in a 400/422 error that mean "this endpoint does not do json_schema" (rather than,
+# say, "the prompt is too long", which json_object would not fix).
+_FORMAT_WORDS = ("response_format", "json_schema", "schema", "grammar")
+
+
 class _FormatRejected(Exception):
     """The endpoint refused `response_format: json_schema`."""
 
@@ -554,7 +559,11 @@ class AIParticipant:
                 status = exc.status_code
                 if status == 429 or status >= 500 or status == 408:
                     problem = f"server error ({status})"
-                elif status in (400, 422) and response_format["type"] == "json_schema":
+                elif (
+                    status in (400, 422)
+                    and response_format["type"] == "json_schema"
+                    and any(word in str(exc.message).lower() for word in _FORMAT_WORDS)
+                ):
                     raise _FormatRejected from exc
                 else:
                     raise AIUnavailable(self.name, f"request refused ({status})") from exc

@@ -57,7 +57,7 @@ def connection_error() -> openai.APIConnectionError:
     return openai.APIConnectionError(request=_REQUEST)
 
 
-def status_error(status: int) -> openai.APIStatusError:
+def status_error(status: int, message: str | None = None) -> openai.APIStatusError:
     response = httpx2.Response(status, request=_REQUEST)
     classes: dict[int, type[openai.APIStatusError]] = {
         400: openai.BadRequestError,
@@ -65,7 +65,7 @@ def status_error(status: int) -> openai.APIStatusError:
         429: openai.RateLimitError,
     }
     cls = classes.get(status, openai.InternalServerError)
-    return cls(f"status {status}", response=response, body=None)
+    return cls(message or f"status {status}", response=response, body=None)
 
 
 class Script:

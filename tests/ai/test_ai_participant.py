@@ -180,7 +180,8 @@ async def test_garbage_is_never_accepted(content: str | None) -> None:
 
 
 async def test_endpoint_without_json_schema_support_gets_json_object() -> None:
-    script = Script(status_error(400), reply(**GOOD_POSITION), reply(**GOOD_POSITION))
+    rejected = status_error(400, "Unsupported response_format type: json_schema")
+    script = Script(rejected, reply(**GOOD_POSITION), reply(**GOOD_POSITION))
     participant = make_participant(script)
     assert isinstance(await participant.respond(POSITION), AIResult)
     assert isinstance(await participant.respond(POSITION), AIResult)
@@ -365,3 +366,13 @@ async def test_the_retry_after_invalid_output_is_sampled_warmer() -> None:
     result = await make_participant(script, temperature=0.0).respond(POSITION)
     assert isinstance(result, AIResult)
     assert [c["temperature"] for c in script.calls] == [0.0, 0.6]
+
+
+async def test_a_prompt_too_long_does_not_switch_off_json_schema() -> None:
+    script = Script(status_error(400, "request exceeds the available context size"))
+    participant = make_participant(script)
+    result = await participant.respond(POSITION)
+    assert isinstance(result, AIUnavailable)
+    assert "400" in result.reason
+    assert script.formats == ["json_schema"]
+    assert participant._json_schema_ok
