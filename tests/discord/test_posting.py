@@ -41,7 +41,7 @@ async def test_an_ai_position_has_its_own_colour_and_the_label_as_author() -> No
     view = contribution_view(d, human)
     assert view is not None
     # Components only, never stored as a view: the registered DynamicItems answer clicks.
-    assert view.is_finished()  #: the registered DynamicItems answer clicks
+    assert view.is_finished()
     assert [c.custom_id for c in view.children] == ["rt:vote:1:1:a", "rt:vote:1:1:d", "rt:vote:1:1:p"]
 
 
