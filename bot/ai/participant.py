@@ -542,14 +542,16 @@ class AIParticipant:
             try:
                 # A guard above the SDK's own timeout, for a transport that never returns.
                 async with asyncio.timeout(self.config.timeout_seconds * 1.5 + 1):
-                    return await self._completions.create(
+                    # Plain dicts, not the SDK's TypedDict unions: the bodies are built from
+                    # JSON schemas, and `prompts` stays free of SDK types.
+                    return await self._completions.create(  # type: ignore[call-overload]
                         model=self.config.model,
-                        messages=messages,  # type: ignore[arg-type]
+                        messages=messages,
                         max_tokens=max_tokens,
                         temperature=(
                             max(self.config.temperature, RETRY_TEMPERATURE) if retry else self.config.temperature
                         ),
-                        response_format=response_format,  # type: ignore[arg-type]
+                        response_format=response_format,
                     )
             except (openai.APITimeoutError, TimeoutError):
                 problem = "timed out"
