@@ -22,6 +22,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+from bot.ai.embedded import EmbeddedServer
 from bot.ai.panel import AIPanel
 from bot.ai.participant import AIParticipant
 from bot.ai.types import AIRequest, AIResult, AIUnavailable
@@ -49,13 +50,22 @@ class ThreadedAIPanel(AIPanel):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    @property  # type: ignore[override]
+    # The wrapped panel's state, read and written through (AIPanel's attributes).
+    @property
     def participants(self) -> list[AIParticipant]:
         return self.inner.participants
 
-    @property  # type: ignore[override]
-    def server(self) -> Any:
+    @participants.setter
+    def participants(self, value: list[AIParticipant]) -> None:
+        self.inner.participants = value
+
+    @property
+    def server(self) -> EmbeddedServer:
         return self.inner.server
+
+    @server.setter
+    def server(self, value: EmbeddedServer) -> None:
+        self.inner.server = value
 
     def _worker_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

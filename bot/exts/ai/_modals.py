@@ -27,7 +27,7 @@ class ProposalModal(RoundtableModal):
         self.cog = cog
         self.deliberation_id = deliberation_id
         self.draft_id = draft_id
-        self.text = discord.ui.TextInput(
+        self.text: discord.ui.TextInput[ProposalModal] = discord.ui.TextInput(
             custom_id=PROPOSAL_INPUT,
             style=discord.TextStyle.paragraph,
             max_length=TEXT_MAX,
