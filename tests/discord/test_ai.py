@@ -211,6 +211,10 @@ async def test_summary_draft_critique_adopt_amend_and_propose_record_authorship(
     assert draft_post.embeds[0].title == f"Draft proposal #{draft.id}"
     assert draft.answers  # the ids it was given and answers
 
+    choices = await table.admin.autocomplete(thread, "summary adopt", "draft", "")
+    assert [c["value"] for c in choices] == [draft.id]
+    assert choices[0]["name"].startswith(f"#{draft.id} by Sage: A draft from Sage")
+
     refused = await table.ada.slash(thread, "summary adopt", draft=draft.id)
     assert refused.response is not None
     assert refused.response.content == "Only moderators can do that."

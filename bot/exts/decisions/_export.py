@@ -1,6 +1,6 @@
 """`/decisions export`: a guild's sealed records as ZIP files of one `.md` and one `.json` each.
 
-Layout of every archive (documented in docs/dev/decisions-export.md):
+Layout of every archive (docs/dev/archive-dissent-ai.md):
 
     roundtable-<guild>-records[-partN].zip
         README.txt                 what the files are, how to verify them
