@@ -213,16 +213,28 @@ class Store:
         closed_at = events[-1].at.isoformat() if status != "open" else None
         rows = [
             (
-                deliberation_id, c.id, guild_id, c.kind.value, c.author, c.author.partition(":")[0], c.stance,
-                c.text, json.dumps(c.ai_meta) if c.ai_meta else None, c.at.isoformat(), _iso(c.updated_at),
+                deliberation_id,
+                c.id,
+                guild_id,
+                c.kind.value,
+                c.author,
+                c.author.partition(":")[0],
+                c.stance,
+                c.text,
+                json.dumps(c.ai_meta) if c.ai_meta else None,
+                c.at.isoformat(),
+                _iso(c.updated_at),
             )
             for c in contributions
         ]
 
         def write(conn: sqlite3.Connection) -> str:
-            if conn.execute(
-                "SELECT 1 FROM deliberations WHERE id = ? AND guild_id = ?", (deliberation_id, guild_id)
-            ).fetchone() is None:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM deliberations WHERE id = ? AND guild_id = ?", (deliberation_id, guild_id)
+                ).fetchone()
+                is None
+            ):
                 raise _not_found(deliberation_id)
             head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
             conn.execute(
@@ -254,16 +266,23 @@ class Store:
         sealed = {**record, "chain_head": head}
         markdown = render_markdown(sealed)
         await _run(
-                db,
+            db,
             "INSERT INTO decision_records (deliberation_id, guild_id, question, outcome, sealed_at, chain_head,"
             " digest, record_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                deliberation_id, guild_id, record["question"], record["outcome"]["kind"], record["closed_at"], head,
-                record_digest(record), canonical_json(sealed), markdown,
+                deliberation_id,
+                guild_id,
+                record["question"],
+                record["outcome"]["kind"],
+                record["closed_at"],
+                head,
+                record_digest(record),
+                canonical_json(sealed),
+                markdown,
             ),
         )
         await _run(
-                db,
+            db,
             "INSERT INTO decision_records_fts (rowid, question, markdown, guild_id) VALUES (?, ?, ?, ?)",
             (deliberation_id, record["question"], markdown, guild_id),
         )
@@ -296,7 +315,9 @@ class Store:
             raise _not_found(deliberation_id)
         return _deliberation_row(row)
 
-    async def deliberations(self, guild_id: int, *, status: str | None = "open", limit: int = 100) -> list[DeliberationRow]:
+    async def deliberations(
+        self, guild_id: int, *, status: str | None = "open", limit: int = 100
+    ) -> list[DeliberationRow]:
         sql = "SELECT * FROM deliberations WHERE guild_id = ?"
         params: list[Any] = [guild_id]
         if status is not None:
@@ -372,8 +393,13 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
                 " moderator_role_id = excluded.moderator_role_id, archive_channel_id = excluded.archive_channel_id,"
                 " ai_enabled = excluded.ai_enabled, updated_at = excluded.updated_at",
-                (settings.guild_id, settings.moderator_role_id, settings.archive_channel_id,
-                 int(settings.ai_enabled), at.isoformat()),
+                (
+                    settings.guild_id,
+                    settings.moderator_role_id,
+                    settings.archive_channel_id,
+                    int(settings.ai_enabled),
+                    at.isoformat(),
+                ),
             )
 
     # ------------------------------------------------------------------ records

@@ -34,7 +34,9 @@ async def verify_connection(db: aiosqlite.Connection) -> list[str]:
         for expected_seq, row in enumerate(rows, start=1):
             event_id, _, seq, kind, actor, actor_name, at, payload, prev_hash, stored = row[:10]
             if seq != expected_seq:
-                problems.append(f"{stream}: event {event_id} has seq {seq}, expected {expected_seq} (an event is missing)")
+                problems.append(
+                    f"{stream}: event {event_id} has seq {seq}, expected {expected_seq} (an event is missing)"
+                )
                 broken.add(stream)
                 break
             if prev_hash != prev:
