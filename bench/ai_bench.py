@@ -190,7 +190,7 @@ def report(start_s: float, rss_mib: float, over: dict[str, Any], drafts: list[di
     lines = [
         "## AI participants (`bench/ai_bench.py`)",
         "",
-        "Rerun: `.venv/bin/python -m bench.ai_bench` (about 5-10 minutes on 2 cores; "
+        "Rerun: `.venv/bin/python -m bench.ai_bench` (about 12 minutes on 2 cores; "
         "`--quick` skips the 1,000-contribution draft).",
         "",
         f"Machine: {machine()}",
