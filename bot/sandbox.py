@@ -106,7 +106,9 @@ class _SimulatedClock:
 def sandbox_settings(settings: Settings, data_dir: Path) -> Settings:
     """The user's settings with the sandbox's storage, guild and in-channel deliberations."""
     discord_settings = settings.discord.model_copy(
-        update={"run_in_channel": True, "dev_guild_ids": [SANDBOX_GUILD_ID], "token": None}
+        # Global sync is instant in the simulator, and a guild-only sync would leave the global
+        # commands unsynced (the page warns about it).
+        update={"run_in_channel": True, "dev_guild_ids": [], "token": None}
     )
     database = settings.database.model_copy(update={"path": data_dir / "roundtable.sqlite3"})
     # A newcomer runs a whole deliberation in one sitting: the moderator may close rounds at once.
