@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import silhouette_score
 
 from bot.analysis.matrix import Id, VoteMatrix
 
@@ -30,9 +29,10 @@ MAX_GROUPS = 5
 BASE_ITERS = 100
 GROUP_ITERS = 100
 SAME_CLUSTERING_TOLERANCE = 0.01
+"""Polis stops k-means once no centre moves by this much (`same-clustering?`)."""
 KMEANS_SEED = 20240605
 KMEANS_STARTS = 10
-"""Polis stops k-means once no centre moves by this much (`same-clustering?`)."""
+"""Seeded k-means++ starts tried beside Polis's own start for the group clustering."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,17 +218,18 @@ def kmeans(
 ) -> tuple[IntArray, FloatArray]:
     """Weighted Lloyd iterations from the given centres; clusters that empty are dropped."""
     w = np.ones(len(points)) if weights is None else weights
+    wx, wy = w * points[:, 0], w * points[:, 1]
     centers = centers.copy()
     for _ in range(max_iter):
         labels = _nearest(points, centers)
-        used, labels = np.unique(labels, return_inverse=True)
-        totals = np.bincount(labels, weights=w, minlength=len(used))
-        new = np.stack(
-            [np.bincount(labels, weights=w * points[:, d], minlength=len(used)) for d in range(2)],
-            axis=1,
-        ) / totals[:, None]
-        converged = len(used) == len(centers) and bool(
-            np.all(np.linalg.norm(new - centers, axis=1) < SAME_CLUSTERING_TOLERANCE)
+        n = len(centers)
+        used = np.bincount(labels, minlength=n) > 0
+        totals = np.bincount(labels, weights=w, minlength=n)[used]
+        new = np.empty((len(totals), 2))
+        new[:, 0] = np.bincount(labels, weights=wx, minlength=n)[used] / totals
+        new[:, 1] = np.bincount(labels, weights=wy, minlength=n)[used] / totals
+        converged = len(new) == n and bool(
+            np.all(((new - centers) ** 2).sum(axis=1) < SAME_CLUSTERING_TOLERANCE**2)
         )
         centers = new
         if converged:
@@ -243,6 +244,12 @@ def _best_of_starts(points: FloatArray, weights: FloatArray, k: int) -> IntArray
     from its previous clustering, which walks it towards a good optimum. Recomputing
     from scratch has no such history, so we try Polis's start plus seeded k-means++
     starts (fixed seeds: same input, same groups) and keep the tightest result.
+
+    The same history shapes Polis's 100 base clusters (`clean-start-clusters` grows them
+    from the last update's clusters), so a participant near a group boundary may share a
+    base cluster with different neighbours here than in Polis, and follow them into the
+    other group. That history is not in an export; see the `polis` section of
+    docs/benchmarks.md for how much it moves the groups on real conversations.
     """
     starts = [_first_distinct(points, k)]
     rng = np.random.default_rng(KMEANS_SEED)
@@ -265,8 +272,10 @@ def _kmeans_plus_plus(
     """k-means++ seeding, weighting each point by its base cluster's size."""
     first = rng.choice(len(points), p=weights / weights.sum())
     centers = [points[first]]
+    d2 = np.full(len(points), np.inf)
     for _ in range(1, k):
-        d2 = np.min(((points[:, None, :] - np.asarray(centers)[None]) ** 2).sum(axis=2), axis=1)
+        # Nearest chosen centre so far, updated with the newest one only.
+        d2 = np.minimum(d2, ((points - centers[-1]) ** 2).sum(axis=1))
         mass = weights * d2
         if mass.sum() <= 0:
             break
@@ -275,8 +284,31 @@ def _kmeans_plus_plus(
 
 
 def _nearest(points: FloatArray, centers: FloatArray) -> IntArray:
-    d2 = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-    return np.argmin(d2, axis=1).astype(np.int64)
+    dx = points[:, 0, None] - centers[None, :, 0]
+    dy = points[:, 1, None] - centers[None, :, 1]
+    return np.argmin(dx * dx + dy * dy, axis=1).astype(np.int64)
+
+
+def _silhouette(distances: FloatArray, labels: IntArray) -> float:
+    """Mean silhouette of a clustering from its points' distance matrix (as scikit-learn's
+    `silhouette_score`, and Polis's `silhouette`: a member of a one-point cluster scores 0).
+
+    Polis scores every k on the same base clusters, so the caller computes the distance
+    matrix once instead of once per k.
+    """
+    _, labels = np.unique(labels, return_inverse=True)
+    k = int(labels.max()) + 1
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    members = np.zeros((len(labels), k))
+    members[np.arange(len(labels)), labels] = 1.0
+    mean_to = (distances @ members) / sizes
+    own = sizes[labels]
+    rows = np.arange(len(labels))
+    a = mean_to[rows, labels] * own / np.maximum(own - 1.0, 1.0)
+    mean_to[rows, labels] = np.inf
+    b = mean_to.min(axis=1)
+    score = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(score.mean())
 
 
 def max_groups(n_base: int) -> int:
@@ -308,6 +340,8 @@ def cluster(
         return None
     candidates: dict[int, IntArray] = {}
     silhouettes: dict[int, float] = {}
+    diff = base_centers[:, None, :] - base_centers[None, :, :]
+    distances = np.sqrt((diff**2).sum(axis=2))
     for k in range(2, max_groups(len(base_centers)) + 1):
         if k >= len(base_centers):
             break
@@ -316,7 +350,7 @@ def cluster(
             continue
         candidates[k] = group_of_base
         # Polis scores each clustering on the base clusters, unweighted.
-        silhouettes[k] = float(silhouette_score(base_centers, group_of_base))
+        silhouettes[k] = _silhouette(distances, group_of_base)
     if not candidates:
         return None
     best_k = max(silhouettes, key=lambda k: (silhouettes[k], -k))

@@ -59,12 +59,6 @@ class VoteMatrix:
         return np.count_nonzero(~np.isnan(self.values), axis=1)
 
 
-def _triple(vote: VoteLike) -> tuple[Id, Id, int]:
-    if isinstance(vote, StatementVote):
-        return vote.participant_id, vote.statement_id, vote.vote
-    return vote
-
-
 def build_vote_matrix(
     votes: Iterable[VoteLike], moderated_out: Collection[Id] = frozenset()
 ) -> VoteMatrix:
@@ -82,14 +76,23 @@ def build_vote_matrix(
     cols: list[int] = []
     vals: list[int] = []
     for item in votes:
-        pid, sid, vote = _triple(item)
+        if isinstance(item, StatementVote):
+            pid, sid, vote = item.participant_id, item.statement_id, item.vote
+        else:
+            pid, sid, vote = item
         if sid in excluded:
             dropped.add(sid)
             continue
         if vote not in _VALID_VOTES:
             raise ValueError(f"vote must be +1, -1 or 0, got {vote!r}")
-        rows.append(p_index.setdefault(pid, len(p_index)))
-        cols.append(s_index.setdefault(sid, len(s_index)))
+        row = p_index.get(pid)
+        if row is None:
+            row = p_index[pid] = len(p_index)
+        col = s_index.get(sid)
+        if col is None:
+            col = s_index[sid] = len(s_index)
+        rows.append(row)
+        cols.append(col)
         vals.append(vote)
     n_p, n_s = len(p_index), len(s_index)
     values = np.full((n_p, n_s), np.nan)

@@ -21,12 +21,16 @@ from bot.analysis.polis_export import (
 
 # conversation: (ARI floor, Polis's number of groups, in-group min votes, replayed)
 EXPECTED = {
-    "15-per-hour-seattle": (0.98, 2, 7, False),
-    "brexit-consensus": (0.63, 2, 2, True),
-    "canadian-electoral-reform": (0.90, 2, 7, False),
+    "15-per-hour-seattle": (0.99, 2, 7, False),
+    # Silhouette picks 3 groups where Polis showed 2; no documented Polis rule gives 2 from
+    # these votes (see docs/benchmarks.md).
+    "brexit-consensus": (0.65, 2, 2, True),
+    # Two boundary participants follow their base cluster; Polis's base clusters depend on
+    # its update history, which the export does not hold (see docs/benchmarks.md).
+    "canadian-electoral-reform": (0.92, 2, 7, False),
     # No rule or projection reproduces scoop's four groups (see docs/benchmarks.md); the
     # floor only guards against getting worse.
-    "scoop-hivemind.ubi": (0.05, 4, 1, False),
+    "scoop-hivemind.ubi": (0.06, 4, 1, False),
 }
 
 
