@@ -6,39 +6,19 @@ including the SQLite file. The real model path is tested in tests/ai.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from unittest.mock import create_autospec
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.ai.panel import AIPanel
-from bot.ai.types import AIRequest, AIResult, AIUnavailable
 from bot.config import Settings
 from bot.engine import Actor, ConsentChoice, ProposalSource, Role
 from bot.service import Roundtable
 from tests.conftest import ManualClock
+from tests.fake_ai import fake_panel
 
 GUILD = 7
 MOD, ADA, BEN = Actor.human(10, "Mona"), Actor.human(11, "Ada"), Actor.human(12, "Ben")
-
-
-def answer(name: str, request: AIRequest, *, text: str = "Consider both days.", stance: str = "Either") -> AIResult:
-    ids = tuple(c.id for c in request.contributions)
-    return AIResult(
-        participant=name,
-        model="smollm2-135m",
-        endpoint_host="127.0.0.1 (embedded)",
-        stance=stance,
-        text=text,
-        missing="Members who did not speak.",
-        answers=ids,
-        prompt_sha256="ab" * 32,
-        given_ids=ids,
-        left_out_count=request.left_out_count,
-        latency_ms=12.5,
-        prompt_tokens=100,
-        completion_tokens=40,
-    )
 
 
 @pytest.fixture
@@ -61,24 +41,11 @@ def two_ai_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def panel(two_ai_settings: Settings) -> AIPanel:
-    fake = create_autospec(AIPanel, instance=True)
-    fake.config = two_ai_settings.ai
-    seen: list[AIRequest] = []
-
-    async def ask(request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
-        seen.append(request)
-        out: list[AIResult | AIUnavailable] = []
-        for name in names or ["Sage", "Dead"]:
-            if name == "Dead":
-                out.append(AIUnavailable("Dead", "connection refused"))
-            else:
-                out.append(answer(name, request, text=fake.next_text, stance=fake.next_stance))
-        return out
-
-    fake.ask.side_effect = ask
-    fake.seen = seen
-    fake.next_text = "Consider both days."
-    fake.next_stance = "Either"
+    answers = {"stance": "Either", "text": "Consider both days."}
+    fake = fake_panel(
+        two_ai_settings.ai, lambda request: (answers["stance"], answers["text"]), missing="Members who did not speak."
+    )
+    fake.answers = answers
     return fake
 
 
@@ -107,7 +74,7 @@ async def test_after_the_humans_each_ai_speaks_labelled_and_one_dead_is_noted(
     await rt.act(GUILD, d.id, lambda d, at: d.set_ai_opt_out(BEN, True, at))
     await rt.act(GUILD, d.id, lambda d, at: d.state_position(BEN, "No", "My private reasons", at))
     turn = await rt.ai_turn(GUILD, d.id, "position")
-    (request,) = panel.seen
+    ((request, _),) = panel.requests
     assert [c.text for c in request.contributions] == ["Fridays"]  # Ben opted out
     assert request.left_out_count == 1
     assert [u.participant for u in turn.unavailable] == ["Dead"]
@@ -157,8 +124,7 @@ async def test_whatever_the_model_says_changes_nothing_but_its_own_contribution(
     await rt.act(GUILD, d.id, lambda d, at: d.request_ai(MOD, at))
     before = await rt.get(GUILD, d.id)
     state = (before.status, before.current, dict(before.consent), dict(before.votes), dict(before.objections))
-    panel.next_text = attack
-    panel.next_stance = "Consensus reached"
+    panel.answers.update(text=attack, stance="Consensus reached")
     turn = await rt.ai_turn(GUILD, d.id, "position")
     after = await rt.get(GUILD, d.id)
     assert (after.status, after.current, dict(after.consent), dict(after.votes), dict(after.objections)) == state

@@ -7,20 +7,18 @@ real embedded model is in test_ai_embedded_e2e.py.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from unittest.mock import create_autospec
 
 import discord
 import pytest
 import simcord
 from discord_harness import Table
 
-from bot.ai.panel import AIPanel
-from bot.ai.types import AIRequest, AIResult, AIUnavailable
 from bot.app import RoundtableBot
 from bot.config import Settings
+from tests.fake_ai import fake_panel
 
 AI_PARTICIPANTS = [
     {"name": "Sage", "model": "smollm2-135m"},
@@ -42,43 +40,12 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-def answer(name: str, request: AIRequest, text: str) -> AIResult:
-    ids = tuple(c.id for c in request.contributions)
-    return AIResult(
-        participant=name,
-        model="smollm2-135m",
-        endpoint_host="127.0.0.1 (embedded)",
-        stance="Either" if request.task == "position" else None,
-        text=text,
-        missing=None,
-        answers=ids,
-        prompt_sha256="ab" * 32,
-        given_ids=ids,
-        left_out_count=request.left_out_count,
-        latency_ms=12.5,
-        prompt_tokens=100,
-        completion_tokens=40,
-    )
-
-
 @pytest.fixture
 def ai_panel(settings: Settings) -> Any:
-    fake = create_autospec(AIPanel, instance=True)
-    fake.config = settings.ai
-    fake.requests = []
-
-    async def ask(request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
-        fake.requests.append((request, list(names or [])))
-        out: list[AIResult | AIUnavailable] = []
-        for name in names or ["Sage", "Dead"]:
-            if name == "Dead":
-                out.append(AIUnavailable("Dead", "connection refused"))
-            else:
-                out.append(answer(name, request, f"A {request.task} from Sage, @everyone."))
-        return out
-
-    fake.ask.side_effect = ask
-    return fake
+    return fake_panel(
+        settings.ai,
+        lambda request: ("Either" if request.task == "position" else None, f"A {request.task} from Sage, @everyone."),
+    )
 
 
 async def start(table: Table, *, template: str = "quick") -> simcord.ChannelHandle:
