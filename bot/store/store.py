@@ -434,10 +434,12 @@ class Store:
             return [RecordSummary(r[0], r[1], r[2], datetime.fromisoformat(r[3])) async for r in cur]
 
     async def search_records(self, guild_id: int, query: str, *, limit: int = 20) -> list[RecordSummary]:
-        """Full-text search over questions and records; every word must appear.
+        """Full-text search over questions and records; every word must appear. Newest first.
 
         The guild is part of the match, so the index yields only this guild's records (see
-        migration 0002); the words are matched in the question and the record only.
+        migration 0002); the words are matched in the question and the record only. Newest
+        first, like Discord's own search, lets the index walk its matches in id order and stop
+        at `limit`: ranking by relevance would score every match, which grows with the archive.
         """
         words = [w for w in query.split() if w.strip()]
         if not words:
@@ -447,7 +449,7 @@ class Store:
         async with self._conn.execute(
             "SELECT r.deliberation_id, r.question, r.outcome, r.sealed_at FROM decision_records_fts f"
             " JOIN decision_records r ON r.deliberation_id = f.rowid"
-            " WHERE decision_records_fts MATCH ? AND r.guild_id = ? ORDER BY f.rank LIMIT ?",
+            " WHERE decision_records_fts MATCH ? AND r.guild_id = ? ORDER BY f.rowid DESC LIMIT ?",
             (match, guild_id, limit),
         ) as cur:
             return [RecordSummary(r[0], r[1], r[2], datetime.fromisoformat(r[3])) async for r in cur]
