@@ -239,11 +239,12 @@ async def test_ai_off_for_the_guild_seats_no_ai(roundtable: Roundtable) -> None:
 
 async def test_search_finds_every_word_newest_first(roundtable: Roundtable, clock: ManualClock) -> None:
     first = await sealed_quick(roundtable, clock, GUILD, "Fridays for the meetup?")
-    await sealed_quick(roundtable, clock, GUILD, "A new projector?")
-    third = await sealed_quick(roundtable, clock, GUILD, "Fridays or Thursdays?")
-    found = await roundtable.store.search_records(GUILD, "fridays")
-    assert [r.deliberation_id for r in found] == [third, first]
-    assert [r.deliberation_id for r in await roundtable.store.search_records(GUILD, "fridays thursdays")] == [third]
+    second = await sealed_quick(roundtable, clock, GUILD, "A new projector?")
+    third = await sealed_quick(roundtable, clock, GUILD, "Thursdays for the meetup?")
+    found = await roundtable.store.search_records(GUILD, "fridays")  # every record quotes a Friday position
+    assert [r.deliberation_id for r in found] == [third, second, first]
+    assert [r.deliberation_id for r in await roundtable.store.search_records(GUILD, "meetup")] == [third, first]
+    assert [r.deliberation_id for r in await roundtable.store.search_records(GUILD, "meetup thursdays")] == [third]
     assert await roundtable.store.search_records(GUILD, "fridays", limit=1) == found[:1]
     with pytest.raises(errors.EmptyText):
         await roundtable.store.search_records(GUILD, "   ")
