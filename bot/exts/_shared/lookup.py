@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -11,6 +12,13 @@ from bot.engine.model import Actor
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
+    from bot.service import Roundtable
+
+# Which deliberation a thread belongs to, per service (so per bot generation). A thread is made
+# for one deliberation and never reused, so once found it need not be looked up again while that
+# deliberation is open: a command in a thread then costs no query of the guild's open deliberations
+# (which also grew with their number).
+_THREADS: weakref.WeakKeyDictionary[Roundtable, dict[tuple[int, int], int]] = weakref.WeakKeyDictionary()
 
 
 def actor_of(interaction: discord.Interaction[Any]) -> Actor:
@@ -39,9 +47,17 @@ async def resolve_deliberation(
         await bot.roundtable.store.deliberation(guild_id, deliberation_id)
         return deliberation_id
     channel_id = interaction.channel_id
-    rows = await bot.roundtable.store.deliberations(guild_id, status="open", limit=1000)
+    service = bot.roundtable
+    threads = _THREADS.setdefault(service, {})
+    known = threads.get((guild_id, channel_id)) if channel_id is not None else None
+    if known is not None:
+        if (await service.get(guild_id, known)).is_open:  # in memory once loaded
+            return known
+        threads.pop((guild_id, channel_id), None)
+    rows = await service.store.deliberations(guild_id, status="open", limit=1000)
     for row in rows:  # newest first
         if row.thread_id == channel_id:
+            threads[(guild_id, channel_id)] = row.id
             return row.id
     for row in rows:
         if row.thread_id is None and row.channel_id == channel_id:
