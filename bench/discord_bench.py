@@ -476,8 +476,8 @@ async def restore_child(db: Path, *, ai: bool, traced: bool, sim: bool) -> Resto
 
     `sim`: start a fresh `create_bot` in SimCord with the 100 guilds present (`env.start()`: setup_hook,
     READY, every `on_ready`). Otherwise the same code without the simulator: `setup_hook` (minus the
-    command sync, which needs Discord), then what the two `on_ready` listeners do for each guild,
-    `RoundtableBot.restore_deadlines` and `AIParticipants._restore`.
+    command sync, which needs Discord), then what the two `on_ready` listeners do for the 100 guilds,
+    `RoundtableBot.restore_all_deadlines` and `AIParticipants._restore`.
     """
     from bot.exts.ai._cog import AIParticipants
     from bot.store.store import Store
@@ -510,9 +510,9 @@ async def restore_child(db: Path, *, ai: bool, traced: bool, sim: bool) -> Resto
 
         setattr(owner, name, wrapper)
 
-    for name in ("deliberations", "load_events", "deliberation", "guild_settings"):
+    for name in ("deliberations", "load_events", "deliberation", "guild_settings", "open_deadlines", "ai_due_times"):
         counted(Store, name)
-    spanned(RoundtableBot, "restore_deadlines")
+    spanned(RoundtableBot, "restore_all_deadlines")
     spanned(AIParticipants, "_restore")
 
     env: simcord.Env | None = None
@@ -546,9 +546,8 @@ async def restore_child(db: Path, *, ai: bool, traced: bool, sim: bool) -> Resto
     else:
         cog = bot.get_cog("AIParticipants")
         assert isinstance(cog, AIParticipants)
-        for guild_id in guild_ids():
-            await bot.restore_deadlines(guild_id)
-            await cog._restore(guild_id)
+        await bot.restore_all_deadlines(guild_ids())
+        await cog._restore(guild_ids())
     start_s = time.perf_counter() - started
     gc.collect()
     rss_after = rss_kib()
@@ -725,7 +724,9 @@ def report(over: Overhead, res: RestoreResults, seconds: float, idle_patched: bo
         "`resolve_deliberation` used to read the guild's open deliberations on every command used in a"
         " thread (0.23 ms median here before the change, and more with every open deliberation in the"
         " guild); it now remembers which deliberation a thread belongs to while that deliberation is open"
-        " (`bot/exts/_shared/lookup.py`). `Store.save_post` is its own transaction after the message is"
+        " (`bot/exts/_shared/lookup.py`), and finds it, or a channel's (`discord.run_in_channel`), with an"
+        " indexed query (`Store.open_deliberation_at`, migration 0003) instead of reading up to 1,000 open"
+        " rows. `Store.save_post` is its own transaction after the message is"
         " sent, and the largest single step of the public post. `Store.append` is dearer here than in the store"
         " benchmark: positions rotate over several deliberations; with all of them in one deliberation it"
         " measured about a third of this on this machine (not investigated further: `bot/store` is outside"
@@ -767,7 +768,7 @@ def restore_report(res: RestoreResults) -> list[str]:
         " Every figure is a fresh process over that database, beside the same over an empty one:",
         "",
         "- *service*: `setup_hook` (service, extensions; not the command sync, which needs Discord), then"
-        " for each of the 100 guilds what the two `on_ready` listeners do, `RoundtableBot.restore_deadlines`"
+        " for the 100 guilds what the two `on_ready` listeners do, `RoundtableBot.restore_all_deadlines`"
         " and `AIParticipants._restore`; memory is measured over that restore;",
         f"- *SimCord*: a fresh `create_bot` started in SimCord with the {GUILDS} guilds present (`env.start()`:"
         " setup_hook, READY, every `on_ready`); memory is measured over the whole start.",
@@ -821,7 +822,14 @@ def verdicts(answer: dict[str, Timing], settled: dict[str, Timing], res: Restore
     off = _med(res.runs[("service", "full", False)], lambda r: r.restore_s)
     rss_on = (_med(res.runs[("service", "full", True)], _rss) - _med(res.runs[("service", "empty", True)], _rss)) / 1024
     sim_on = res.runs.get(("sim", "full", True))
-    sim = f"; in SimCord the same start takes {_med(sim_on, lambda r: r.restore_s):.0f} s" if sim_on else ""
+    sim = f"; in SimCord the same start takes {_med(sim_on, lambda r: r.restore_s):.2f} s" if sim_on else ""
+    replayed = res.runs[("service", "full", True)][0].cached
+    held = (
+        f", because its restore replays {replayed:,} open deliberations into the service's cache"
+        if replayed
+        else "; no deliberation is replayed: the half-time timers come from the stored `ai_due_at` (migration 0003)"
+        " and a deliberation is loaded when its timer fires"
+    )
     return [
         f"- Per-interaction overhead (goal: ≤ 1.3x a bare reply): {'met' if met else 'MISSED'} — to the"
         f" member's answer `/position` is {slash:.2f}x the bare command and the modal path {modal:.2f}x the"
@@ -831,8 +839,7 @@ def verdicts(answer: dict[str, Timing], settled: dict[str, Timing], res: Restore
         " a network round trip of tens of milliseconds, that is a few per cent.",
         f"- {GUILDS * PER_GUILD:,} open deliberations in {GUILDS} guilds (report only): restored in"
         f" {off * 1000:.0f} ms with AI off and {on * 1000:.0f} ms with AI on (the default){sim}; AI on holds"
-        f" {rss_on:.0f} MiB more resident, because its restore replays every open deliberation in a positions"
-        " round into the service's cache.",
+        f" {rss_on:.0f} MiB more resident{held}.",
     ]
 
 

@@ -10,7 +10,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -144,8 +144,7 @@ class RoundtableBot(commands.Bot):
     async def on_ready(self) -> None:
         # Also on every reconnect; scheduling is idempotent. Guilds present at startup may not
         # get `guild_available` (SimCord, and discord.py when `guild_ready_timeout` runs out).
-        for guild in self.guilds:
-            await self.restore_deadlines(guild.id)
+        await self.restore_all_deadlines([guild.id for guild in self.guilds])
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self.restore_deadlines(guild.id)
@@ -155,6 +154,13 @@ class RoundtableBot(commands.Bot):
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.deadlines.cancel_guild(guild.id)
+
+    async def restore_all_deadlines(self, guild_ids: Sequence[int]) -> None:
+        """`restore_deadlines` for these guilds, from one query (per 900 guilds), not one per guild."""
+        deadlines = await self.roundtable.deadlines_in(guild_ids) if guild_ids else {}
+        for guild_id in guild_ids:
+            for deliberation_id, deadline in deadlines.get(guild_id, ()):
+                self.deadlines.schedule(guild_id, deliberation_id, deadline)
 
     async def restore_deadlines(self, guild_id: int, *, fired: tuple[int, datetime] | None = None) -> None:
         """Schedule every open deliberation's current deadline in a guild from the database.

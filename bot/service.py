@@ -201,6 +201,7 @@ class Roundtable:
             template=name,
             round_kind=probe.round.kind.value,
             deadline_at=probe.round.deadline,
+            ai_due_at=_ai_due_at(probe, at),
         )
         deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
         self._remember(guild_id, deliberation)
@@ -234,6 +235,7 @@ class Roundtable:
                     status=deliberation.status.value,
                     round_kind=current.kind.value if deliberation.is_open else None,
                     deadline_at=current.deadline if deliberation.is_open else None,
+                    ai_due_at=_ai_due_at(deliberation, at),
                     contributions=[deliberation.contributions[i] for i in sorted(touched)],
                     record=record,
                 )
@@ -255,6 +257,18 @@ class Roundtable:
         """Open deliberations' current deadlines, for the scheduler on start."""
         rows = await self.store.deliberations(guild_id, status="open", limit=100_000)
         return [(row.id, row.deadline_at) for row in rows if row.deadline_at is not None]
+
+    async def deadlines_in(self, guild_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+        """`deadlines` for several guilds at once (a start restores every guild it is in)."""
+        return await self.store.open_deadlines(guild_ids)
+
+    async def ai_due_times(self, guild_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+        """(deliberation, when) its AI participants may next be due to state positions, by guild.
+
+        Stored with every action, so the half-time timers are restored without replaying a
+        deliberation; when one fires, `Deliberation.ai_due` decides.
+        """
+        return await self.store.ai_due_times(guild_ids)
 
     async def record(self, guild_id: int, deliberation_id: int) -> StoredRecord:
         return await self.store.record(guild_id, deliberation_id)
@@ -368,6 +382,21 @@ class Roundtable:
                 break
             del self._cache[oldest]
         return entry
+
+
+def _ai_due_at(d: Deliberation, at: datetime) -> datetime | None:
+    """When AI participants may next be due to state positions, as far as `d`'s state says now.
+
+    Half the positions round's time (`ai_due_at`), or `at` if some are due already (every member
+    has spoken, or the moderator asked); None if none will be without another event (no seat,
+    not a positions round, every AI has a position or failed in this round).
+    """
+    half = d.ai_due_at() if d.ai_seats else None
+    if half is None:
+        return None
+    if d.ai_due(at):
+        return min(at, half)
+    return half if d.ai_due(half) else None
 
 
 def _ai_contribution(d: Deliberation, result: AIResult, task: Task, target: int | None, at: datetime) -> list[Event]:

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +29,8 @@ from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, even
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# Ids per `IN (...)`: under the 999 variables an SQLite statement took before 3.32.
+MAX_IN = 900
 
 _T = TypeVar("_T")
 
@@ -64,6 +66,14 @@ class DeliberationRow:
     status: str
     round_kind: str | None
     deadline_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OpenHere:
+    """The open deliberation a thread or channel runs: `in_thread` if it is that thread's own."""
+
+    id: int
+    in_thread: bool
 
 
 @dataclass(frozen=True)
@@ -176,13 +186,26 @@ class Store:
         template: str,
         round_kind: str,
         deadline_at: datetime | None,
+        ai_due_at: datetime | None = None,
     ) -> int:
-        """Store a new deliberation's opening events; returns its id."""
+        """Store a new deliberation's opening events; returns its id.
+
+        `ai_due_at`: when its AI participants may next be due to state positions (see `append`).
+        """
         async with self.transaction() as db:
             async with db.execute(
                 "INSERT INTO deliberations (guild_id, channel_id, question, template, status, round_kind,"
-                " deadline_at, created_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
-                (guild_id, channel_id, question, template, round_kind, _iso(deadline_at), events[0].at.isoformat()),
+                " deadline_at, ai_due_at, created_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    channel_id,
+                    question,
+                    template,
+                    round_kind,
+                    _iso(deadline_at),
+                    _iso(ai_due_at),
+                    events[0].at.isoformat(),
+                ),
             ) as cur:
                 deliberation_id = cur.lastrowid
             assert deliberation_id is not None
@@ -198,12 +221,15 @@ class Store:
         status: str,
         round_kind: str | None,
         deadline_at: datetime | None,
+        ai_due_at: datetime | None = None,
         contributions: Iterable[Contribution] = (),
         record: dict[str, Any] | None = None,
     ) -> str:
         """Append events and the state they change, in one transaction. Returns the chain head.
 
-        A `record` passed here is sealed by the head of the chain these events end.
+        A `record` passed here is sealed by the head of the chain these events end. `ai_due_at`
+        is when the deliberation's AI participants may next be due to state positions (None when
+        none is waiting): a start schedules their timers from it (`ai_due`) without replaying.
         """
         # Everything but the record is prepared here and written in one call on the connection's
         # thread: each await on aiosqlite is a round trip to that thread, and they were most of
@@ -238,9 +264,9 @@ class Store:
                 raise _not_found(deliberation_id)
             head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
             conn.execute(
-                "UPDATE deliberations SET status = ?, round_kind = ?, deadline_at = ?, closed_at = ?"
+                "UPDATE deliberations SET status = ?, round_kind = ?, deadline_at = ?, ai_due_at = ?, closed_at = ?"
                 " WHERE id = ? AND guild_id = ?",
-                (status, round_kind, _iso(deadline_at), closed_at, deliberation_id, guild_id),
+                (status, round_kind, _iso(deadline_at), _iso(ai_due_at), closed_at, deliberation_id, guild_id),
             )
             if rows:
                 conn.executemany(
@@ -327,6 +353,64 @@ class Store:
         params.append(limit)
         async with self._conn.execute(sql, params) as cur:
             return [_deliberation_row(row) async for row in cur]
+
+    async def open_deadlines(self, guild_ids: Iterable[int]) -> dict[int, list[tuple[int, datetime]]]:
+        """The current deadlines of the open deliberations of these guilds (and no others), by guild.
+
+        One query per `MAX_IN` guilds, for a start that restores every guild at once. Each guild's
+        list is newest first, as `deliberations` lists them.
+        """
+        found: dict[int, list[tuple[int, datetime]]] = {}
+        for chunk in _chunks(guild_ids):
+            async with self._conn.execute(
+                "SELECT guild_id, id, deadline_at FROM deliberations"
+                f" WHERE guild_id IN ({', '.join('?' * len(chunk))}) AND status = 'open'"
+                " AND deadline_at IS NOT NULL ORDER BY guild_id, id DESC",
+                chunk,
+            ) as cur:
+                async for guild_id, deliberation_id, deadline_at in cur:
+                    found.setdefault(guild_id, []).append((deliberation_id, datetime.fromisoformat(deadline_at)))
+        return found
+
+    async def ai_due_times(self, guild_ids: Iterable[int]) -> dict[int, list[tuple[int, datetime]]]:
+        """When the AI participants of these guilds' open deliberations may next be due, by guild.
+
+        Only deliberations with an AI participant still waiting (`ai_due_at` set); newest first.
+        """
+        found: dict[int, list[tuple[int, datetime]]] = {}
+        for chunk in _chunks(guild_ids):
+            async with self._conn.execute(
+                "SELECT guild_id, id, ai_due_at FROM deliberations"
+                f" WHERE guild_id IN ({', '.join('?' * len(chunk))}) AND status = 'open'"
+                " AND ai_due_at IS NOT NULL ORDER BY guild_id, id DESC",
+                chunk,
+            ) as cur:
+                async for guild_id, deliberation_id, ai_due_at in cur:
+                    found.setdefault(guild_id, []).append((deliberation_id, datetime.fromisoformat(ai_due_at)))
+        return found
+
+    async def open_deliberation_at(self, guild_id: int, channel_id: int | None) -> OpenHere | None:
+        """The open deliberation run in this thread, else the newest run in this channel without a thread.
+
+        Two indexed lookups (migration 0003) in one round trip, however many deliberations the guild has.
+        """
+
+        def lookup(conn: sqlite3.Connection) -> OpenHere | None:
+            row = conn.execute(
+                "SELECT id FROM deliberations WHERE guild_id = ? AND thread_id IS ? AND status = 'open'"
+                " ORDER BY id DESC LIMIT 1",
+                (guild_id, channel_id),
+            ).fetchone()
+            if row is not None:
+                return OpenHere(row[0], in_thread=True)
+            row = conn.execute(
+                "SELECT id FROM deliberations WHERE guild_id = ? AND channel_id = ? AND status = 'open'"
+                " AND thread_id IS NULL ORDER BY id DESC LIMIT 1",
+                (guild_id, channel_id),
+            ).fetchone()
+            return OpenHere(row[0], in_thread=False) if row is not None else None
+
+        return await _on_connection_thread(self._conn, lookup)
 
     async def guilds_with_open_deliberations(self) -> list[int]:
         """Guild ids only: the scheduler then asks each guild for its own deliberations."""
@@ -541,6 +625,13 @@ def _write_events(
     return prev
 
 
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """`ids` (deduplicated) in lists short enough for one statement's `IN (?, ...)`."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), MAX_IN):
+        yield unique[start : start + MAX_IN]
+
+
 async def _run(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
     """Execute a statement and close its cursor at once: an open cursor (even of a PRAGMA that
     returns a row) keeps a statement in progress, and a later COMMIT then fails."""
@@ -573,6 +664,7 @@ def _deliberation_row(row: aiosqlite.Row) -> DeliberationRow:
 __all__ = [
     "DeliberationRow",
     "GuildSettings",
+    "OpenHere",
     "RecordSummary",
     "Store",
     "StoredRecord",

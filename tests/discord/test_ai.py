@@ -111,6 +111,31 @@ async def test_ai_positions_come_at_half_time_and_the_timer_survives_a_restart(
     assert notices(thread) == [DEAD_NOTICE]
 
 
+async def test_ai_positions_due_before_half_time_are_asked_for_right_after_a_restart(
+    env: simcord.Env, table: Table, ai_panel: Any, restart: Callable[[], Awaitable[RoundtableBot]]
+) -> None:
+    """Every member had spoken, but the AI turn died with the process: the start asks again at once."""
+    answer = ai_panel.ask.side_effect
+
+    async def crash_once(*args: Any, **kwargs: Any) -> Any:
+        ai_panel.ask.side_effect = answer
+        raise RuntimeError("the model server went away")
+
+    ai_panel.ask.side_effect = crash_once
+    thread = await start(table)
+    await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+    assert ai_panel.ask.await_count == 1
+    assert ai_posts(thread) == []
+
+    await restart()  # at the start of a 60-minute round: long before half-time
+
+    ((request, names),) = ai_panel.requests
+    assert request.task == "position"
+    assert names == ["Sage", "Dead"]
+    assert len(ai_posts(thread)) == 1
+    assert notices(thread) == [DEAD_NOTICE]
+
+
 async def test_ai_speak_is_for_the_deliberations_moderator(
     env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,9 @@ class DueRounds:
     async def deadlines(self, guild_id: int) -> list[tuple[int, datetime]]:
         return [(d, at) for d, (g, at) in self.open.items() if g == guild_id]
 
+    async def deadlines_in(self, guild_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+        return {g: found for g in guild_ids if (found := await self.deadlines(g))}
+
     async def close_due_round(self, guild_id: int, deliberation_id: int) -> str:
         if deliberation_id not in self.open:
             raise DeliberationClosed("That deliberation is closed.")
@@ -45,10 +48,14 @@ def due(monkeypatch: pytest.MonkeyPatch, env: simcord.Env) -> DueRounds:
     async def deadlines(rt: Roundtable, guild_id: int) -> list[tuple[int, datetime]]:
         return await rounds.deadlines(guild_id)
 
+    async def deadlines_in(rt: Roundtable, guild_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+        return await rounds.deadlines_in(guild_ids)
+
     async def close_due_round(rt: Roundtable, guild_id: int, deliberation_id: int) -> str:
         return await rounds.close_due_round(guild_id, deliberation_id)
 
     monkeypatch.setattr(Roundtable, "deadlines", deadlines)
+    monkeypatch.setattr(Roundtable, "deadlines_in", deadlines_in)
     monkeypatch.setattr(Roundtable, "close_due_round", close_due_round)
     return rounds
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -119,7 +120,13 @@ class AIParticipants(commands.Cog):
 
     async def _half_time_passed(self, guild_id: int, deliberation_id: int) -> None:
         d = await self.bot.roundtable.get(guild_id, deliberation_id)
-        if d.ai_due(self.bot.roundtable.now()):
+        now = self.bot.roundtable.now()
+        half = d.ai_due_at()
+        if half is not None and now < half:
+            # Fired early (restored from `ai_due_at`: AI positions were due before half-time when
+            # the bot stopped): keep the half-time timer too, as a live deliberation has it.
+            self._schedule_half_time(guild_id, d)
+        if d.ai_due(now):
             self.start_turn(guild_id, deliberation_id, "position")
 
     @commands.Cog.listener()
@@ -136,27 +143,25 @@ class AIParticipants(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        for guild in self.bot.guilds:
-            await self._restore(guild.id)
+        await self._restore([guild.id for guild in self.bot.guilds])
 
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        await self._restore(guild.id)
+        await self._restore([guild.id])
 
-    async def _restore(self, guild_id: int) -> None:
-        """Half-time timers from the database; AI positions that fell due while the bot was down."""
-        if not self.bot.settings.ai.enabled:
+    async def _restore(self, guild_ids: Sequence[int]) -> None:
+        """Half-time timers from the database; AI positions that fell due while the bot was down.
+
+        One query for all the guilds: each timer fires at the time stored with the deliberation's
+        last action (`Roundtable.ai_due_times`; at once if it has passed), and only then is the
+        deliberation loaded and the engine asked who is due.
+        """
+        if not self.bot.settings.ai.enabled or not guild_ids:
             return
-        service = self.bot.roundtable
-        for row in await service.store.deliberations(guild_id, status="open", limit=100_000):
-            if row.round_kind != RoundKind.POSITIONS.value:
-                continue
-            d = await service.get(guild_id, row.id)
-            if not d.ai_seats:
-                continue
-            self._schedule_half_time(guild_id, d)
-            if d.ai_due(service.now()):
-                self.start_turn(guild_id, d.id, "position")
+        due = await self.bot.roundtable.ai_due_times(guild_ids)
+        for guild_id in guild_ids:
+            for deliberation_id, at in due.get(guild_id, ()):
+                self.half_time.schedule(guild_id, deliberation_id, at)
 
     # ------------------------------------------------------------------ /ai speak
 
