@@ -168,6 +168,15 @@ class Store:
                 raise
             await _run(self._conn, "COMMIT")
 
+    async def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`fn(conn)` as one transaction in one round trip to the connection's thread.
+
+        Each await on aiosqlite is a hop to its thread and back; a write that needs no answer in
+        between is cheaper done whole over there.
+        """
+        async with self._writer:
+            return await _on_connection_thread(self._conn, _in_transaction, fn)
+
     # ------------------------------------------------------------------ events
 
     async def _append_events(
@@ -255,13 +264,7 @@ class Store:
         ]
 
         def write(conn: sqlite3.Connection) -> str:
-            if (
-                conn.execute(
-                    "SELECT 1 FROM deliberations WHERE id = ? AND guild_id = ?", (deliberation_id, guild_id)
-                ).fetchone()
-                is None
-            ):
-                raise _not_found(deliberation_id)
+            _check_deliberation(conn, guild_id, deliberation_id)
             head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
             conn.execute(
                 "UPDATE deliberations SET status = ?, round_kind = ?, deadline_at = ?, ai_due_at = ?, closed_at = ?"
@@ -279,8 +282,7 @@ class Store:
             return head
 
         if record is None:
-            async with self._writer:
-                return await _on_connection_thread(self._conn, _in_transaction, write)
+            return await self._write(write)
         async with self.transaction() as db:
             head = await _on_connection_thread(db, write)
             await self._insert_record(db, guild_id, deliberation_id, record, head)
@@ -421,24 +423,27 @@ class Store:
         self, guild_id: int, deliberation_id: int, *, channel_id: int | None, thread_id: int | None
     ) -> None:
         """Where the deliberation runs in Discord (known only after its thread is made)."""
-        async with self.transaction() as db:
-            await self._require_deliberation(db, guild_id, deliberation_id)
-            await _run(
-                db,
+
+        def write(conn: sqlite3.Connection) -> None:
+            _check_deliberation(conn, guild_id, deliberation_id)
+            conn.execute(
                 "UPDATE deliberations SET channel_id = ?, thread_id = ? WHERE id = ? AND guild_id = ?",
                 (channel_id, thread_id, deliberation_id, guild_id),
             )
 
+        await self._write(write)
+
     async def save_post(self, guild_id: int, deliberation_id: int, ref: str, channel_id: int, message_id: int) -> None:
-        async with self.transaction() as db:
-            await self._require_deliberation(db, guild_id, deliberation_id)
-            await _run(
-                db,
+        def write(conn: sqlite3.Connection) -> None:
+            _check_deliberation(conn, guild_id, deliberation_id)
+            conn.execute(
                 "INSERT INTO posts (guild_id, deliberation_id, ref, channel_id, message_id) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (deliberation_id, ref) DO UPDATE SET channel_id = excluded.channel_id,"
                 " message_id = excluded.message_id",
                 (guild_id, deliberation_id, ref, channel_id, message_id),
             )
+
+        await self._write(write)
 
     async def post(self, guild_id: int, deliberation_id: int, ref: str) -> tuple[int, int] | None:
         async with self._conn.execute(
@@ -586,6 +591,16 @@ async def _on_connection_thread(db: aiosqlite.Connection, fn: Callable[..., _T],
     aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods use.
     """
     return await db._execute(lambda: fn(db._conn, *args))
+
+
+def _check_deliberation(conn: sqlite3.Connection, guild_id: int, deliberation_id: int) -> None:
+    if (
+        conn.execute(
+            "SELECT 1 FROM deliberations WHERE id = ? AND guild_id = ?", (deliberation_id, guild_id)
+        ).fetchone()
+        is None
+    ):
+        raise _not_found(deliberation_id)
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], _T]) -> _T:
