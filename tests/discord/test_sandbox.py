@@ -51,7 +51,6 @@ async def _chromium(tmp_path: Path, *args: str) -> bytes:
     return stdout
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by `make test`")
 async def test_the_sandbox_page_renders_the_channel_and_what_the_bot_said(
     tmp_path: Path, sandbox_settings: Settings
 ) -> None:
