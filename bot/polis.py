@@ -85,8 +85,12 @@ async def import_polis(
     for comment in sorted(export.comments, key=lambda c: (c.created_ms or 0, c.comment_id)):
         clock.now = max(clock.now, _when(comment.created_ms, clock.now))
         author = polis_member(int(comment.author_id))
+
+        def state(d: Deliberation, at: datetime, a: Actor = author, c: PolisComment = comment) -> list[Event]:
+            return d.state_statement(a, c.body, at)
+
         try:
-            change = await rt.act(guild_id, d_id, lambda d, at, a=author, c=comment: d.state_statement(a, c.body, at))
+            change = await rt.act(guild_id, d_id, state)
         except (errors.AlreadyRecorded, errors.EmptyText, errors.TextTooLong):
             duplicates += 1
             continue
@@ -124,7 +128,11 @@ async def import_polis(
     # Polis moderates comments out after people voted on them; so does the import, at the end.
     moderated_out = [ids[int(c.comment_id)] for c in export.comments if c.moderated < 0 and int(c.comment_id) in ids]
     for statement in moderated_out:
-        await rt.act(guild_id, d_id, lambda d, at, s=statement: d.moderate(moderator, s, True, at))
+
+        def hide(d: Deliberation, at: datetime, s: int = statement) -> list[Event]:
+            return d.moderate(moderator, s, True, at)
+
+        await rt.act(guild_id, d_id, hide)
     return ImportReport(d_id, len(ids), stored, len(moderated_out), duplicates, skipped)
 
 

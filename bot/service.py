@@ -316,18 +316,18 @@ class Roundtable:
             for result in results:
                 if isinstance(result, AIUnavailable):
                     turn.unavailable.append(result)
-                    await self.act(
-                        guild_id,
-                        deliberation_id,
-                        lambda d, at, r=result: d.note_ai_unavailable(r.participant, r.reason, at),
-                    )
+
+                    def note(d: Deliberation, at: datetime, r: AIUnavailable = result) -> list[Event]:
+                        return d.note_ai_unavailable(r.participant, r.reason, at)
+
+                    await self.act(guild_id, deliberation_id, note)
                     continue
+
+                def contribute(d: Deliberation, at: datetime, r: AIResult = result) -> list[Event]:
+                    return _ai_contribution(d, r, task, target, at)
+
                 try:
-                    turn.changes.append(
-                        await self.act(
-                            guild_id, deliberation_id, lambda d, at, r=result: _ai_contribution(d, r, task, target, at)
-                        )
-                    )
+                    turn.changes.append(await self.act(guild_id, deliberation_id, contribute))
                 except errors.RoundtableError as refusal:
                     # The round moved on while the model was thinking; its answer is not due any more.
                     log.info("AI participant %s answer not stored: %s", result.participant, refusal)

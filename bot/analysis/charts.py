@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.analysis.opinions import DissentAnalysis
 
@@ -53,11 +54,15 @@ def opinion_map_png(result: DissentAnalysis) -> bytes:
     ax = fig.add_subplot()
     left = [result.participant_xy[p] for p in result.left_out if p in result.participant_xy]
     if left:
-        ax.scatter(*zip(*left, strict=True), s=14, c=LEFT_OUT_COLOUR, label="not clustered")
+        # Unpacked by name, not `*zip(...)`: a starred call could fill `s` and `c` positionally.
+        xs, ys = zip(*left, strict=True)
+        ax.scatter(xs, ys, s=14, c=LEFT_OUT_COLOUR, label="not clustered")
     for group in result.groups:
         pts = [result.participant_xy[p] for p in group.members]
+        xs, ys = zip(*pts, strict=True)
         ax.scatter(
-            *zip(*pts, strict=True),
+            xs,
+            ys,
             s=22,
             c=GROUP_COLOURS[group.group_id % len(GROUP_COLOURS)],
             label=f"{_group_name(group.group_id)} ({len(pts)})",
@@ -105,7 +110,9 @@ def consent_chart_png(counts: dict[str, int], ai_stances: list[tuple[str, str]])
     ax.set_xlim(0, max([*values, 1]) * 1.2)
     ax.set_title(f"Consent — {sum(values)} human response(s)", fontsize=13)
     ax.tick_params(labelsize=11)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    locator = ax.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one; a base `Locator` takes no params
+        locator.set_params(integer=True)
     if ai_ax is not None:
         ai_ax.set_axis_off()
         ai_ax.set_title("AI participant · not counted", fontsize=11, color="#555555")

@@ -260,7 +260,8 @@ def majority(
     nd = (everyone == -1).sum(axis=0).astype(float)
     ns = (~np.isnan(everyone)).sum(axis=0).astype(float)
     out: list[MajorityStatement] = []
-    for direction, n in (("agree", na), ("disagree", nd)):
+    directions: tuple[tuple[Direction, FloatArray], ...] = (("agree", na), ("disagree", nd))
+    for direction, n in directions:
         p = (n + 1) / (ns + 2)
         z = prop_test(n, ns)
         ok = np.flatnonzero((p > 0.5) & (z > Z_90))

@@ -25,8 +25,8 @@ async def verify_connection(db: aiosqlite.Connection) -> list[str]:
         "SELECT id, stream, seq, kind, actor, actor_name, at, payload, prev_hash, hash, guild_id, deliberation_id"
         " FROM events ORDER BY stream, seq"
     ) as cur:
-        async for row in cur:
-            rows_by_stream[row[1]].append(tuple(row))
+        async for fetched in cur:
+            rows_by_stream[fetched[1]].append(tuple(fetched))
     heads: dict[str, str] = {}
     broken: set[str] = set()
     for stream, rows in rows_by_stream.items():

@@ -32,7 +32,11 @@ class RoundtableModal(discord.ui.Modal):
     Wrap inputs in `discord.ui.Label` (`TextInput(label=...)` is deprecated in discord.py 2.7).
     """
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any] | None = None
+    ) -> None:
+        # discord.py's `Modal.on_error(interaction, error)` drops the `item` of `BaseView.on_error`;
+        # taking it as optional matches both, and a modal's submit failure has no item anyway.
         await handle_interaction_error(interaction, error, source=f"{type(self).__name__} modal")
 
 

@@ -49,14 +49,16 @@ async def resolve_deliberation(
     channel_id = interaction.channel_id
     service = bot.roundtable
     threads = _THREADS.setdefault(service, {})
-    known = threads.get((guild_id, channel_id)) if channel_id is not None else None
-    if known is not None:
-        if (await service.get(guild_id, known)).is_open:  # in memory once loaded
-            return known
-        threads.pop((guild_id, channel_id), None)
+    if channel_id is not None:
+        known = threads.get((guild_id, channel_id))
+        if known is not None:
+            if (await service.get(guild_id, known)).is_open:  # in memory once loaded
+                return known
+            threads.pop((guild_id, channel_id), None)
     found = await service.store.open_deliberation_at(guild_id, channel_id)
     if found is not None:
-        if found.in_thread:
+        # Without a channel there is nothing to remember the answer by.
+        if found.in_thread and channel_id is not None:
             threads[(guild_id, channel_id)] = found.id
         return found.id
     raise NotFound(

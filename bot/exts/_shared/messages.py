@@ -38,7 +38,10 @@ async def safe_respond(
     """Answer an interaction: the initial response if it is still open, else a follow-up."""
     kwargs = _without_mentions(kwargs)
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
+        # A webhook's `content` is `str`, not optional: leave it out rather than pass None.
+        if content is not None:
+            kwargs["content"] = content
+        await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
 

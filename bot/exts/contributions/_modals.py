@@ -34,14 +34,14 @@ class PositionModal(RoundtableModal, title="Your position"):
                  reasoning: str | None = None) -> None:
         super().__init__(title="Edit your position" if current else "Your position", timeout=900)
         self.deliberation_id = deliberation_id
-        self.stance = discord.ui.TextInput(
+        self.stance: discord.ui.TextInput[PositionModal] = discord.ui.TextInput(
             custom_id=STANCE_INPUT,
             style=discord.TextStyle.short,
             max_length=STANCE_MAX,
             placeholder="e.g. Support, Oppose, Support with changes",
             default=stance if stance is not None else (current.stance if current else None),
         )
-        self.reasoning = discord.ui.TextInput(
+        self.reasoning: discord.ui.TextInput[PositionModal] = discord.ui.TextInput(
             custom_id=REASONING_INPUT,
             style=discord.TextStyle.paragraph,
             max_length=TEXT_MAX,
@@ -68,11 +68,11 @@ class ObjectionModal(RoundtableModal, title="Raise an objection"):
         super().__init__(timeout=900)
         self.deliberation_id = deliberation_id
         self.target = target
-        self.what = discord.ui.TextInput(
+        self.what: discord.ui.TextInput[ObjectionModal] = discord.ui.TextInput(
             custom_id=WHAT_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
             placeholder="What you object to",
         )
-        self.why = discord.ui.TextInput(
+        self.why: discord.ui.TextInput[ObjectionModal] = discord.ui.TextInput(
             custom_id=WHY_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
             placeholder="Why, and what would have to change",
         )
@@ -94,7 +94,7 @@ class StatementModal(RoundtableModal, title="Add a statement"):
     def __init__(self, deliberation_id: int) -> None:
         super().__init__(timeout=900)
         self.deliberation_id = deliberation_id
-        self.text = discord.ui.TextInput(
+        self.text: discord.ui.TextInput[StatementModal] = discord.ui.TextInput(
             custom_id=STATEMENT_INPUT, style=discord.TextStyle.paragraph, max_length=STATEMENT_MAX,
             placeholder="One clear claim others can agree or disagree with",
         )
@@ -114,7 +114,7 @@ class BlockModal(RoundtableModal, title="Block: say why"):
     def __init__(self, deliberation_id: int) -> None:
         super().__init__(timeout=900)
         self.deliberation_id = deliberation_id
-        self.reason = discord.ui.TextInput(
+        self.reason: discord.ui.TextInput[BlockModal] = discord.ui.TextInput(
             custom_id=REASON_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
             placeholder="What would have to change for you to consent",
         )

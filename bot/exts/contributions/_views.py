@@ -7,6 +7,7 @@ scale. The ids' formats live in `bot.exts._shared.posting`, which builds the but
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -93,7 +94,7 @@ class StatePositionButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> StatePositionButton:
         return cls(int(match["deliberation"]))
 
@@ -111,7 +112,7 @@ class RaiseObjectionButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RaiseObjectionButton:
         return cls(int(match["deliberation"]))
 
@@ -129,7 +130,7 @@ class AddStatementButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> AddStatementButton:
         return cls(int(match["deliberation"]))
 
@@ -151,7 +152,7 @@ class VoteButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> VoteButton:
         return cls(int(match["deliberation"]), int(match["statement"]), _VOTES[match["vote"]])
 
@@ -178,7 +179,7 @@ class ObjectionButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ObjectionButton:
         return cls(int(match["deliberation"]), int(match["objection"]), match["action"])
 
@@ -207,7 +208,7 @@ class ConsentButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ConsentButton:
         return cls(int(match["deliberation"]), _CHOICES[match["choice"]])
 

@@ -7,6 +7,7 @@ after a restart.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 def agenda_view(d: Deliberation) -> discord.ui.View | None:
     if not d.is_open:
         return None
-    buttons = [
+    buttons: list[discord.ui.Button[Any]] = [
         discord.ui.Button(label="State position", style=discord.ButtonStyle.primary,
                           custom_id=POSITION_ID.format(deliberation=d.id)),
     ]
@@ -88,7 +89,7 @@ class RemindButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RemindButton:
         return cls(int(match["deliberation"]))
 
