@@ -397,9 +397,12 @@ class Store:
         Two indexed lookups (migration 0003) in one round trip, however many deliberations the guild has.
         """
 
+        if channel_id is None:
+            return None
+
         def lookup(conn: sqlite3.Connection) -> OpenHere | None:
             row = conn.execute(
-                "SELECT id FROM deliberations WHERE guild_id = ? AND thread_id IS ? AND status = 'open'"
+                "SELECT id FROM deliberations WHERE guild_id = ? AND thread_id = ? AND status = 'open'"
                 " ORDER BY id DESC LIMIT 1",
                 (guild_id, channel_id),
             ).fetchone()
@@ -413,11 +416,6 @@ class Store:
             return OpenHere(row[0], in_thread=False) if row is not None else None
 
         return await _on_connection_thread(self._conn, lookup)
-
-    async def guilds_with_open_deliberations(self) -> list[int]:
-        """Guild ids only: the scheduler then asks each guild for its own deliberations."""
-        async with self._conn.execute("SELECT DISTINCT guild_id FROM deliberations WHERE status = 'open'") as cur:
-            return [row[0] async for row in cur]
 
     async def set_location(
         self, guild_id: int, deliberation_id: int, *, channel_id: int | None, thread_id: int | None

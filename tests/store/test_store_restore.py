@@ -83,6 +83,7 @@ async def test_the_open_deliberation_of_a_thread_or_channel(roundtable: Roundtab
     assert await store.open_deliberation_at(GUILD, 5) == OpenHere(older.id, in_thread=False)
     assert await store.open_deliberation_at(OTHER_GUILD, 5) is None
     assert await store.open_deliberation_at(GUILD, 6) is None
+    assert await store.open_deliberation_at(GUILD, None) is None  # an interaction outside any channel
     await rt.act(GUILD, threaded.id, lambda d, at: d.cancel(MOD, "Not needed", at))
     assert await store.open_deliberation_at(GUILD, 50) is None
 
