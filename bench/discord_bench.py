@@ -49,6 +49,7 @@ from bench._report import machine, write_section
 from bot.app import RoundtableBot, create_bot
 from bot.config import Settings
 from bot.engine.model import Actor, Role
+from bot.sandbox import SimClock
 from bot.service import Roundtable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,18 +69,6 @@ THREADS = 8  # part 1 spreads positions over this many deliberations
 # waiting on SQLite when settling starts), so unpatched the bare command looks 15x slower than a
 # stored position. The benchmark polls every millisecond instead (`--no-idle-patch` to see).
 SETTLE_IDLE = 0.001
-
-
-class SimClock:
-    """The simulator's clock for a bot that is built before its `Env` exists."""
-
-    def __init__(self) -> None:
-        self.env: simcord.Env | None = None
-
-    def __call__(self) -> datetime:
-        if self.env is None:
-            raise RuntimeError("the simulated clock was read before the Env was attached")
-        return self.env.now()
 
 
 def patch_settle_idle(idle: float) -> Callable[[], None]:

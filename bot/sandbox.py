@@ -91,15 +91,15 @@ class Sandbox:
         return self.preview.url
 
 
-class _SimulatedClock:
-    """The simulator's time for the bot, which is built before its Env exists."""
+class SimClock:
+    """The simulator's time for the bot, which is built before its Env exists (sandbox, tests, benchmarks)."""
 
     def __init__(self) -> None:
         self.env: simcord.Env | None = None
 
     def __call__(self) -> datetime:
         if self.env is None:
-            raise RuntimeError("the sandbox clock was read before the simulator started")
+            raise RuntimeError("the simulated clock was read before the simulator started")
         return self.env.now()
 
 
@@ -211,7 +211,7 @@ async def open_sandbox(
         raise ValueError("speed must be positive")
     _prepare(data_dir)
     settings = sandbox_settings(settings, data_dir)
-    clock = _SimulatedClock()
+    clock = SimClock()
     bot = create_bot(settings, clock=clock)
     env = simcord.Env(bot, settle_timeout=SETTLE_TIMEOUT_SECONDS)
     clock.env = env

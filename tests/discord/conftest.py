@@ -8,12 +8,13 @@ from pathlib import Path
 import discord
 import pytest
 import simcord
-from discord_harness import ErrorLedger, SimClock, Table
+from discord_harness import ErrorLedger, Table
 
 from bot.ai.panel import AIPanel
 from bot.app import RoundtableBot, create_bot
 from bot.config import Settings
 from bot.exts._shared.errors import refusal_message
+from bot.sandbox import SimClock
 
 
 @pytest.fixture

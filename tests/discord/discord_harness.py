@@ -3,21 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import simcord
-
-
-class SimClock:
-    """The simulator's clock for a bot that is built before its `Env` exists."""
-
-    def __init__(self) -> None:
-        self.env: simcord.Env | None = None
-
-    def __call__(self) -> datetime:
-        if self.env is None:
-            raise RuntimeError("the simulated clock was read before the Env was attached")
-        return self.env.now()
 
 
 @dataclass
