@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -362,33 +362,28 @@ class Store:
         One query per `MAX_IN` guilds, for a start that restores every guild at once. Each guild's
         list is newest first, as `deliberations` lists them.
         """
-        found: dict[int, list[tuple[int, datetime]]] = {}
-        for chunk in _chunks(guild_ids):
-            async with self._conn.execute(
-                "SELECT guild_id, id, deadline_at FROM deliberations"
-                f" WHERE guild_id IN ({', '.join('?' * len(chunk))}) AND status = 'open'"
-                " AND deadline_at IS NOT NULL ORDER BY guild_id, id DESC",
-                chunk,
-            ) as cur:
-                async for guild_id, deliberation_id, deadline_at in cur:
-                    found.setdefault(guild_id, []).append((deliberation_id, datetime.fromisoformat(deadline_at)))
-        return found
+        return await self._open_times(guild_ids, "deadline_at")
 
     async def ai_due_times(self, guild_ids: Iterable[int]) -> dict[int, list[tuple[int, datetime]]]:
         """When the AI participants of these guilds' open deliberations may next be due, by guild.
 
         Only deliberations with an AI participant still waiting (`ai_due_at` set); newest first.
         """
+        return await self._open_times(guild_ids, "ai_due_at")
+
+    async def _open_times(
+        self, guild_ids: Iterable[int], column: Literal["deadline_at", "ai_due_at"]
+    ) -> dict[int, list[tuple[int, datetime]]]:
         found: dict[int, list[tuple[int, datetime]]] = {}
         for chunk in _chunks(guild_ids):
             async with self._conn.execute(
-                "SELECT guild_id, id, ai_due_at FROM deliberations"
+                f"SELECT guild_id, id, {column} FROM deliberations"
                 f" WHERE guild_id IN ({', '.join('?' * len(chunk))}) AND status = 'open'"
-                " AND ai_due_at IS NOT NULL ORDER BY guild_id, id DESC",
+                f" AND {column} IS NOT NULL ORDER BY guild_id, id DESC",
                 chunk,
             ) as cur:
-                async for guild_id, deliberation_id, ai_due_at in cur:
-                    found.setdefault(guild_id, []).append((deliberation_id, datetime.fromisoformat(ai_due_at)))
+                async for guild_id, deliberation_id, when in cur:
+                    found.setdefault(guild_id, []).append((deliberation_id, datetime.fromisoformat(when)))
         return found
 
     async def open_deliberation_at(self, guild_id: int, channel_id: int | None) -> OpenHere | None:
