@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.analysis.matrix import AGREE, DISAGREE, PASS, StatementVote
+from bot.analysis.matrix import StatementVote
 from bot.analysis.polis_export import PolisComment, read_polis_export, write_polis_export
 from bot.engine import Actor, ContributionKind, Deliberation, Vote, errors
 from bot.engine.model import Event
 from bot.service import Roundtable
+from bot.votes import VOTE_NUMBERS
 
 VOTE_OF = {1: Vote.AGREE, -1: Vote.DISAGREE, 0: Vote.PASS}
-NUMBER_OF = {Vote.AGREE: AGREE, Vote.DISAGREE: DISAGREE, Vote.PASS: PASS}
 # Votes are stored in batches: one transaction each, in Polis's order.
 BATCH = 500
 
@@ -152,18 +152,6 @@ def _batches(votes: list[StatementVote], size: int) -> Iterator[list[StatementVo
         yield batch
 
 
-def statement_votes(d: Deliberation) -> list[StatementVote]:
-    """Every member's votes on statements and positions, in order; AI participants never vote."""
-    epoch = d.created_at or datetime.now(UTC)
-    return [
-        StatementVote(
-            cast.member, cast.statement_id, NUMBER_OF[cast.vote], int((cast.at - epoch) / timedelta(milliseconds=1))
-        )
-        for cast in d.vote_history
-        if cast.member.startswith("human:")
-    ]
-
-
 def export_polis(d: Deliberation, directory: Path) -> int:
     """Write a deliberation's statements (positions and statements) and votes as Polis CSV; returns rows."""
     members: dict[str, int] = {}
@@ -182,7 +170,7 @@ def export_polis(d: Deliberation, directory: Path) -> int:
         for c in d.statements()
     ]
     votes = [
-        StatementVote(number(v.member), v.statement_id, NUMBER_OF[v.vote], int(v.at.timestamp() * 1000))
+        StatementVote(number(v.member), v.statement_id, VOTE_NUMBERS[v.vote], int(v.at.timestamp() * 1000))
         for v in d.vote_history
     ]
     write_polis_export(directory, comments, votes)

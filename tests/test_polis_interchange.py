@@ -11,8 +11,9 @@ from bot.analysis import analyze
 from bot.analysis.polis_export import ari_against_polis, read_polis_export
 from bot.config import Settings
 from bot.engine import Actor, Vote, errors
-from bot.polis import ReplayClock, export_polis, import_polis, statement_votes
+from bot.polis import ReplayClock, export_polis, import_polis
 from bot.service import Roundtable
+from bot.votes import moderated_out, statement_votes
 from tests.test_cli_ops import cli
 
 POLIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "polis"
@@ -29,7 +30,7 @@ async def test_an_imported_conversation_analyses_exactly_like_the_export(setting
         export = read_polis_export(SEATTLE)
         assert report.statements == len(export.comments)
         assert report.moderated_out == sum(1 for c in export.comments if c.moderated < 0) == len(d.moderated_out)
-        ours = analyze(statement_votes(d), frozenset(d.moderated_out))
+        ours = analyze(statement_votes(d), moderated_out(d))
         raw = analyze(export.votes, export.moderated_out)
         groups = {int(str(key).split(":")[1]): g for key, g in ours.assignments.items()}
         assert ours.k == raw.k == 2

@@ -21,11 +21,9 @@ from bot.analysis.opinions import MIN_CLUSTERED, MIN_STATEMENTS, DissentAnalysis
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ActorKind, Role, Vote
 from bot.engine.record import ai_label
+from bot.votes import moderated_out, statement_votes
 
 log = logging.getLogger(__name__)
-
-VOTE_VALUES = {Vote.AGREE: 1, Vote.DISAGREE: -1, Vote.PASS: 0}
-
 
 @dataclass(frozen=True)
 class StatementView:
@@ -61,6 +59,7 @@ class DissentSnapshot:
     silent: list[str]
     consent_counts: dict[str, int]
     ai_stances: list[tuple[str, str]]
+    moderated_out: frozenset[int] = frozenset()
     smoother: KSmoother | None = None
 
 
@@ -97,11 +96,7 @@ def snapshot(d: Deliberation, *, reveal: bool = False, smoother: KSmoother | Non
             t[Vote.PASS],
         )
     # In time order (Polis's clustering order depends on it); latest vote per pair counts.
-    votes = [
-        StatementVote(cast.member, cast.statement_id, VOTE_VALUES[cast.vote])
-        for cast in d.vote_history
-        if cast.member.startswith(ActorKind.HUMAN.value + ":") and cast.statement_id in statements
-    ]
+    votes = [v for v in statement_votes(d) if v.statement_id in statements]
     objections = [
         ObjectionView(o.id, d.display_name(o.author, reveal=reveal), o.what, o.why, o.from_block)
         for o in d.open_objections()
@@ -127,6 +122,7 @@ def snapshot(d: Deliberation, *, reveal: bool = False, smoother: KSmoother | Non
         silent=[d.display_name(p.key, reveal=reveal) for p in d.silent_humans() if p.role is Role.PARTICIPANT],
         consent_counts=counts,
         ai_stances=stances,
+        moderated_out=moderated_out(d),
         smoother=smoother,
     )
 
@@ -138,7 +134,7 @@ def compute(snap: DissentSnapshot) -> DissentMap:
     picture: bytes | None = None
     if snap.votes:
         try:
-            result = analyze(snap.votes, smoother=snap.smoother)
+            result = analyze(snap.votes, snap.moderated_out, smoother=snap.smoother)
             picture = opinion_map_png(result)
         except Exception:  # the map must not take the panel down with it
             log.exception("Dissent analysis failed for deliberation %s", snap.deliberation_id)
