@@ -264,13 +264,16 @@ class Store:
         ]
 
         def write(conn: sqlite3.Connection) -> str:
-            _check_deliberation(conn, guild_id, deliberation_id)
-            head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
-            conn.execute(
+            # The guild-scoped update doubles as the check that the deliberation is this guild's:
+            # no row changed means nothing here, and the transaction rolls back.
+            updated = conn.execute(
                 "UPDATE deliberations SET status = ?, round_kind = ?, deadline_at = ?, ai_due_at = ?, closed_at = ?"
                 " WHERE id = ? AND guild_id = ?",
                 (status, round_kind, _iso(deadline_at), _iso(ai_due_at), closed_at, deliberation_id, guild_id),
             )
+            if updated.rowcount != 1:
+                raise _not_found(deliberation_id)
+            head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
             if rows:
                 conn.executemany(
                     "INSERT INTO contributions (deliberation_id, id, guild_id, kind, author, author_kind, stance,"
