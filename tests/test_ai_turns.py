@@ -104,6 +104,12 @@ async def test_after_the_humans_each_ai_speaks_labelled_and_one_dead_is_noted(
     assert [s["stance"] for s in record["ai_stances"] if s["name"] == "Sage"] == ["Either"]
     assert record["ai_unavailable"] == [{"name": "Dead", "reason": "connection refused"}]
     assert "AI participant Dead was unavailable" in sealed.record.markdown
+    (ai_position,) = [p for p in record["positions"] if p["author"]["kind"] == "ai"]
+    assert ai_position["provenance"]["prompt_sha256"] == "ab" * 32
+    assert ai_position["provenance"]["given_ids"] == [1]
+    assert ai_position["provenance"]["left_out"] == 1
+    assert "Provenance: smollm2-135m at 127.0.0.1 (embedded); prompt sha256 abababababababab…" in sealed.record.markdown
+    assert all("provenance" not in p for p in record["positions"] if p["author"]["kind"] == "human")
     assert await rt.store.verify() == []
 
 

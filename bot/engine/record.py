@@ -16,6 +16,7 @@ from bot.engine.model import (
     CONSENT_LABELS,
     ActorKind,
     ConsentChoice,
+    Contribution,
     ContributionKind,
     DeliberationStatus,
     ObjectionStatus,
@@ -51,6 +52,23 @@ def _author(d: Deliberation, key: str) -> dict[str, Any]:
     if p is not None and p.kind is ActorKind.AI:
         return {"kind": "ai", "name": p.name, "model": p.model, "label": ai_label(p.name, p.model)}
     return {"kind": "human", "name": d.display_name(key)}
+
+
+def _provenance(c: Contribution) -> dict[str, Any]:
+    """Where an AI contribution came from: model, endpoint host, prompt hash, what it was shown."""
+    return {"provenance": dict(c.ai_meta)} if c.by_ai and c.ai_meta else {}
+
+
+def _provenance_line(item: dict[str, Any]) -> str:
+    p = item.get("provenance")
+    if not p:
+        return ""
+    shown = ", ".join(f"#{i}" for i in p.get("given_ids", [])) or "nothing"
+    return (
+        f"Provenance: {p.get('model', '?')} at {p.get('endpoint_host', '?')}; prompt sha256 "
+        f"{str(p.get('prompt_sha256', '?'))[:16]}…; shown {shown}; {p.get('left_out', 0)} member(s) left out "
+        f"(opted out of AI processing); {p.get('latency_ms', '?')} ms."
+    )
 
 
 def _authorship(d: Deliberation) -> dict[str, Any]:
@@ -126,6 +144,7 @@ def compose_record(d: Deliberation) -> dict[str, Any]:
                 "text": c.text,
                 "edits": len(c.history),
                 "votes": {v.value: votes[v] for v in Vote},
+                **_provenance(c),
             }
         )
     objections = [
@@ -147,6 +166,7 @@ def compose_record(d: Deliberation) -> dict[str, Any]:
             "text": c.text,
             "reply_to": c.reply_to,
             "answers": list(c.answers),
+            **_provenance(c),
             **(
                 {"votes": {v.value: n for v, n in d.tally(c.id).items()}, "moderated_out": c.id in d.moderated_out}
                 if c.kind is ContributionKind.STATEMENT
@@ -282,6 +302,20 @@ def render_markdown(record: dict[str, Any]) -> str:
             + (f"; edited {p['edits']} time(s)" if p["edits"] else ""),
             "",
         ]
+        if p.get("provenance"):
+            out += [_provenance_line(p), ""]
+    if record["other_contributions"]:
+        out += ["## Statements, responses, drafts and critiques", ""]
+        for c in record["other_contributions"]:
+            who = c["author"]["label"] if c["author"]["kind"] == "ai" else c["author"]["name"]
+            about = f" (on #{c['reply_to']})" if c.get("reply_to") else ""
+            out += [f"### #{c['id']} {c['kind']}{about} by {who}", "", _quote(c["text"]), ""]
+            if "votes" in c:
+                v = c["votes"]
+                moderated = "; moderated out" if c.get("moderated_out") else ""
+                out += [f"Agree {v['agree']}, disagree {v['disagree']}, pass {v['pass']}{moderated}", ""]
+            if c.get("provenance"):
+                out += [_provenance_line(c), ""]
     if record["objections"]:
         out += ["## All objections", ""]
         out += [f"- #{o['id']} ({o['status']}) {o['author']}: {o['what']}" for o in record["objections"]]
