@@ -28,7 +28,7 @@ from bot.engine.model import (
     DeliberationSettings,
     Event,
 )
-from bot.engine.record import compose_record
+from bot.engine.record import compose_record, seal_with
 from bot.store import GuildSettings, Store, StoredRecord
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,8 @@ class Roundtable:
                 touched = {e.payload["id"] for e in events if e.kind in ("contribution.added", "contribution.edited")}
                 sealed = any(e.kind == "deliberation.sealed" for e in events)
                 record = compose_record(deliberation) if sealed else None
+                if record is not None:
+                    events = [seal_with(e, record) if e.kind == "deliberation.sealed" else e for e in events]
                 current = deliberation.round
                 head = await self.store.append(
                     guild_id,

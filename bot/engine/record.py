@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.engine.model import (
     Contribution,
     ContributionKind,
     DeliberationStatus,
+    Event,
     ObjectionStatus,
     ProposalSource,
     Vote,
@@ -26,6 +28,11 @@ from bot.engine.model import (
 from bot.engine.outcome import Outcome, decide_outcome
 
 AI_LABEL = "AI participant · {name} · {model} · not authoritative"
+
+# Bumped whenever `compose_record` or `render_markdown` changes what they produce. A record keeps
+# the format it was sealed in; `verify` recomposes and re-renders only records of this format
+# (older ones are still checked against their digest and their chain head).
+RECORD_FORMAT = 1
 
 
 def ai_label(name: str, model: str) -> str:
@@ -202,6 +209,7 @@ def compose_record(d: Deliberation) -> dict[str, Any]:
             }
         )
     return {
+        "format": RECORD_FORMAT,
         "deliberation_id": d.id,
         "guild_id": d.guild_id,
         "question": d.question,
@@ -253,6 +261,19 @@ def record_digest(record: dict[str, Any]) -> str:
     """SHA-256 of the record's content, without the chain head that seals it."""
     body = {k: v for k, v in record.items() if k != "chain_head"}
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def seal_with(event: Event, record: dict[str, Any]) -> Event:
+    """The sealing event, carrying the digest of the record it seals.
+
+    The event is hash-chained, so the record's content is as tamper-evident as the events,
+    and stays verifiable after `compose_record` changes (old records are checked against the
+    digest their own chain holds, not recomposed by newer code). Applying the event ignores
+    these fields, so replay is unchanged.
+    """
+    return replace(
+        event, payload={**event.payload, "record_format": RECORD_FORMAT, "record_digest": record_digest(record)}
+    )
 
 
 def _quote(text: str) -> str:

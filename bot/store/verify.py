@@ -8,7 +8,7 @@ from collections import defaultdict
 import aiosqlite
 
 from bot.engine.deliberation import Deliberation
-from bot.engine.record import compose_record, record_digest, render_markdown
+from bot.engine.record import RECORD_FORMAT, compose_record, record_digest, render_markdown
 from bot.store.chain import GENESIS, event_from_row, event_hash
 
 
@@ -60,7 +60,8 @@ async def verify_connection(db: aiosqlite.Connection) -> list[str]:
         if record_digest(stored) != digest or stored.get("chain_head") != chain_head:
             problems.append(f"record #{deliberation_id}: its stored JSON was altered")
             continue
-        if render_markdown(stored) != markdown:
+        current = stored.get("format") == RECORD_FORMAT
+        if current and render_markdown(stored) != markdown:
             problems.append(f"record #{deliberation_id}: its stored Markdown was altered")
             continue
         stream = f"d:{deliberation_id}"
@@ -71,6 +72,12 @@ async def verify_connection(db: aiosqlite.Connection) -> list[str]:
         if not sealed or sealed[-1][9] != chain_head:
             problems.append(f"record #{deliberation_id}: its chain head is not its deliberation's sealing event")
             continue
+        sealed_digest = json.loads(sealed[-1][7]).get("record_digest")
+        if sealed_digest is not None and sealed_digest != digest:
+            problems.append(f"record #{deliberation_id}: its content is not what its sealing event sealed")
+            continue
+        if not current:
+            continue  # an older format: its chain holds its digest, checked above; today's code can't recompose it
         events = [event_from_row(r[3], r[4], r[5], r[6], r[7]) for r in rows if r[2] <= sealed[-1][2]]
         deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
         if record_digest(compose_record(deliberation)) != digest:

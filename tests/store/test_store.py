@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.engine import Actor, ConsentChoice, Vote, errors
+from bot.engine.record import RECORD_FORMAT, canonical_json, record_digest
 from bot.service import Roundtable
 from bot.store import Store
 from bot.store.store import migrations
@@ -248,3 +250,34 @@ async def test_search_finds_every_word_newest_first(roundtable: Roundtable, cloc
     assert await roundtable.store.search_records(GUILD, "fridays", limit=1) == found[:1]
     with pytest.raises(errors.EmptyText):
         await roundtable.store.search_records(GUILD, "   ")
+
+
+async def test_the_sealing_event_holds_the_record_digest(settings: Settings, clock: ManualClock, db_path: Path) -> None:
+    rt = await Roundtable.open(settings, clock)
+    d_id = await sealed_quick(rt, clock)
+    stored = await rt.record(GUILD, d_id)
+    await rt.close()
+    conn = sqlite3.connect(db_path)
+    payload = conn.execute("SELECT payload FROM events WHERE kind = 'deliberation.sealed'").fetchone()[0]
+    assert json.loads(payload)["record_digest"] == record_digest(stored.record)
+    # Someone with the file rewrites the record, marks it as an older format (which verify does
+    # not recompose) and recomputes the digest column: the chain still holds the true digest.
+    forged = {**stored.record, "format": 0, "question": "Fridays? (forged)"}
+    conn.execute(
+        "UPDATE decision_records SET record_json = ?, digest = ?", (canonical_json(forged), record_digest(forged))
+    )
+    conn.commit()
+    conn.close()
+    assert await _problems(db_path) == [f"record #{d_id}: its content is not what its sealing event sealed"]
+
+
+async def test_records_sealed_by_an_older_composer_still_verify(
+    settings: Settings, clock: ManualClock, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = await Roundtable.open(settings, clock)
+    await sealed_quick(rt, clock)
+    await rt.close()
+    # A later release changes what records look like (a new format); this archive's records stay valid.
+    monkeypatch.setattr("bot.store.verify.RECORD_FORMAT", RECORD_FORMAT + 1)
+    monkeypatch.setattr("bot.store.verify.compose_record", lambda d: {"something": "else"})
+    assert await _problems(db_path) == []
