@@ -183,8 +183,11 @@ def components(items: list[discord.ui.Button[Any]]) -> discord.ui.View | None:
 
 
 def vote_buttons(d: Deliberation, statement_id: int) -> list[discord.ui.Button[Any]]:
-    styles = {Vote.AGREE: discord.ButtonStyle.success, Vote.DISAGREE: discord.ButtonStyle.danger,
-              Vote.PASS: discord.ButtonStyle.secondary}
+    styles = {
+        Vote.AGREE: discord.ButtonStyle.success,
+        Vote.DISAGREE: discord.ButtonStyle.danger,
+        Vote.PASS: discord.ButtonStyle.secondary,
+    }
     return [
         discord.ui.Button(
             label=vote.value.capitalize(),
@@ -222,21 +225,37 @@ def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | Non
 # ---------------------------------------------------------------------- posting
 
 
+async def _post_and_remember(
+    bot: RoundtableBot,
+    guild_id: int,
+    deliberation: Deliberation,
+    ref: str,
+    embed: discord.Embed,
+    view: discord.ui.View | None,
+) -> discord.Message:
+    """Send an embed in the deliberation and store where it went, so later changes can edit it."""
+    channel = await deliberation_channel(bot, guild_id, deliberation.id)
+    kwargs: dict[str, Any] = {"embed": embed}
+    if view is not None:
+        kwargs["view"] = view
+    message = await safe_send(channel, **kwargs)
+    await bot.roundtable.store.save_post(guild_id, deliberation.id, ref, message.channel.id, message.id)
+    return message
+
+
 async def post_contribution(
     bot: RoundtableBot, guild_id: int, deliberation: Deliberation, contribution_id: int
 ) -> discord.Message:
     """Post a contribution's embed in the deliberation and remember where it is."""
     c = deliberation.contributions[contribution_id]
-    channel = await deliberation_channel(bot, guild_id, deliberation.id)
-    kwargs: dict[str, Any] = {"embed": contribution_embed(deliberation, c)}
-    view = contribution_view(deliberation, c)
-    if view is not None:
-        kwargs["view"] = view
-    message = await safe_send(channel, **kwargs)
-    await bot.roundtable.store.save_post(
-        guild_id, deliberation.id, contribution_ref(c.id), message.channel.id, message.id
+    return await _post_and_remember(
+        bot,
+        guild_id,
+        deliberation,
+        contribution_ref(c.id),
+        contribution_embed(deliberation, c),
+        contribution_view(deliberation, c),
     )
-    return message
 
 
 async def post_objection(
@@ -244,14 +263,14 @@ async def post_objection(
 ) -> discord.Message:
     """Post an objection (or a block's objection) with its status and buttons."""
     o = deliberation.objections[objection_id]
-    channel = await deliberation_channel(bot, guild_id, deliberation.id)
-    kwargs: dict[str, Any] = {"embed": objection_embed(deliberation, o)}
-    view = components(objection_buttons(deliberation, o))
-    if view is not None:
-        kwargs["view"] = view
-    message = await safe_send(channel, **kwargs)
-    await bot.roundtable.store.save_post(guild_id, deliberation.id, objection_ref(o.id), message.channel.id, message.id)
-    return message
+    return await _post_and_remember(
+        bot,
+        guild_id,
+        deliberation,
+        objection_ref(o.id),
+        objection_embed(deliberation, o),
+        components(objection_buttons(deliberation, o)),
+    )
 
 
 async def post_added(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ids: list[int]) -> None:
