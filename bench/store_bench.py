@@ -33,13 +33,13 @@ from typing import Any
 from bench._report import machine, write_section
 from bot.config import Settings
 from bot.engine.deliberation import Deliberation
+from bot.engine.events import ContributionAdded, Event
 from bot.engine.model import (
     Actor,
     ConsentChoice,
     Contribution,
     ContributionKind,
     DeliberationSettings,
-    Event,
     ObjectionStatus,
     Role,
     Vote,
@@ -165,8 +165,8 @@ def opening_events(question: str, at: datetime) -> list[Event]:
 
 
 def position_event(member: int, contribution_id: int, stance: str, text: str, at: datetime) -> Event:
-    payload = {"id": contribution_id, "kind": "position", "text": text, "round": 0, "stance": stance}
-    return Event("contribution.added", Actor.human(member, f"member {member}"), at, payload)
+    added = ContributionAdded(contribution_id, ContributionKind.POSITION, text, 0, stance=stance)
+    return Event(Actor.human(member, f"member {member}"), at, added)
 
 
 def raw_sqlite(path: Path, work: Workload) -> float:

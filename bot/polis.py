@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.analysis.matrix import StatementVote
 from bot.analysis.polis_export import PolisComment, read_polis_export, write_polis_export
 from bot.engine import Actor, ContributionKind, Deliberation, Vote, errors
-from bot.engine.model import Event
+from bot.engine.events import Event, EventKind
 from bot.service import Roundtable
 from bot.votes import VOTE_NUMBERS
 
@@ -115,7 +115,7 @@ async def import_polis(
                     continue
                 # A new voter joins with their first vote of the batch, not again with each later one.
                 if voter.key in joined:
-                    new = [e for e in new if e.kind != "participant.joined"]
+                    new = [e for e in new if e.kind is not EventKind.JOINED]
                 joined.add(voter.key)
                 events.extend(new)
             return events
@@ -124,7 +124,7 @@ async def import_polis(
             change = await rt.act(guild_id, d_id, decide)
         except errors.AlreadyRecorded:
             continue
-        stored += sum(1 for e in change.events if e.kind == "vote.cast")
+        stored += sum(1 for e in change.events if e.kind is EventKind.VOTE_CAST)
     # Polis moderates comments out after people voted on them; so does the import, at the end.
     moderated_out = [ids[int(c.comment_id)] for c in export.comments if c.moderated < 0 and int(c.comment_id) in ids]
     for statement in moderated_out:

@@ -10,26 +10,41 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
-from urllib.parse import urlparse
+from typing import Final, TypeVar
 
 from bot.ai.panel import AIPanel
+from bot.ai.participant import endpoint_host
 from bot.ai.types import AIRequest, AIResult, AIUnavailable, QuotedContribution, Task
 from bot.config import Settings
 from bot.engine import errors
-from bot.engine.deliberation import Deliberation
+from bot.engine.deliberation import AIAsk, Deliberation
+from bot.engine.events import (
+    AIRequested,
+    ConsentGiven,
+    ContributionAdded,
+    ContributionEdited,
+    DeliberationCancelled,
+    DeliberationOpened,
+    DeliberationSealed,
+    Event,
+    ObjectionMoved,
+    ObjectionRaised,
+    RoundClosed,
+    RoundExtended,
+    RoundOpened,
+    Voted,
+)
 from bot.engine.model import (
     Actor,
     AIParticipantSpec,
     ContributionKind,
     DeliberationSettings,
-    Event,
 )
 from bot.engine.record import compose_record, seal_with
-from bot.store import GuildSettings, Store, StoredRecord
+from bot.store import GuildSettings, RecordSummary, Store, StoredRecord
 
 log = logging.getLogger(__name__)
 
@@ -49,29 +64,101 @@ class _Unset:
 UNSET: Final = _Unset()
 
 CACHE_SIZE = 4096
+_P = TypeVar("_P")
+
+
+# What a change did to the process itself, in order: the Discord layer announces these.
+Milestone = RoundOpened | RoundClosed | RoundExtended | DeliberationCancelled | DeliberationSealed
+_MILESTONES = (RoundOpened, RoundClosed, RoundExtended, DeliberationCancelled, DeliberationSealed)
 
 
 @dataclass(frozen=True)
 class Change:
-    """What an accepted action did: the deliberation after it, and the events it recorded."""
+    """What an accepted action did: the deliberation after it, the events it recorded, and answers
+    to what the Discord layer asks of them (so no feature reads an event's kind or payload)."""
 
     deliberation: Deliberation
     events: list[Event]
     chain_head: str = ""
     record: StoredRecord | None = None
 
-    def has(self, kind: str) -> bool:
-        return any(e.kind == kind for e in self.events)
+    def _payloads(self, cls: type[_P]) -> list[_P]:
+        return [e.payload for e in self.events if isinstance(e.payload, cls)]
 
     def added(self, kind: ContributionKind | None = None) -> list[int]:
-        """Ids of contributions and objections this change added."""
+        """Ids of the contributions (of `kind`, if given) and, without a kind, objections this change added."""
         ids = []
         for e in self.events:
-            if (e.kind == "contribution.added" and (kind is None or e.payload["kind"] == kind.value)) or (
-                e.kind == "objection.raised" and kind is None
+            p = e.payload
+            if (isinstance(p, ContributionAdded) and kind in (None, p.kind)) or (
+                isinstance(p, ObjectionRaised) and kind is None
             ):
-                ids.append(e.payload["id"])
+                ids.append(p.id)
         return ids
+
+    def touched(self) -> list[int]:
+        """Contributions and objections whose posts show something new: edited, voted on, moved."""
+        ids: list[int] = []
+        for p in (e.payload for e in self.events):
+            if isinstance(p, ContributionEdited | ObjectionMoved):
+                ids.append(p.id)
+            elif isinstance(p, Voted):
+                ids.append(p.statement)
+        added = set(self.added())
+        return [i for i in dict.fromkeys(ids) if i not in added]
+
+    @property
+    def edited(self) -> int | None:
+        """The contribution this change edited, if any."""
+        return next((p.id for p in self._payloads(ContributionEdited)), None)
+
+    @property
+    def vote(self) -> Voted | None:
+        return next(iter(self._payloads(Voted)), None)
+
+    @property
+    def moved(self) -> ObjectionMoved | None:
+        return next(iter(self._payloads(ObjectionMoved)), None)
+
+    @property
+    def consent(self) -> ConsentGiven | None:
+        return next(iter(self._payloads(ConsentGiven)), None)
+
+    @property
+    def block_raised(self) -> bool:
+        """A block opened an objection (its reason will be quoted in the record)."""
+        return any(p.block for p in self._payloads(ObjectionRaised))
+
+    @property
+    def opened(self) -> bool:
+        """The deliberation itself opened (its agenda announces the first round)."""
+        return bool(self._payloads(DeliberationOpened))
+
+    def milestones(self) -> list[Milestone]:
+        """Rounds opened, closed or extended, and the deliberation cancelled or sealed, in order."""
+        return [e.payload for e in self.events if isinstance(e.payload, _MILESTONES)]
+
+    @property
+    def rounds_closed(self) -> list[int]:
+        return [p.round for p in self._payloads(RoundClosed)]
+
+    @property
+    def rounds_opened(self) -> list[int]:
+        return [p.round for p in self._payloads(RoundOpened)]
+
+    @property
+    def deadline_moved(self) -> bool:
+        """The current deadline may differ from the one scheduled before this change."""
+        return bool(self.milestones())
+
+    @property
+    def sealed(self) -> bool:
+        return bool(self._payloads(DeliberationSealed))
+
+    @property
+    def ai_requested(self) -> bool:
+        """The moderator asked the AI participants to speak (that command starts their turn)."""
+        return bool(self._payloads(AIRequested))
 
 
 @dataclass(frozen=True)
@@ -103,6 +190,7 @@ class Roundtable:
         self._ai_busy: set[tuple[int, int, str]] = set()
         self._cache: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
         self._loading: dict[tuple[int, int], asyncio.Lock] = {}
+        self._threads: dict[tuple[int, int], int] = {}  # (guild, thread) -> its deliberation
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None, *, ai: AIPanel | None = None) -> Roundtable:
@@ -147,11 +235,10 @@ class Roundtable:
 
     def ai_seats(self) -> list[AIParticipantSpec]:
         """The AI participants from the configuration, as they will be labelled."""
-        seats = []
-        for p in self.settings.ai.participants:
-            host = urlparse(p.base_url).hostname if p.base_url else "embedded"
-            seats.append(AIParticipantSpec(p.name, p.model, host or "", p.persona))
-        return seats
+        return [
+            AIParticipantSpec(p.name, p.model, endpoint_host(p.base_url), p.persona)
+            for p in self.settings.ai.participants
+        ]
 
     async def start(
         self,
@@ -224,11 +311,13 @@ class Roundtable:
             # storing fails, the entry is dropped so the next action replays what is on disk.
             deliberation.apply_all(events)
             try:
-                touched = {e.payload["id"] for e in events if e.kind in ("contribution.added", "contribution.edited")}
-                sealed = any(e.kind == "deliberation.sealed" for e in events)
+                touched = {
+                    e.payload.id for e in events if isinstance(e.payload, ContributionAdded | ContributionEdited)
+                }
+                sealed = any(isinstance(e.payload, DeliberationSealed) for e in events)
                 record = compose_record(deliberation) if sealed else None
                 if record is not None:
-                    events = [seal_with(e, record) if e.kind == "deliberation.sealed" else e for e in events]
+                    events = [seal_with(e, record) if isinstance(e.payload, DeliberationSealed) else e for e in events]
                 current = deliberation.round
                 head = await self.store.append(
                     guild_id,
@@ -272,8 +361,66 @@ class Roundtable:
         """
         return await self.store.ai_due_times(guild_ids)
 
+    # ------------------------------------------------------------------ where it runs in Discord
+
+    async def require(self, guild_id: int, deliberation_id: int) -> None:
+        """Refuse (NotFound) a deliberation that is not this guild's, as if it did not exist."""
+        await self.store.deliberation(guild_id, deliberation_id)
+
+    async def deliberation_here(self, guild_id: int, channel_id: int | None) -> int | None:
+        """The open deliberation a thread runs, else the newest one run in this channel itself.
+
+        A thread is made for one deliberation and never reused, so once found it is remembered
+        while that deliberation stays open: a command in a thread then costs no query.
+        """
+        if channel_id is None:
+            return None
+        known = self._threads.get((guild_id, channel_id))
+        if known is not None:
+            if (await self.get(guild_id, known)).is_open:  # in memory once loaded
+                return known
+            self._threads.pop((guild_id, channel_id), None)
+        found = await self.store.open_deliberation_at(guild_id, channel_id)
+        if found is None:
+            return None
+        if found.in_thread:
+            self._threads[(guild_id, channel_id)] = found.id
+        return found.id
+
+    async def place(self, guild_id: int, deliberation_id: int, *, channel_id: int, thread_id: int | None) -> None:
+        """Where the deliberation runs in Discord (known only once its thread is made)."""
+        await self.store.set_location(guild_id, deliberation_id, channel_id=channel_id, thread_id=thread_id)
+
+    async def channel_of(self, guild_id: int, deliberation_id: int) -> int | None:
+        """The deliberation's thread, or its channel when it runs in the channel itself."""
+        row = await self.store.deliberation(guild_id, deliberation_id)
+        return row.thread_id or row.channel_id
+
+    async def remember_post(
+        self, guild_id: int, deliberation_id: int, ref: str, channel_id: int, message_id: int
+    ) -> None:
+        """Where a post went (`ref` names what it shows), so later changes can edit it in place."""
+        await self.store.save_post(guild_id, deliberation_id, ref, channel_id, message_id)
+
+    async def post(self, guild_id: int, deliberation_id: int, ref: str) -> tuple[int, int] | None:
+        """(channel, message) of a remembered post, or None if it was never posted."""
+        return await self.store.post(guild_id, deliberation_id, ref)
+
+    # ------------------------------------------------------------------ the archive
+
     async def record(self, guild_id: int, deliberation_id: int) -> StoredRecord:
         return await self.store.record(guild_id, deliberation_id)
+
+    async def list_records(self, guild_id: int, *, limit: int) -> list[RecordSummary]:
+        """Sealed records, newest first."""
+        return await self.store.list_records(guild_id, limit=limit)
+
+    async def search_records(self, guild_id: int, query: str, *, limit: int) -> list[RecordSummary]:
+        """Sealed records with every word of `query`, newest first."""
+        return await self.store.search_records(guild_id, query, limit=limit)
+
+    def all_records(self, guild_id: int) -> AsyncIterator[StoredRecord]:
+        return self.store.all_records(guild_id)
 
     # ------------------------------------------------------------------ AI participants
 
@@ -336,6 +483,15 @@ class Roundtable:
             return turn
         finally:
             self._ai_busy -= busy
+
+    async def ask_ai(self, guild_id: int, deliberation_id: int, actor: Actor) -> tuple[AIAsk, Change | None]:
+        """`/ai speak`: what asking the AI participants now means (the engine decides), with the
+        moderator's request stored when it is new. The caller then starts the AI turn."""
+        d = await self.get(guild_id, deliberation_id)
+        ask = d.ask_ai(actor, self.now())
+        if not ask.events:
+            return ask, None
+        return ask, await self.act(guild_id, deliberation_id, lambda d, at: d.ask_ai(actor, at).events)
 
     def _ai_request(self, d: Deliberation, task: Task, target: int | None) -> AIRequest:
         material, left_out = d.prompt_material()

@@ -72,7 +72,7 @@ def test_export_writes_no_member_names(tmp_path: Path) -> None:
     t.do("state_position", ADA, "Yes", "Fridays")
     t.wait(11)
     t.advance()
-    sid = t.do("state_statement", BEN, "Evenings are better")[-1].payload["id"]
+    sid = t.do("state_statement", BEN, "Evenings are better")[-1].payload.id
     t.do("vote", ADA, sid, Vote.DISAGREE)
     export_polis(t.d, tmp_path)
     text = (tmp_path / "comments.csv").read_text() + (tmp_path / "votes.csv").read_text()

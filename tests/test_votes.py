@@ -12,7 +12,7 @@ def test_votes_in_order_and_moderation_reach_the_dissent_map() -> None:
     t = Table()
     t.wait(11)
     t.advance()
-    ids = [t.do("state_statement", ADA, text)[-1].payload["id"] for text in ("Evenings", "Mornings", "Spam!")]
+    ids = [t.do("state_statement", ADA, text)[-1].payload.id for text in ("Evenings", "Mornings", "Spam!")]
     t.wait(1)
     for member, choices in ((BEN, "adp"), (CAI, "aad"), (ADA, "dda")):
         for sid, code in zip(ids, choices, strict=True):

@@ -124,10 +124,13 @@ class _Exchange:
             self.completion_tokens = (self.completion_tokens or 0) + usage.completion_tokens
 
 
+EMBEDDED_HOST = "127.0.0.1 (embedded)"
+
+
 def endpoint_host(base_url: str | None) -> str:
     """Host (and port) of an endpoint, without credentials or path, for the record."""
     if base_url is None:
-        return "embedded"
+        return EMBEDDED_HOST
     parts = urlsplit(base_url)
     host = parts.hostname or "unknown"
     return f"{host}:{parts.port}" if parts.port else host
@@ -223,7 +226,7 @@ class AIParticipant:
         self._json_schema_ok = True
         self._client: openai.AsyncOpenAI | None = None
         self._unavailable_reason = unavailable_reason
-        self.endpoint_host = "127.0.0.1 (embedded)" if config.base_url is None else (endpoint_host(base_url))
+        self.endpoint_host = endpoint_host(config.base_url)
         if base_url is None and unavailable_reason is None:
             self._unavailable_reason = "no endpoint (embedded server not running)"
         if completions is not None:

@@ -2,6 +2,7 @@
 
 from bot.engine.deliberation import EVENT_KINDS, Deliberation, clean_text
 from bot.engine.errors import RoundtableError
+from bot.engine.events import Event, EventKind
 from bot.engine.model import (
     Actor,
     ActorKind,
@@ -10,7 +11,6 @@ from bot.engine.model import (
     ContributionKind,
     DeliberationSettings,
     DeliberationStatus,
-    Event,
     ObjectionStatus,
     ProposalSource,
     Role,
@@ -32,6 +32,7 @@ __all__ = [
     "DeliberationSettings",
     "DeliberationStatus",
     "Event",
+    "EventKind",
     "ObjectionStatus",
     "Outcome",
     "OutcomeKind",

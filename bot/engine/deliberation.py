@@ -9,11 +9,36 @@ events rebuilds exactly the same deliberation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.engine import errors
+from bot.engine.events import (
+    AIOptOutSet,
+    AIRequested,
+    AIUnavailableNoted,
+    ConsentGiven,
+    ContributionAdded,
+    ContributionEdited,
+    DeliberationCancelled,
+    DeliberationOpened,
+    DeliberationSealed,
+    Event,
+    EventKind,
+    ObjectionMoved,
+    ObjectionRaised,
+    ParticipantJoined,
+    ProposalSet,
+    RemindersSet,
+    RoleChanged,
+    RoundClosed,
+    RoundExtended,
+    RoundOpened,
+    StatementModerated,
+    Voted,
+)
 from bot.engine.model import (
     ACCEPTS,
     QUESTION_MAX,
@@ -24,13 +49,13 @@ from bot.engine.model import (
     Actor,
     ActorKind,
     AIParticipantSpec,
+    AITask,
     ConsentChoice,
     ConsentResponse,
     Contribution,
     ContributionKind,
     DeliberationSettings,
     DeliberationStatus,
-    Event,
     Objection,
     ObjectionStatus,
     Participant,
@@ -43,12 +68,24 @@ from bot.engine.model import (
     StatusChange,
     Vote,
     VoteCast,
+    ai_label,
 )
 from bot.engine.templates import RoundKind
 
 MAX_EXTEND_MINUTES = 60 * 24 * 30
 VOTABLE = frozenset({ContributionKind.POSITION, ContributionKind.STATEMENT})
 _INPUT_LABELS = {"consent": "consent responses"}
+
+
+@dataclass(frozen=True)
+class AIAsk:
+    """What asking the AI participants now means: which task, of whom, on what; and the events
+    that record the asking (the moderator's request, once per round)."""
+
+    task: AITask
+    names: tuple[str, ...]
+    events: list[Event]
+    target: int | None = None
 
 
 def clean_text(value: str | None, what: str, limit: int) -> str:
@@ -61,10 +98,6 @@ def clean_text(value: str | None, what: str, limit: int) -> str:
             f"The {what} is {len(text):,} characters; the limit is {limit:,}. Shorten it and send it again."
         )
     return text
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 class Deliberation:
@@ -129,24 +162,19 @@ class Deliberation:
         names = [seat.name for seat in ai_participants]
         if len(set(names)) != len(names):
             raise errors.InvalidValue("Two AI participants share a name; each needs its own label.")
-        seats = [
-            {"name": s.name, "model": s.model, "endpoint_host": s.endpoint_host, "persona": s.persona}
-            for s in (ai_participants if settings.ai_enabled else ())
-        ]
         opened = Event(
-            "deliberation.opened",
             moderator,
             at,
-            {
-                "question": text,
-                "template": template,
-                "rounds": [kind.value for kind in rounds],
-                "settings": settings.to_dict(),
-                "moderator": moderator.key,
-                "ai_participants": seats,
-            },
+            DeliberationOpened(
+                question=text,
+                template=template,
+                rounds=tuple(rounds),
+                settings=settings,
+                moderator=moderator.key,
+                ai_participants=tuple(ai_participants) if settings.ai_enabled else (),
+            ),
         )
-        joined = Event("participant.joined", moderator, at, {"role": Role.MODERATOR.value, "name": moderator.name})
+        joined = Event(moderator, at, ParticipantJoined(Role.MODERATOR, moderator.name))
         return [opened, joined, _round_opened(0, at, settings)]
 
     @classmethod
@@ -178,6 +206,24 @@ class Deliberation:
         return [
             p for p in self.participants.values() if p.is_human and (include_observers or p.role is not Role.OBSERVER)
         ]
+
+    def reveals_to(self, key: str) -> bool:
+        """May this participant see who is behind the aliases? Only the moderator, only if the
+        deliberation's settings say so."""
+        p = self.participants.get(key)
+        return (
+            self.settings.anonymous
+            and self.settings.reveal_aliases_to_moderator
+            and p is not None
+            and p.role is Role.MODERATOR
+        )
+
+    def shown_as(self, key: str, *, reveal: bool = False) -> str:
+        """Who wrote something, as shown to members: an AI's label, an alias, or a name."""
+        p = self.participants.get(key)
+        if p is not None and p.kind is ActorKind.AI:
+            return ai_label(p.name, p.model or "unknown model")
+        return self.display_name(key, reveal=reveal)
 
     def display_name(self, key: str, *, reveal: bool = False) -> str:
         """How a participant is shown: an alias in anonymous deliberations, unless revealed."""
@@ -317,7 +363,7 @@ class Deliberation:
 
     @staticmethod
     def _join_event(actor: Actor, role: Role, at: datetime) -> Event:
-        return Event("participant.joined", actor, at, {"role": role.value, "name": actor.name})
+        return Event(actor, at, ParticipantJoined(role, actor.name))
 
     def _contribution(self, contribution_id: int) -> Contribution:
         c = self.contributions.get(contribution_id)
@@ -347,10 +393,10 @@ class Deliberation:
                 raise errors.PermissionDenied("The moderator keeps the moderator's role.")
             if self.spoke(actor.key):
                 raise errors.PermissionDenied("You have contributed already, so your role stays.")
-            return [Event("participant.role", actor, at, {"role": role.value})]
+            return [Event(actor, at, RoleChanged(role))]
         events = [self._join_event(actor, role, at)]
         if ai_opt_out:
-            events.append(Event("participant.ai_opt_out", actor, at, {"opted_out": True}))
+            events.append(Event(actor, at, AIOptOutSet(opted_out=True)))
         return events
 
     def set_ai_opt_out(self, actor: Actor, opted_out: bool, at: datetime) -> list[Event]:
@@ -362,7 +408,7 @@ class Deliberation:
             state = "out of" if opted_out else "in to"
             raise errors.AlreadyRecorded(f"You are already opted {state} AI processing here.")
         events = [] if p is not None else [self._join_event(actor, Role.PARTICIPANT, at)]
-        return [*events, Event("participant.ai_opt_out", actor, at, {"opted_out": opted_out})]
+        return [*events, Event(actor, at, AIOptOutSet(opted_out))]
 
     def set_reminders(self, actor: Actor, on: bool, at: datetime) -> list[Event]:
         """A member asks to be (or no longer be) mentioned when a round opens.
@@ -377,7 +423,7 @@ class Deliberation:
         if p is not None and p.reminders == on:
             raise errors.AlreadyRecorded(f"Your reminders are already {'on' if on else 'off'}.")
         events = [] if p is not None else [self._join_event(actor, Role.PARTICIPANT, at)]
-        return [*events, Event("participant.reminders", actor, at, {"on": on})]
+        return [*events, Event(actor, at, RemindersSet(on))]
 
     def reminded(self) -> list[Participant]:
         """Members who turned reminders on, in the order they joined."""
@@ -443,7 +489,7 @@ class Deliberation:
             raise errors.InvalidValue("Only positions and statements are moderated.")
         if (statement_id in self.moderated_out) == hidden:
             raise errors.AlreadyRecorded(f"#{statement_id} is already {'out' if hidden else 'in'}.")
-        return [Event("statement.moderated", actor, at, {"id": statement_id, "hidden": hidden})]
+        return [Event(actor, at, StatementModerated(statement_id, hidden))]
 
     def respond(self, actor: Actor, text: str, reply_to: int, at: datetime) -> list[Event]:
         self._require_round_accepts("response", "responses")
@@ -499,7 +545,7 @@ class Deliberation:
         new_stance = clean_text(stance, "stance", STANCE_MAX) if stance is not None else c.stance
         if body == c.text and new_stance == c.stance:
             raise errors.AlreadyRecorded("Nothing changed: the text is the same as before.")
-        return [Event("contribution.edited", actor, at, {"id": c.id, "stance": new_stance, "text": body})]
+        return [Event(actor, at, ContributionEdited(c.id, new_stance, body))]
 
     def vote(self, actor: Actor, statement_id: int, choice: Vote, at: datetime) -> list[Event]:
         self._require_round_accepts("vote", "votes")
@@ -512,7 +558,7 @@ class Deliberation:
         current = self.votes.get((statement_id, actor.key))
         if current is not None and current.vote is choice:
             raise errors.AlreadyRecorded(f"Your vote on #{statement_id} is already {choice.value}.")
-        return [*events, Event("vote.cast", actor, at, {"statement": statement_id, "vote": choice.value})]
+        return [*events, Event(actor, at, Voted(statement_id, choice))]
 
     def object(self, actor: Actor, what: str, why: str, at: datetime, *, target: int | None = None) -> list[Event]:
         self._require_round_accepts("objection", "objections")
@@ -524,8 +570,8 @@ class Deliberation:
         for o in self.objections.values():
             if o.author == actor.key and o.what == body_what and o.why == body_why and o.status is ObjectionStatus.OPEN:
                 raise errors.AlreadyRecorded(f"You raised this objection already (#{o.id}).")
-        payload = {"id": self.next_id, "what": body_what, "why": body_why, "target": target, "block": False}
-        return [*events, Event("objection.raised", actor, at, payload)]
+        raised = ObjectionRaised(self.next_id, body_what, body_why, target, block=False)
+        return [*events, Event(actor, at, raised)]
 
     def move_objection(self, actor: Actor, objection_id: int, status: ObjectionStatus, at: datetime) -> list[Event]:
         """The author withdraws or reopens; the moderator marks addressed. Standing is set at sealing."""
@@ -559,7 +605,7 @@ class Deliberation:
                 raise errors.InvalidTransition(f"Objection #{o.id} is {o.status.value}; only addressed ones reopen.")
         else:
             raise errors.InvalidTransition("Objections become standing when the record is sealed.")
-        return [Event("objection.moved", actor, at, {"id": o.id, "status": status.value})]
+        return [Event(actor, at, ObjectionMoved(o.id, status))]
 
     def propose(self, actor: Actor, text: str, at: datetime) -> list[Event]:
         """The moderator puts a proposal written by hand."""
@@ -568,7 +614,7 @@ class Deliberation:
         body = clean_text(text, "proposal", TEXT_MAX)
         if self.proposal is not None and self.proposal.text == body:
             raise errors.AlreadyRecorded("This proposal is already the one before the group.")
-        return [Event("proposal.set", actor, at, {"text": body, "source": ProposalSource.HUMAN.value, "draft": None})]
+        return [Event(actor, at, ProposalSet(body, ProposalSource.HUMAN, None))]
 
     def adopt(self, actor: Actor, draft_id: int, at: datetime, *, amended_text: str | None = None) -> list[Event]:
         """The moderator adopts a draft as is, or amended; the record says which and by whom."""
@@ -584,7 +630,7 @@ class Deliberation:
         current = self.proposal
         if current is not None and current.draft_id == draft_id and current.text == text:
             raise errors.AlreadyRecorded(f"Draft #{draft_id} is already the proposal before the group.")
-        return [Event("proposal.set", actor, at, {"text": text, "source": source.value, "draft": draft_id})]
+        return [Event(actor, at, ProposalSet(text, source, draft_id))]
 
     def _require_proposal_round(self) -> None:
         self._require_open()
@@ -601,21 +647,62 @@ class Deliberation:
         current = self.consent.get(actor.key)
         if current is not None and current.choice is choice and current.reason == why:
             raise errors.AlreadyRecorded(f"Your answer is already recorded as {choice.value.replace('_', ' ')}.")
-        events.append(Event("consent.given", actor, at, {"choice": choice.value, "reason": why}))
+        events.append(Event(actor, at, ConsentGiven(choice, why)))
         if current is not None and current.choice is ConsentChoice.BLOCK:
             for o in self.objections.values():
                 if o.author == actor.key and o.from_block and o.status is ObjectionStatus.OPEN:
-                    events.append(Event("objection.moved", actor, at, {"id": o.id, "status": "withdrawn"}))
+                    events.append(Event(actor, at, ObjectionMoved(o.id, ObjectionStatus.WITHDRAWN)))
         if choice is ConsentChoice.BLOCK:
-            events.append(
-                Event(
-                    "objection.raised",
-                    actor,
-                    at,
-                    {"id": self.next_id, "what": "Block", "why": why, "target": None, "block": True},
-                )
-            )
+            events.append(Event(actor, at, ObjectionRaised(self.next_id, "Block", why, None, block=True)))
         return events
+
+    def ask_ai(self, actor: Actor, at: datetime) -> AIAsk:
+        """What `/ai speak` means now: in the positions round, the AI participants still waiting
+        state positions (the request is recorded, once per round); in the synthesis round, they
+        critique the draft before the group. Other rounds are for members."""
+        self._require_moderator(actor, "ask the AI participants to speak")
+        self._require_open()
+        if not self.ai_seats:
+            raise errors.InvalidValue("No AI participant sits at this deliberation.")
+        kind = self.round.kind
+        if kind is RoundKind.POSITIONS:
+            events = [] if self.round.ai_requested else self.request_ai(actor, at)
+            # Once asked, every seat still waiting (and not failed in this round) is due.
+            failed = {name for name, _, _, index in self.ai_unavailable if index == self.current}
+            due = [n for n in self.ai_seats if self.position_of(f"ai:{n}") is None and n not in failed]
+            if not due:
+                raise errors.AlreadyRecorded(
+                    "Every AI participant has stated a position in this round, or is unavailable."
+                )
+            return AIAsk("position", tuple(due), events)
+        if kind is RoundKind.SYNTHESIS:
+            return AIAsk("critique", tuple(self.ai_seats), [], target=self.draft_before_the_group())
+        raise errors.WrongRound(
+            f"The {kind.value} round is for members: AI participants speak in the positions and synthesis rounds."
+        )
+
+    def check_ai_drafting(self, actor: Actor) -> None:
+        """Refuse `/summary draft` unless the moderator asks, in a round for drafts, with an AI seated."""
+        self._require_moderator(actor, "ask the AI participants for drafts")
+        self.check_accepts("draft")
+        if not self.ai_seats:
+            raise errors.InvalidValue(
+                "No AI participant sits at this deliberation; write the proposal with /summary propose."
+            )
+
+    def check_proposing(self, actor: Actor) -> None:
+        """Refuse before the moderator starts writing a proposal that could not be put."""
+        self._require_moderator(actor, "put a proposal to the group")
+        self._require_proposal_round()
+
+    def draft_before_the_group(self) -> int:
+        """The draft AI participants critique: the adopted one, else the newest draft."""
+        if self.proposal is not None and self.proposal.draft_id is not None:
+            return self.proposal.draft_id
+        drafts = self.drafts()
+        if not drafts:
+            raise errors.NotFound("There is no draft to critique yet: ask for drafts with /summary draft.")
+        return drafts[-1].id
 
     def request_ai(self, actor: Actor, at: datetime) -> list[Event]:
         """The moderator asks the AI participants to speak now, before they are due."""
@@ -625,14 +712,14 @@ class Deliberation:
             raise errors.InvalidValue("No AI participant sits at this deliberation.")
         if self.round.ai_requested:
             raise errors.AlreadyRecorded("The AI participants were already asked to speak in this round.")
-        return [Event("ai.requested", actor, at, {"round": self.current})]
+        return [Event(actor, at, AIRequested(self.current))]
 
     def note_ai_unavailable(self, name: str, reason: str, at: datetime) -> list[Event]:
         """An AI participant failed; the deliberation goes on and the record says so."""
         self._require_open()
         if name not in self.ai_seats:
             raise errors.NotFound(f"No AI participant called {name} sits at this deliberation.")
-        return [Event("ai.unavailable", Actor.ai(name), at, {"reason": reason[:REASON_MAX]})]
+        return [Event(Actor.ai(name), at, AIUnavailableNoted(reason[:REASON_MAX]))]
 
     def extend(self, actor: Actor, minutes: int, at: datetime) -> list[Event]:
         self._require_moderator(actor, "extend a round")
@@ -642,13 +729,13 @@ class Deliberation:
         assert self.round.deadline is not None
         base = max(self.round.deadline, at)
         deadline = base + timedelta(minutes=minutes)
-        return [Event("round.extended", actor, at, {"round": self.current, "deadline": deadline.isoformat()})]
+        return [Event(actor, at, RoundExtended(self.current, deadline))]
 
     def cancel(self, actor: Actor, reason: str, at: datetime) -> list[Event]:
         self._require_moderator(actor, "cancel the deliberation")
         self._require_open()
         why = clean_text(reason, "reason", REASON_MAX)
-        return [Event("deliberation.cancelled", actor, at, {"reason": why})]
+        return [Event(actor, at, DeliberationCancelled(why))]
 
     def advance(self, actor: Actor, at: datetime, *, force: bool = False) -> list[Event]:
         """Close the current round and open the next, or seal the record after the last.
@@ -674,11 +761,11 @@ class Deliberation:
                     "Force it to close now (the record will say it was forced)."
                 )
             forced = at < r.min_close_at
-        events = [Event("round.closed", actor, at, {"round": self.current, "forced": forced})]
+        events = [Event(actor, at, RoundClosed(self.current, forced))]
         if self.current + 1 < len(self.rounds):
             events.append(_round_opened(self.current + 1, at, self.settings))
         else:
-            events.append(Event("deliberation.sealed", actor, at, {}))
+            events.append(Event(actor, at, DeliberationSealed()))
         return events
 
     def _contribution_event(
@@ -693,213 +780,194 @@ class Deliberation:
         answers: tuple[int, ...] = (),
         meta: dict[str, Any] | None = None,
     ) -> Event:
-        payload: dict[str, Any] = {"id": self.next_id, "kind": kind.value, "text": text, "round": self.current}
-        if stance is not None:
-            payload["stance"] = stance
-        if reply_to is not None:
-            payload["reply_to"] = reply_to
-        if answers:
-            payload["answers"] = list(answers)
-        if meta:
-            payload["ai"] = meta
-        return Event("contribution.added", actor, at, payload)
+        added = ContributionAdded(
+            self.next_id, kind, text, self.current, stance=stance, reply_to=reply_to, answers=answers, ai=meta or None
+        )
+        return Event(actor, at, added)
 
     # ------------------------------------------------------------------ applying
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state. Never refuses: events were checked when decided."""
-        handler = _APPLY.get(event.kind)
-        if handler is None:
-            raise ValueError(f"unknown event kind {event.kind!r}")
-        handler(self, event)
+        _APPLY[event.kind](self, event.actor, event.at, event.payload)
         self.events_applied += 1
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
             self.apply(event)
 
-    def _apply_opened(self, e: Event) -> None:
-        p = e.payload
-        self.question = p["question"]
-        self.template = p["template"]
-        self.settings = DeliberationSettings(**p["settings"])
-        self.moderator = p["moderator"]
-        self.created_at = e.at
-        self.rounds = [Round(i, RoundKind(kind)) for i, kind in enumerate(p["rounds"])]
-        for seat in p["ai_participants"]:
-            spec = AIParticipantSpec(
-                seat["name"], seat["model"], seat.get("endpoint_host", ""), seat.get("persona", "")
-            )
+    def _apply_opened(self, actor: Actor, at: datetime, p: DeliberationOpened) -> None:
+        self.question = p.question
+        self.template = p.template
+        self.settings = p.settings
+        self.moderator = p.moderator
+        self.created_at = at
+        self.rounds = [Round(i, kind) for i, kind in enumerate(p.rounds)]
+        for spec in p.ai_participants:
             self.ai_seats[spec.name] = spec
             self.participants[f"ai:{spec.name}"] = Participant(
                 f"ai:{spec.name}",
                 ActorKind.AI,
                 spec.name,
                 Role.PARTICIPANT,
-                e.at,
+                at,
                 model=spec.model,
                 endpoint_host=spec.endpoint_host,
             )
 
-    def _apply_joined(self, e: Event) -> None:
-        role = Role(e.payload["role"])
+    def _apply_joined(self, actor: Actor, at: datetime, p: ParticipantJoined) -> None:
         # The moderator acts in the open; everyone else is numbered in the order they joined.
-        n = sum(1 for p in self.participants.values() if p.is_human and p.role is not Role.MODERATOR)
-        alias = "Moderator" if role is Role.MODERATOR else f"Participant {n + 1}"
-        self.participants[e.actor.key] = Participant(
-            e.actor.key, e.actor.kind, e.payload.get("name") or e.actor.name, role, e.at, alias=alias
-        )
+        n = sum(1 for q in self.participants.values() if q.is_human and q.role is not Role.MODERATOR)
+        alias = "Moderator" if p.role is Role.MODERATOR else f"Participant {n + 1}"
+        self.participants[actor.key] = Participant(actor.key, actor.kind, p.name or actor.name, p.role, at, alias=alias)
 
-    def _apply_role(self, e: Event) -> None:
-        self.participants[e.actor.key].role = Role(e.payload["role"])
+    def _apply_role(self, actor: Actor, at: datetime, p: RoleChanged) -> None:
+        self.participants[actor.key].role = p.role
 
-    def _apply_opt_out(self, e: Event) -> None:
-        self.participants[e.actor.key].ai_opt_out = bool(e.payload["opted_out"])
+    def _apply_opt_out(self, actor: Actor, at: datetime, p: AIOptOutSet) -> None:
+        self.participants[actor.key].ai_opt_out = p.opted_out
 
-    def _apply_reminders(self, e: Event) -> None:
-        self.participants[e.actor.key].reminders = bool(e.payload["on"])
+    def _apply_reminders(self, actor: Actor, at: datetime, p: RemindersSet) -> None:
+        self.participants[actor.key].reminders = p.on
 
-    def _apply_round_opened(self, e: Event) -> None:
-        r = self.rounds[e.payload["round"]]
+    def _apply_round_opened(self, actor: Actor, at: datetime, p: RoundOpened) -> None:
+        r = self.rounds[p.round]
         r.status = RoundStatus.OPEN
-        r.opened_at = e.at
-        r.deadline = _dt(e.payload["deadline"])
-        r.min_close_at = _dt(e.payload["min_close_at"])
+        r.opened_at = at
+        r.deadline = p.deadline
+        r.min_close_at = p.min_close_at
         self.current = r.index
 
-    def _apply_round_closed(self, e: Event) -> None:
-        r = self.rounds[e.payload["round"]]
+    def _apply_round_closed(self, actor: Actor, at: datetime, p: RoundClosed) -> None:
+        r = self.rounds[p.round]
         r.status = RoundStatus.CLOSED
-        r.closed_at = e.at
-        r.forced = bool(e.payload["forced"])
-        r.closed_by = e.actor.key
+        r.closed_at = at
+        r.forced = p.forced
+        r.closed_by = actor.key
 
-    def _apply_extended(self, e: Event) -> None:
-        self.rounds[e.payload["round"]].deadline = _dt(e.payload["deadline"])
+    def _apply_extended(self, actor: Actor, at: datetime, p: RoundExtended) -> None:
+        self.rounds[p.round].deadline = p.deadline
 
-    def _apply_contribution(self, e: Event) -> None:
-        p = e.payload
-        self.contributions[p["id"]] = Contribution(
-            id=p["id"],
-            kind=ContributionKind(p["kind"]),
-            author=e.actor.key,
-            round_index=p["round"],
-            at=e.at,
-            stance=p.get("stance"),
-            text=p["text"],
-            reply_to=p.get("reply_to"),
-            answers=tuple(p.get("answers", ())),
-            ai_meta=p.get("ai"),
+    def _apply_contribution(self, actor: Actor, at: datetime, p: ContributionAdded) -> None:
+        self.contributions[p.id] = Contribution(
+            id=p.id,
+            kind=p.kind,
+            author=actor.key,
+            round_index=p.round,
+            at=at,
+            stance=p.stance,
+            text=p.text,
+            reply_to=p.reply_to,
+            answers=p.answers,
+            ai_meta=dict(p.ai) if p.ai else None,
         )
-        self.next_id = p["id"] + 1
+        self.next_id = p.id + 1
 
-    def _apply_edited(self, e: Event) -> None:
-        c = self.contributions[e.payload["id"]]
+    def _apply_edited(self, actor: Actor, at: datetime, p: ContributionEdited) -> None:
+        c = self.contributions[p.id]
         c.history.append(Revision(c.stance, c.text, c.updated_at or c.at))
-        c.updated_at = e.at
-        c.stance = e.payload.get("stance")
-        c.text = e.payload["text"]
+        c.updated_at = at
+        c.stance = p.stance
+        c.text = p.text
 
-    def _apply_vote(self, e: Event) -> None:
-        cast = VoteCast(e.payload["statement"], e.actor.key, Vote(e.payload["vote"]), e.at)
+    def _apply_vote(self, actor: Actor, at: datetime, p: Voted) -> None:
+        cast = VoteCast(p.statement, actor.key, p.vote, at)
         self.votes[(cast.statement_id, cast.member)] = cast
         self.vote_history.append(cast)
 
-    def _apply_objection(self, e: Event) -> None:
-        p = e.payload
-        self.objections[p["id"]] = Objection(
-            id=p["id"],
-            author=e.actor.key,
+    def _apply_objection(self, actor: Actor, at: datetime, p: ObjectionRaised) -> None:
+        self.objections[p.id] = Objection(
+            id=p.id,
+            author=actor.key,
             round_index=self.current,
-            at=e.at,
-            what=p["what"],
-            why=p["why"],
-            from_block=bool(p.get("block")),
-            target=p.get("target"),
-            history=[StatusChange(ObjectionStatus.OPEN, e.actor.key, e.at)],
+            at=at,
+            what=p.what,
+            why=p.why,
+            from_block=p.block,
+            target=p.target,
+            history=[StatusChange(ObjectionStatus.OPEN, actor.key, at)],
         )
-        self.next_id = p["id"] + 1
+        self.next_id = p.id + 1
 
-    def _apply_moved(self, e: Event) -> None:
-        o = self.objections[e.payload["id"]]
-        o.status = ObjectionStatus(e.payload["status"])
-        o.history.append(StatusChange(o.status, e.actor.key, e.at))
+    def _apply_moved(self, actor: Actor, at: datetime, p: ObjectionMoved) -> None:
+        o = self.objections[p.id]
+        o.status = p.status
+        o.history.append(StatusChange(o.status, actor.key, at))
 
-    def _apply_proposal(self, e: Event) -> None:
-        p = e.payload
-        self.proposal = Proposal(p["text"], ProposalSource(p["source"]), e.actor.key, e.at, p.get("draft"))
+    def _apply_proposal(self, actor: Actor, at: datetime, p: ProposalSet) -> None:
+        self.proposal = Proposal(p.text, p.source, actor.key, at, p.draft)
         self.proposal_history.append(self.proposal)
 
-    def _apply_consent(self, e: Event) -> None:
-        response = ConsentResponse(e.actor.key, ConsentChoice(e.payload["choice"]), e.payload["reason"], e.at)
-        self.consent[e.actor.key] = response
+    def _apply_consent(self, actor: Actor, at: datetime, p: ConsentGiven) -> None:
+        response = ConsentResponse(actor.key, p.choice, p.reason, at)
+        self.consent[actor.key] = response
         self.consent_history.append(response)
 
-    def _apply_moderated(self, e: Event) -> None:
-        if e.payload["hidden"]:
-            self.moderated_out.add(e.payload["id"])
+    def _apply_moderated(self, actor: Actor, at: datetime, p: StatementModerated) -> None:
+        if p.hidden:
+            self.moderated_out.add(p.id)
         else:
-            self.moderated_out.discard(e.payload["id"])
+            self.moderated_out.discard(p.id)
 
-    def _apply_ai_requested(self, e: Event) -> None:
-        self.rounds[e.payload["round"]].ai_requested = True
+    def _apply_ai_requested(self, actor: Actor, at: datetime, p: AIRequested) -> None:
+        self.rounds[p.round].ai_requested = True
 
-    def _apply_ai_unavailable(self, e: Event) -> None:
-        self.ai_unavailable.append((e.actor.id, e.payload["reason"], e.at, self.current))
+    def _apply_ai_unavailable(self, actor: Actor, at: datetime, p: AIUnavailableNoted) -> None:
+        self.ai_unavailable.append((actor.id, p.reason, at, self.current))
 
-    def _apply_cancelled(self, e: Event) -> None:
+    def _apply_cancelled(self, actor: Actor, at: datetime, p: DeliberationCancelled) -> None:
         self.status = DeliberationStatus.CANCELLED
-        self.cancel_reason = e.payload["reason"]
-        self.closed_at = e.at
+        self.cancel_reason = p.reason
+        self.closed_at = at
 
-    def _apply_sealed(self, e: Event) -> None:
+    def _apply_sealed(self, actor: Actor, at: datetime, p: DeliberationSealed) -> None:
         # Whatever is still open when the record is sealed stands (principle 2).
         for o in self.objections.values():
             if o.status is ObjectionStatus.OPEN:
                 o.status = ObjectionStatus.STANDING
-                o.history.append(StatusChange(ObjectionStatus.STANDING, e.actor.key, e.at))
+                o.history.append(StatusChange(ObjectionStatus.STANDING, actor.key, at))
         if self.proposal is None:
-            self.proposal = Proposal(self.question, ProposalSource.MOTION, self.moderator, e.at)
+            self.proposal = Proposal(self.question, ProposalSource.MOTION, self.moderator, at)
         self.status = DeliberationStatus.CLOSED
-        self.closed_at = e.at
+        self.closed_at = at
 
 
 def _round_opened(index: int, at: datetime, settings: DeliberationSettings) -> Event:
     return Event(
-        "round.opened",
         Actor.system("process"),
         at,
-        {
-            "round": index,
-            "deadline": (at + timedelta(minutes=settings.round_minutes)).isoformat(),
-            "min_close_at": (at + timedelta(minutes=settings.min_round_minutes)).isoformat(),
-        },
+        RoundOpened(
+            index,
+            deadline=at + timedelta(minutes=settings.round_minutes),
+            min_close_at=at + timedelta(minutes=settings.min_round_minutes),
+        ),
     )
 
 
-_APPLY = {
-    "deliberation.opened": Deliberation._apply_opened,
-    "participant.joined": Deliberation._apply_joined,
-    "participant.role": Deliberation._apply_role,
-    "participant.ai_opt_out": Deliberation._apply_opt_out,
-    "participant.reminders": Deliberation._apply_reminders,
-    "round.opened": Deliberation._apply_round_opened,
-    "round.closed": Deliberation._apply_round_closed,
-    "round.extended": Deliberation._apply_extended,
-    "contribution.added": Deliberation._apply_contribution,
-    "contribution.edited": Deliberation._apply_edited,
-    "vote.cast": Deliberation._apply_vote,
-    "objection.raised": Deliberation._apply_objection,
-    "objection.moved": Deliberation._apply_moved,
-    "proposal.set": Deliberation._apply_proposal,
-    "consent.given": Deliberation._apply_consent,
-    "statement.moderated": Deliberation._apply_moderated,
-    "ai.requested": Deliberation._apply_ai_requested,
-    "ai.unavailable": Deliberation._apply_ai_unavailable,
-    "deliberation.cancelled": Deliberation._apply_cancelled,
-    "deliberation.sealed": Deliberation._apply_sealed,
+_APPLY: dict[EventKind, Callable[[Deliberation, Actor, datetime, Any], None]] = {
+    EventKind.OPENED: Deliberation._apply_opened,
+    EventKind.JOINED: Deliberation._apply_joined,
+    EventKind.ROLE_CHANGED: Deliberation._apply_role,
+    EventKind.AI_OPT_OUT: Deliberation._apply_opt_out,
+    EventKind.REMINDERS: Deliberation._apply_reminders,
+    EventKind.ROUND_OPENED: Deliberation._apply_round_opened,
+    EventKind.ROUND_CLOSED: Deliberation._apply_round_closed,
+    EventKind.ROUND_EXTENDED: Deliberation._apply_extended,
+    EventKind.CONTRIBUTION_ADDED: Deliberation._apply_contribution,
+    EventKind.CONTRIBUTION_EDITED: Deliberation._apply_edited,
+    EventKind.VOTE_CAST: Deliberation._apply_vote,
+    EventKind.OBJECTION_RAISED: Deliberation._apply_objection,
+    EventKind.OBJECTION_MOVED: Deliberation._apply_moved,
+    EventKind.PROPOSAL_SET: Deliberation._apply_proposal,
+    EventKind.CONSENT_GIVEN: Deliberation._apply_consent,
+    EventKind.STATEMENT_MODERATED: Deliberation._apply_moderated,
+    EventKind.AI_REQUESTED: Deliberation._apply_ai_requested,
+    EventKind.AI_UNAVAILABLE: Deliberation._apply_ai_unavailable,
+    EventKind.CANCELLED: Deliberation._apply_cancelled,
+    EventKind.SEALED: Deliberation._apply_sealed,
 }
 
+# Every kind a deliberation's own chain holds (guild settings live in the guild's chain).
 EVENT_KINDS = frozenset(_APPLY)
 
-__all__ = ["EVENT_KINDS", "Deliberation", "clean_text"]
+__all__ = ["EVENT_KINDS", "AIAsk", "Deliberation", "clean_text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from bot.engine.templates import RoundKind
 
@@ -137,6 +137,24 @@ class AIParticipantSpec:
     persona: str = ""
 
 
+AITask = Literal["position", "critique", "draft"]
+AI_LABEL = "AI participant · {name} · {model} · not authoritative"
+
+
+def ai_label(name: str, model: str) -> str:
+    """The label every AI contribution carries, wherever it is shown (principle 1).
+
+    Names come from the configuration, yet the label is posted: one line, no control or
+    formatting characters, and an "@" that can never start a mention.
+    """
+    return AI_LABEL.format(name=_label_part(name, 40, "unnamed"), model=_label_part(model, 80, "unknown model"))
+
+
+def _label_part(text: str, limit: int, fallback: str) -> str:
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(printable.split()).replace("@", "@\u200b")[:limit] or fallback
+
+
 @dataclass(frozen=True)
 class DeliberationSettings:
     anonymous: bool = False
@@ -155,16 +173,6 @@ class DeliberationSettings:
             "ai_enabled": self.ai_enabled,
             "reveal_aliases_to_moderator": self.reveal_aliases_to_moderator,
         }
-
-
-@dataclass(frozen=True)
-class Event:
-    """One state change. Events are the deliberation's truth; everything else is derived."""
-
-    kind: str
-    actor: Actor
-    at: datetime
-    payload: dict[str, Any]
 
 
 @dataclass

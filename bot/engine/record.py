@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine.deliberation import Deliberation
+from bot.engine.events import DeliberationSealed, Event
 from bot.engine.model import (
     CONSENT_LABELS,
     ActorKind,
@@ -20,23 +21,17 @@ from bot.engine.model import (
     Contribution,
     ContributionKind,
     DeliberationStatus,
-    Event,
     ObjectionStatus,
     ProposalSource,
     Vote,
+    ai_label,
 )
 from bot.engine.outcome import Outcome, decide_outcome
-
-AI_LABEL = "AI participant · {name} · {model} · not authoritative"
 
 # Bumped whenever `compose_record` or `render_markdown` changes what they produce. A record keeps
 # the format it was sealed in; `verify` recomposes and re-renders only records of this format
 # (older ones are still checked against their digest and their chain head).
 RECORD_FORMAT = 1
-
-
-def ai_label(name: str, model: str) -> str:
-    return AI_LABEL.format(name=name, model=model)
 
 
 def outcome_of(d: Deliberation) -> Outcome:
@@ -271,9 +266,7 @@ def seal_with(event: Event, record: dict[str, Any]) -> Event:
     digest their own chain holds, not recomposed by newer code). Applying the event ignores
     these fields, so replay is unchanged.
     """
-    return replace(
-        event, payload={**event.payload, "record_format": RECORD_FORMAT, "record_digest": record_digest(record)}
-    )
+    return replace(event, payload=DeliberationSealed(RECORD_FORMAT, record_digest(record)))
 
 
 def _quote(text: str) -> str:

@@ -7,7 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.engine.model import Actor, Event
+from bot.engine.events import Event, decode, encode
+from bot.engine.model import Actor
 
 GENESIS = "0" * 64
 
@@ -31,8 +32,9 @@ def event_hash(
 
 def event_row(event: Event) -> tuple[str, str, str, str, str]:
     """(kind, actor key, actor name, time, payload) as stored."""
-    return event.kind, event.actor.key, event.actor.name, event.at.isoformat(), canonical(event.payload)
+    return event.kind.value, event.actor.key, event.actor.name, event.at.isoformat(), canonical(encode(event.payload))
 
 
 def event_from_row(kind: str, actor: str, actor_name: str, at: str, payload: str) -> Event:
-    return Event(kind, Actor.from_key(actor, actor_name), datetime.fromisoformat(at), json.loads(payload))
+    """The typed event of a stored row (`MalformedEvent` if its payload does not fit its kind)."""
+    return Event(Actor.from_key(actor, actor_name), datetime.fromisoformat(at), decode(kind, json.loads(payload)))

@@ -22,7 +22,8 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 
 from bot.engine import errors
-from bot.engine.model import Actor, Contribution, Event
+from bot.engine.events import Event, GuildConfigured
+from bot.engine.model import Actor, Contribution
 from bot.engine.record import canonical_json, record_digest, render_markdown
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
 
@@ -463,14 +464,10 @@ class Store:
 
     async def save_guild_settings(self, settings: GuildSettings, actor: Actor, at: datetime) -> None:
         """Guild settings change through an event in the guild's own chain, like everything else."""
-        payload = {
-            "moderator_role_id": settings.moderator_role_id,
-            "archive_channel_id": settings.archive_channel_id,
-            "ai_enabled": settings.ai_enabled,
-        }
+        configured = GuildConfigured(settings.moderator_role_id, settings.archive_channel_id, settings.ai_enabled)
         async with self.transaction() as db:
             await self._append_events(
-                db, settings.guild_id, f"g:{settings.guild_id}", None, [Event("guild.configured", actor, at, payload)]
+                db, settings.guild_id, f"g:{settings.guild_id}", None, [Event(actor, at, configured)]
             )
             await _run(
                 db,

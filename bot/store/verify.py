@@ -8,6 +8,7 @@ from collections import defaultdict
 import aiosqlite
 
 from bot.engine.deliberation import Deliberation
+from bot.engine.events import EventKind
 from bot.engine.record import RECORD_FORMAT, compose_record, record_digest, render_markdown
 from bot.store.chain import GENESIS, event_from_row, event_hash
 
@@ -68,11 +69,11 @@ async def verify_connection(db: aiosqlite.Connection) -> list[str]:
         if stream in broken:
             continue
         rows = rows_by_stream.get(stream, [])
-        sealed = [r for r in rows if r[3] == "deliberation.sealed"]
+        sealed = [r for r in rows if r[3] == EventKind.SEALED]
         if not sealed or sealed[-1][9] != chain_head:
             problems.append(f"record #{deliberation_id}: its chain head is not its deliberation's sealing event")
             continue
-        sealed_digest = json.loads(sealed[-1][7]).get("record_digest")
+        sealed_digest = event_from_row(*sealed[-1][3:8]).payload.record_digest  # type: ignore[union-attr]
         if sealed_digest is not None and sealed_digest != digest:
             problems.append(f"record #{deliberation_id}: its content is not what its sealing event sealed")
             continue

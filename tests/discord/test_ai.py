@@ -149,7 +149,7 @@ async def test_ai_speak_is_for_the_deliberations_moderator(
     # A moderator of the server, but not of this deliberation.
     other = await table.moderator.slash(thread, "ai speak")
     assert other.response is not None
-    assert other.response.content == "Only the moderator of this deliberation can do that."
+    assert other.response.content == "Only the moderator can ask the AI participants to speak."
     assert ai_panel.requests == []
 
     # Before any member has spoken: the moderator may ask, and the record says so.

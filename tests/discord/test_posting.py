@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.engine import BUILTIN_TEMPLATES, Actor, AIParticipantSpec, Deliberation, DeliberationSettings, Event
+from bot.engine import (
+    BUILTIN_TEMPLATES,
+    Actor,
+    AIParticipantSpec,
+    ContributionKind,
+    Deliberation,
+    DeliberationSettings,
+    Event,
+)
+from bot.engine.events import ContributionAdded
 from bot.exts._shared.posting import AI_COLOUR, HUMAN_COLOUR, contribution_embed, contribution_view
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -23,9 +32,10 @@ def _deliberation(*, anonymous: bool) -> Deliberation:
     )
     d = Deliberation.from_events(1, 77, events)
     d.apply_all(d.state_position(ADA, "Support", "Yes.", T0))
-    d.apply(Event("contribution.added", Actor.ai("Sage"), T0,
-                  {"id": d.next_id, "kind": "position", "text": "Consider both.", "round": 0, "stance": "Mixed",
-                   "ai": {"model": "smollm2-135m"}}))
+    added = ContributionAdded(
+        d.next_id, ContributionKind.POSITION, "Consider both.", 0, stance="Mixed", ai={"model": "smollm2-135m"}
+    )
+    d.apply(Event(Actor.ai("Sage"), T0, added))
     return d
 
 

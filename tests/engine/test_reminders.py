@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Role
+from bot.engine import EventKind, Role
 from bot.engine.errors import AlreadyRecorded, DeliberationClosed, NotForAI, WrongRound
 from tests.engine.helpers import ADA, BEN, MOD, OBS, SAGE, Table
 
@@ -13,7 +13,7 @@ def test_a_member_turns_reminders_on_and_off_and_replay_keeps_it() -> None:
     t = Table()
     events = t.do("set_reminders", ADA, True)
     # Ada had not joined: she joins as a participant, then her reminders are on.
-    assert [e.kind for e in events] == ["participant.joined", "participant.reminders"]
+    assert [e.kind for e in events] == [EventKind.JOINED, EventKind.REMINDERS]
     assert [p.key for p in t.d.reminded()] == [ADA.key]
     t.do("set_reminders", BEN, True)
     t.do("set_reminders", ADA, False)

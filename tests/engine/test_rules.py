@@ -22,6 +22,7 @@ from bot.engine import (
     outcome_of,
     render_markdown,
 )
+from bot.engine.events import EventKind
 from bot.engine.model import TEXT_MAX
 from tests.engine.helpers import ADA, BEN, CAI, MOD, OBS, SAGE, Table
 
@@ -30,7 +31,7 @@ def positions(t: Table, *who: tuple) -> list[int]:
     ids = []
     for actor, stance, text in who:
         events = t.do("state_position", actor, stance, text)
-        ids.append(events[-1].payload["id"])
+        ids.append(events[-1].payload.id)
     return ids
 
 
@@ -117,7 +118,7 @@ def test_after_the_last_round_the_record_is_sealed() -> None:
     t.advance()
     t.wait(11)
     events = t.advance()
-    assert events[-1].kind == "deliberation.sealed"
+    assert events[-1].kind is EventKind.SEALED
     assert t.d.status is DeliberationStatus.CLOSED
     with pytest.raises(errors.DeliberationClosed):
         t.d.advance(MOD, t.now)
@@ -201,8 +202,8 @@ def test_ai_can_only_contribute_positions_critiques_and_drafts() -> None:
     t.wait(11)
     t.advance()
     draft = t.do("draft", SAGE, "Meet on Fridays at six.", answers=[pid, 999], meta={"model": "smollm2-135m"})
-    assert draft[-1].payload["answers"] == [pid]  # unknown ids are dropped
-    t.do("critique", SAGE, "Six is early for some.", target=draft[-1].payload["id"])
+    assert draft[-1].payload.answers == (pid,)  # unknown ids are dropped
+    t.do("critique", SAGE, "Six is early for some.", target=draft[-1].payload.id)
     t.wait(11)
     t.advance()
     with pytest.raises(errors.NotForAI):
@@ -252,7 +253,7 @@ def test_objection_lifecycle_and_who_moves_it() -> None:
     t = Table()
     t.wait(11)
     t.advance()
-    oid = t.do("object", ADA, "Fridays exclude parents", "School pickup")[-1].payload["id"]
+    oid = t.do("object", ADA, "Fridays exclude parents", "School pickup")[-1].payload.id
     with pytest.raises(errors.PermissionDenied):
         t.d.move_objection(ADA, oid, ObjectionStatus.ADDRESSED, t.now)
     with pytest.raises(errors.NotYourContribution):
@@ -262,7 +263,7 @@ def test_objection_lifecycle_and_who_moves_it() -> None:
     assert t.d.objections[oid].status is ObjectionStatus.OPEN
     with pytest.raises(errors.InvalidTransition):
         t.d.move_objection(ADA, oid, ObjectionStatus.STANDING, t.now)
-    second = t.do("object", BEN, "Venue closes early", "Friday hours")[-1].payload["id"]
+    second = t.do("object", BEN, "Venue closes early", "Friday hours")[-1].payload.id
     t.do("move_objection", BEN, second, ObjectionStatus.WITHDRAWN)
     record = compose_record_after_seal(t)
     assert t.d.objections[oid].status is ObjectionStatus.STANDING
@@ -357,7 +358,7 @@ def test_record_quotes_dissent_verbatim_and_names_ai_authorship() -> None:
     t.wait(11)
     t.advance()
     draft = t.do("draft", SAGE, "Meet on Fridays; record sessions.", answers=[a, b], meta={"model": "smollm2-135m"})
-    t.do("adopt", MOD, draft[-1].payload["id"], amended_text="Meet on Fridays; record every session.")
+    t.do("adopt", MOD, draft[-1].payload.id, amended_text="Meet on Fridays; record every session.")
     t.wait(11)
     t.advance()
     t.do("give_consent", ADA, ConsentChoice.ENDORSE)
@@ -471,7 +472,7 @@ def test_statements_are_added_in_the_dissent_round_and_voted_on() -> None:
         t.d.state_statement(ADA, "Evenings suit parents", t.now)
     t.wait(11)
     t.advance()
-    sid = t.do("state_statement", ADA, "Evenings suit parents")[-1].payload["id"]
+    sid = t.do("state_statement", ADA, "Evenings suit parents")[-1].payload.id
     with pytest.raises(errors.AlreadyRecorded):
         t.d.state_statement(BEN, "Evenings suit parents", t.now)
     t.do("vote", BEN, sid, Vote.AGREE)
@@ -486,7 +487,7 @@ def test_the_moderator_moderates_statements_out_of_the_analysis() -> None:
     t = Table()
     t.wait(11)
     t.advance()
-    sid = t.do("state_statement", ADA, "Buy my product at example.com")[-1].payload["id"]
+    sid = t.do("state_statement", ADA, "Buy my product at example.com")[-1].payload.id
     t.do("vote", BEN, sid, Vote.AGREE)
     with pytest.raises(errors.PermissionDenied):
         t.d.moderate(ADA, sid, True, t.now)

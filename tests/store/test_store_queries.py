@@ -32,7 +32,7 @@ async def test_actions_on_different_deliberations_at_once_all_land(roundtable: R
     assert len(changes) == 12
     for n, d_id in enumerate(ids):
         reloaded = await roundtable.store.load_events(GUILD, d_id)
-        assert reloaded[-1].payload["text"] == f"Reason {n}"
+        assert reloaded[-1].payload.text == f"Reason {n}"
     assert await roundtable.store.verify() == []
 
 

@@ -24,16 +24,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENT_NAME = "roundtable_change"
-# Events after which the current deadline may differ from the scheduled one.
-_DEADLINE_EVENTS = frozenset(
-    {"round.opened", "round.closed", "round.extended", "deliberation.sealed", "deliberation.cancelled"}
-)
 
 
 def reschedule(bot: RoundtableBot, guild_id: int, change: Change) -> None:
     """Schedule the deliberation's current deadline, or drop it once the deliberation ended."""
     d = change.deliberation
-    if not any(e.kind in _DEADLINE_EVENTS for e in change.events):
+    if not change.deadline_moved:
         return
     if d.is_open and d.round.deadline is not None:
         bot.deadlines.schedule(guild_id, d.id, d.round.deadline)
@@ -48,7 +44,7 @@ def publish(bot: RoundtableBot, guild_id: int, change: Change) -> None:
         "Change in deliberation %s of guild %s: %s",
         change.deliberation.id,
         guild_id,
-        ", ".join(e.kind for e in change.events),
+        ", ".join(e.kind.value for e in change.events),
     )
     bot.dispatch(EVENT_NAME, guild_id, change)
 

@@ -4,7 +4,7 @@ Every feature posts member and AI text through here, so it is always rendered th
 anonymised per the deliberation's settings, AI contributions unmistakably labelled (principle
 1), and never able to ping anyone (`AllowedMentions.none()`).
 
-Posts are saved with `store.save_post(guild, deliberation, ref, channel, message)` under refs
+Posts are remembered with `Roundtable.remember_post(guild, deliberation, ref, channel, message)` under refs
 `c:<contribution id>` and `o:<objection id>`, so an edit, a vote or a status change can update
 the embed in place with `refresh_post`.
 
@@ -22,7 +22,6 @@ import discord
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ConsentChoice, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
-from bot.engine.record import ai_label
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
 if TYPE_CHECKING:
@@ -91,8 +90,7 @@ def objection_ref(objection_id: int) -> str:
 
 async def deliberation_channel(bot: RoundtableBot, guild_id: int, deliberation_id: int) -> discord.abc.Messageable:
     """The deliberation's thread, or its channel when it runs in the channel itself."""
-    row = await bot.roundtable.store.deliberation(guild_id, deliberation_id)
-    target = row.thread_id or row.channel_id
+    target = await bot.roundtable.channel_of(guild_id, deliberation_id)
     if target is None:
         raise LookupError(f"deliberation {deliberation_id} has no channel yet")
     channel = bot.get_channel(target)
@@ -107,10 +105,7 @@ async def deliberation_channel(bot: RoundtableBot, guild_id: int, deliberation_i
 
 def author_line(d: Deliberation, key: str) -> str:
     """Who wrote something, as shown in Discord: an AI label, an alias, or a display name."""
-    p = d.participant(key)
-    if p is not None and not p.is_human:
-        return ai_label(p.name, p.model or "unknown model")
-    return d.display_name(key)
+    return d.shown_as(key)
 
 
 def tally_text(d: Deliberation, statement_id: int) -> str:
@@ -239,7 +234,7 @@ async def _post_and_remember(
     if view is not None:
         kwargs["view"] = view
     message = await safe_send(channel, **kwargs)
-    await bot.roundtable.store.save_post(guild_id, deliberation.id, ref, message.channel.id, message.id)
+    await bot.roundtable.remember_post(guild_id, deliberation.id, ref, message.channel.id, message.id)
     return message
 
 
@@ -286,16 +281,8 @@ async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None
     """Post what a change added and refresh the posts it touched (an edit, a vote, a status)."""
     d = change.deliberation
     await post_added(bot, guild_id, d, change.added())
-    touched: list[int] = []
-    for e in change.events:
-        if e.kind in ("contribution.edited", "objection.moved"):
-            touched.append(e.payload["id"])
-        elif e.kind == "vote.cast":
-            touched.append(e.payload["statement"])
-    added = set(change.added())
-    for item_id in dict.fromkeys(touched):
-        if item_id not in added:
-            await refresh_post(bot, guild_id, d, item_id)
+    for item_id in change.touched():
+        await refresh_post(bot, guild_id, d, item_id)
 
 
 async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, item_id: int) -> bool:
@@ -312,7 +299,7 @@ async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Delibera
         view = components(objection_buttons(deliberation, o))
     else:
         return False
-    where = await bot.roundtable.store.post(guild_id, deliberation.id, ref)
+    where = await bot.roundtable.post(guild_id, deliberation.id, ref)
     if where is None:
         return False
     channel_id, message_id = where

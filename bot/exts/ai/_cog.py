@@ -27,17 +27,8 @@ from discord.ext import commands
 
 from bot.ai.labels import unavailable_notice
 from bot.ai.types import Task
-from bot.engine.errors import (
-    AlreadyRecorded,
-    DeliberationClosed,
-    InvalidValue,
-    NotFound,
-    PermissionDenied,
-    RoundtableError,
-    WrongRound,
-)
-from bot.engine.model import Actor, ContributionKind
-from bot.engine.templates import RoundKind
+from bot.engine.errors import AlreadyRecorded, RoundtableError
+from bot.engine.model import Actor
 from bot.exts._shared.changes import publish
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
@@ -136,7 +127,7 @@ class AIParticipants(commands.Cog):
             return
         self._schedule_half_time(guild_id, d)
         # `/ai speak` starts its own turn after recording the request.
-        if change.has("ai.requested"):
+        if change.ai_requested:
             return
         if d.ai_due(self.bot.roundtable.now()):
             self.start_turn(guild_id, d.id, "position")
@@ -165,48 +156,25 @@ class AIParticipants(commands.Cog):
 
     # ------------------------------------------------------------------ /ai speak
 
-    async def _moderated(self, interaction: discord.Interaction[Any], deliberation: int | None) -> Deliberation:
-        """The deliberation meant, refused unless the member moderates it and an AI sits at it."""
-        guild_id = guild_id_of(interaction)
-        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
-        d = await self.bot.roundtable.get(guild_id, deliberation_id)
-        if actor_of(interaction).key != d.moderator:
-            raise PermissionDenied("Only the moderator of this deliberation can do that.")
-        return d
-
     @ai_group.command(name="speak", description="Ask the AI participants to contribute now (moderator)")
     @app_commands.describe(deliberation=DELIBERATION_HELP)
     @moderator_only()
     async def speak(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
-        d = await self._moderated(interaction, deliberation)
         guild_id = guild_id_of(interaction)
-        if not d.is_open:
-            raise DeliberationClosed("This deliberation is closed; AI participants no longer speak.")
-        if not d.ai_seats:
-            raise InvalidValue("No AI participant sits at this deliberation.")
-        kind = d.round.kind
-        if kind is RoundKind.POSITIONS:
-            actor = actor_of(interaction)
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            try:
-                change = await self.bot.roundtable.act(guild_id, d.id, lambda d, at: d.request_ai(actor, at))
-                publish(self.bot, guild_id, change)
-                d = change.deliberation
-            except AlreadyRecorded:
-                pass  # asked before in this round: ask those still due again
-            due = d.ai_due(self.bot.roundtable.now())
-            if not due:
-                raise AlreadyRecorded("Every AI participant has stated a position in this round, or is unavailable.")
-            self.start_turn(guild_id, d.id, "position")
-            reply = f"Asked {_names(due)} for their positions; they appear in the deliberation, labelled, when ready."
-        elif kind is RoundKind.SYNTHESIS:
-            target = _draft_before_the_group(d)
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            self.start_turn(guild_id, d.id, "critique", target=target)
-            reply = f"Asked {_names(list(d.ai_seats))} to critique draft #{target}; their critiques appear when ready."
+        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
+        ask, change = await self.bot.roundtable.ask_ai(guild_id, deliberation_id, actor_of(interaction))
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if change is not None:
+            publish(self.bot, guild_id, change)
+        self.start_turn(guild_id, deliberation_id, ask.task, target=ask.target)
+        if ask.task == "position":
+            reply = (
+                f"Asked {_names(list(ask.names))} for their positions; they appear in the deliberation, "
+                "labelled, when ready."
+            )
         else:
-            raise WrongRound(
-                f"The {kind.value} round is for members: AI participants speak in the positions and synthesis rounds."
+            reply = (
+                f"Asked {_names(list(ask.names))} to critique draft #{ask.target}; their critiques appear when ready."
             )
         await safe_respond(interaction, reply, ephemeral=True)
 
@@ -216,12 +184,12 @@ class AIParticipants(commands.Cog):
     @app_commands.describe(deliberation=DELIBERATION_HELP)
     @moderator_only()
     async def draft(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
-        d = await self._moderated(interaction, deliberation)
-        d.check_accepts("draft")
-        if not d.ai_seats:
-            raise InvalidValue("No AI participant sits at this deliberation; write the proposal with /summary propose.")
+        guild_id = guild_id_of(interaction)
+        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
+        d = await self.bot.roundtable.get(guild_id, deliberation_id)
+        d.check_ai_drafting(actor_of(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        self.start_turn(guild_id_of(interaction), d.id, "draft")
+        self.start_turn(guild_id, d.id, "draft")
         await safe_respond(
             interaction,
             f"Asked {_names(list(d.ai_seats))} to draft a proposal from the positions and objections. Drafts appear "
@@ -239,7 +207,8 @@ class AIParticipants(commands.Cog):
     async def adopt(
         self, interaction: discord.Interaction[Any], draft: int, amend: bool = False, deliberation: int | None = None
     ) -> None:
-        d = await self._moderated(interaction, deliberation)
+        guild_id = guild_id_of(interaction)
+        d = await self.bot.roundtable.get(guild_id, await resolve_deliberation(self.bot, interaction, deliberation))
         actor = actor_of(interaction)
         # A dry run of the engine's rules (deciding changes nothing): refuse before the form opens.
         try:
@@ -248,8 +217,12 @@ class AIParticipants(commands.Cog):
             if not amend:
                 raise
         if amend:
+
+            async def amended(submitted: discord.Interaction[Any], text: str) -> None:
+                await self.put_proposal(submitted, d.id, text, draft_id=draft)
+
             await interaction.response.send_modal(
-                ProposalModal(self, d.id, draft_id=draft, text=d.contributions[draft].text)
+                ProposalModal(amended, draft_id=draft, text=d.contributions[draft].text)
             )
             return
         await self.put_proposal(interaction, d.id, None, draft_id=draft)
@@ -277,11 +250,15 @@ class AIParticipants(commands.Cog):
     @app_commands.describe(deliberation=DELIBERATION_HELP)
     @moderator_only()
     async def propose(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
-        d = await self._moderated(interaction, deliberation)
-        # A dry run of the engine's rules: the round and the role, before the form opens.
-        d.propose(actor_of(interaction), "(checking)", self.bot.roundtable.now())
+        guild_id = guild_id_of(interaction)
+        d = await self.bot.roundtable.get(guild_id, await resolve_deliberation(self.bot, interaction, deliberation))
+        d.check_proposing(actor_of(interaction))  # the round and the role, before the form opens
         current = d.proposal.text if d.proposal is not None else None
-        await interaction.response.send_modal(ProposalModal(self, d.id, text=current))
+
+        async def written(submitted: discord.Interaction[Any], text: str) -> None:
+            await self.put_proposal(submitted, d.id, text, draft_id=None)
+
+        await interaction.response.send_modal(ProposalModal(written, text=current))
 
     async def put_proposal(
         self, interaction: discord.Interaction[Any], deliberation_id: int, text: str | None, *, draft_id: int | None
@@ -301,13 +278,3 @@ class AIParticipants(commands.Cog):
         channel = await deliberation_channel(self.bot, guild_id, d.id)
         await safe_send(channel, embed=proposal_embed(d))
         publish(self.bot, guild_id, change)
-
-
-def _draft_before_the_group(d: Deliberation) -> int:
-    """What `/ai speak` critiques in the synthesis round: the adopted draft, else the newest draft."""
-    if d.proposal is not None and d.proposal.draft_id is not None:
-        return d.proposal.draft_id
-    drafts = [c for c in d.contributions.values() if c.kind is ContributionKind.DRAFT]
-    if not drafts:
-        raise NotFound("There is no draft to critique yet: ask for drafts with /summary draft.")
-    return drafts[-1].id

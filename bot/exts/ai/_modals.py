@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
 from bot.engine.model import TEXT_MAX
 from bot.exts._shared.components import RoundtableModal
 
-if TYPE_CHECKING:
-    from bot.exts.ai._cog import AIParticipants
+# Called with the submitting interaction and the text once the moderator sends the form.
+OnProposal = Callable[[discord.Interaction[Any], str], Awaitable[None]]
 
 # Stable ids: tests and the simulator fill inputs by custom_id.
 PROPOSAL_INPUT = "proposal"
@@ -19,14 +20,10 @@ PROPOSAL_INPUT = "proposal"
 class ProposalModal(RoundtableModal):
     """One paragraph input. Its bound is Discord's (4,000); the engine checks empty and length."""
 
-    def __init__(
-        self, cog: AIParticipants, deliberation_id: int, *, draft_id: int | None = None, text: str | None = None
-    ) -> None:
+    def __init__(self, on_submit: OnProposal, *, draft_id: int | None = None, text: str | None = None) -> None:
         title = f"Amend draft #{draft_id}" if draft_id is not None else "Your proposal"
         super().__init__(title=title, timeout=900)
-        self.cog = cog
-        self.deliberation_id = deliberation_id
-        self.draft_id = draft_id
+        self._on_submit = on_submit
         self.text: discord.ui.TextInput[ProposalModal] = discord.ui.TextInput(
             custom_id=PROPOSAL_INPUT,
             style=discord.TextStyle.paragraph,
@@ -42,4 +39,4 @@ class ProposalModal(RoundtableModal):
         self.add_item(discord.ui.Label(text="Proposal", description=description, component=self.text))
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        await self.cog.put_proposal(interaction, self.deliberation_id, self.text.value, draft_id=self.draft_id)
+        await self._on_submit(interaction, self.text.value)

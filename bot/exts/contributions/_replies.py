@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bot.engine.model import CONSENT_LABELS, ConsentChoice, ContributionKind
+from bot.engine.model import CONSENT_LABELS, ContributionKind
 from bot.service import Change
 
 
 def position(change: Change) -> str:
-    edited = next((e for e in change.events if e.kind == "contribution.edited"), None)
-    if edited is not None:
-        return f"Your position #{edited.payload['id']} is updated; the earlier version stays in its history."
+    if change.edited is not None:
+        return f"Your position #{change.edited} is updated; the earlier version stays in its history."
     ids = change.added(ContributionKind.POSITION)
     return f"Your position is posted as #{ids[0]}. State it again to edit it."
 
@@ -23,19 +22,21 @@ def statement(change: Change) -> str:
 
 
 def vote(change: Change) -> str:
-    cast = next(e for e in change.events if e.kind == "vote.cast")
-    return f"Your vote on #{cast.payload['statement']} is recorded: {cast.payload['vote']}."
+    cast = change.vote
+    assert cast is not None
+    return f"Your vote on #{cast.statement} is recorded: {cast.vote.value}."
 
 
 def moved(change: Change) -> str:
-    e = next(e for e in change.events if e.kind == "objection.moved")
-    return f"Objection #{e.payload['id']} is now {e.payload['status']}."
+    moved = change.moved
+    assert moved is not None
+    return f"Objection #{moved.id} is now {moved.status.value}."
 
 
 def consent(change: Change) -> str:
-    given = next(e for e in change.events if e.kind == "consent.given")
-    label = CONSENT_LABELS[ConsentChoice(given.payload["choice"])]
-    text = f"Your answer is recorded: {label}."
-    if change.has("objection.raised"):
+    given = change.consent
+    assert given is not None
+    text = f"Your answer is recorded: {CONSENT_LABELS[given.choice]}."
+    if change.block_raised:
         text += " Your reason is posted as an objection and will be quoted in the record."
     return text

@@ -60,7 +60,7 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
     ) -> None:
         assert interaction.guild_id is not None
         # One query for everything up to this page, plus one row to know whether more follow.
-        rows = await self.bot.roundtable.store.list_records(interaction.guild_id, limit=page * PAGE_SIZE + 1)
+        rows = await self.bot.roundtable.list_records(interaction.guild_id, limit=page * PAGE_SIZE + 1)
         shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         if not shown and page > 1:
             raise InvalidValue(f"There is no page {page}: the archive has {len(rows)} record(s).")
@@ -80,7 +80,7 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
         self, interaction: discord.Interaction[Any], record: app_commands.Range[int, 1], public: bool = False
     ) -> None:
         assert interaction.guild_id is not None
-        stored = await self.bot.roundtable.store.record(interaction.guild_id, record)
+        stored = await self.bot.roundtable.record(interaction.guild_id, record)
         files = record_files(stored.deliberation_id, stored.record, stored.markdown, stored.chain_head)
         await safe_respond(
             interaction, embed=record_embed(stored.record, stored.chain_head), files=files, ephemeral=not public
@@ -92,18 +92,18 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
     ) -> list[app_commands.Choice[int]]:
         if interaction.guild_id is None:
             return []
-        store = self.bot.roundtable.store
+        service = self.bot.roundtable
         text = current.strip()[:QUERY_MAX]
         if text and not text.isdigit():
-            rows = await store.search_records(interaction.guild_id, text, limit=25)
+            rows = await service.search_records(interaction.guild_id, text, limit=25)
             if not rows:
                 # Full-text search matches whole words; while typing, match the start of the
                 # question's words among recent records instead.
                 needle = text.casefold()
-                recent = await store.list_records(interaction.guild_id, limit=AUTOCOMPLETE_SCAN)
+                recent = await service.list_records(interaction.guild_id, limit=AUTOCOMPLETE_SCAN)
                 rows = [r for r in recent if any(w.startswith(needle) for w in r.question.casefold().split())][:25]
         else:
-            rows = await store.list_records(interaction.guild_id, limit=25)
+            rows = await service.list_records(interaction.guild_id, limit=25)
         if text.isdigit():
             rows = [r for r in rows if str(r.deliberation_id).startswith(text)] or rows
         return [
@@ -120,7 +120,7 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
         text = query.strip()
         if len(text) > QUERY_MAX:
             raise TextTooLong(f"Search for at most {QUERY_MAX} characters.")
-        rows = await self.bot.roundtable.store.search_records(interaction.guild_id, text, limit=SEARCH_LIMIT)
+        rows = await self.bot.roundtable.search_records(interaction.guild_id, text, limit=SEARCH_LIMIT)
         title = f"Records matching “{_one_line(text, 60)}”"
         footer = f"Best {SEARCH_LIMIT} matches" if len(rows) == SEARCH_LIMIT else f"{len(rows)} match(es)"
         await safe_respond(interaction, embed=list_embed(title, rows, footer=footer), ephemeral=True)
@@ -134,7 +134,7 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
         await interaction.response.defer(ephemeral=True, thinking=True)
         records = [
             ExportRecord(r.deliberation_id, r.record, r.markdown, r.chain_head)
-            async for r in self.bot.roundtable.store.all_records(guild.id)
+            async for r in self.bot.roundtable.all_records(guild.id)
         ]
         if not records:
             await safe_respond(interaction, "This server has no sealed decision records to export yet.", ephemeral=True)

@@ -8,6 +8,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.engine.errors import InvalidValue, RoundtableError
+from bot.engine.events import DeliberationCancelled, DeliberationSealed, RoundClosed, RoundExtended, RoundOpened
 from bot.engine.model import Actor, Role
 from bot.exts._shared.changes import publish
 from bot.exts._shared.checks import moderator_only
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 AGENDA_REF = "agenda"
 DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this thread or channel"
-_ROUND_EVENTS = frozenset({"round.opened", "round.closed", "round.extended", "deliberation.sealed",
-                           "deliberation.cancelled"})
 
 
 @app_commands.guild_only()
@@ -99,13 +98,14 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
                 reason=f"Roundtable deliberation #{d.id}",
             )
             thread_id = where.id
-        await self.bot.roundtable.store.set_location(guild_id, d.id, channel_id=channel.id, thread_id=thread_id)
+        await self.bot.roundtable.place(guild_id, d.id, channel_id=channel.id, thread_id=thread_id)
         agenda = await safe_send(where, embed=_embeds.agenda_embed(d), view=agenda_view(d))
-        await self.bot.roundtable.store.save_post(guild_id, d.id, AGENDA_REF, where.id, agenda.id)
+        await self.bot.roundtable.remember_post(guild_id, d.id, AGENDA_REF, where.id, agenda.id)
         log.info("Deliberation %s started in guild %s (channel %s, thread %s)", d.id, guild_id, channel.id, thread_id)
         place = "here" if in_channel else where.mention
-        await safe_respond(interaction, f"Deliberation #{d.id} is open {'in ' if not in_channel else ''}{place}.",
-                           ephemeral=True)
+        await safe_respond(
+            interaction, f"Deliberation #{d.id} is open {'in ' if not in_channel else ''}{place}.", ephemeral=True
+        )
         publish(self.bot, guild_id, change)
 
     # ------------------------------------------------------------------ reading
@@ -116,14 +116,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         guild_id = guild_id_of(interaction)
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         d = await self.bot.roundtable.get(guild_id, deliberation_id)
-        viewer = d.participant(actor_of(interaction).key)
-        # Who is behind an alias: the deliberation's moderator only, only if its settings say so.
-        reveal = (
-            d.settings.anonymous
-            and d.settings.reveal_aliases_to_moderator
-            and viewer is not None
-            and viewer.role is Role.MODERATOR
-        )
+        reveal = d.reveals_to(actor_of(interaction).key)
         await safe_respond(interaction, embed=_embeds.status_embed(d, reveal=reveal), ephemeral=True)
 
     # ------------------------------------------------------------------ moderating
@@ -153,7 +146,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             guild_id, deliberation_id, lambda d, at: d.advance(actor, at, force=force)
         )
         d = change.deliberation
-        if change.has("deliberation.sealed"):
+        if change.sealed:
             reply = "The last round is closed and the decision record is sealed."
         else:
             reply = f"Round {d.current} closed; the {d.round.kind.value} round is open."
@@ -167,7 +160,9 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
     ) -> None:
         actor = actor_of(interaction)
         await self._act(
-            interaction, deliberation, lambda d, at: d.extend(actor, minutes, at),
+            interaction,
+            deliberation,
+            lambda d, at: d.extend(actor, minutes, at),
             "Extended: the {d.round.kind.value} round now closes at {d.round.deadline:%Y-%m-%d %H:%M} UTC.",
         )
 
@@ -188,8 +183,12 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         deliberation=DELIBERATION_HELP,
     )
     @app_commands.rename(as_="as", ai_optout="ai-optout")
-    @app_commands.choices(as_=[app_commands.Choice(name="participant", value="participant"),
-                               app_commands.Choice(name="observer", value="observer")])
+    @app_commands.choices(
+        as_=[
+            app_commands.Choice(name="participant", value="participant"),
+            app_commands.Choice(name="observer", value="observer"),
+        ]
+    )
     async def join(
         self,
         interaction: discord.Interaction[Any],
@@ -200,14 +199,17 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         actor = actor_of(interaction)
         role = Role(as_.value)
         await self._act(
-            interaction, deliberation, lambda d, at: d.join(actor, role, at, ai_opt_out=ai_optout),
+            interaction,
+            deliberation,
+            lambda d, at: d.join(actor, role, at, ai_opt_out=ai_optout),
             f"You take part in deliberation #{{d.id}} as {role.value}"
             + (", and your words are not sent to AI participants." if ai_optout else "."),
         )
 
     @app_commands.command(name="ai-optout", description="Keep your words out of what AI participants are sent, or not")
-    @app_commands.describe(opt_out="True: leave my words out of AI prompts; False: include them",
-                           deliberation=DELIBERATION_HELP)
+    @app_commands.describe(
+        opt_out="True: leave my words out of AI prompts; False: include them", deliberation=DELIBERATION_HELP
+    )
     @app_commands.rename(opt_out="opt-out")
     async def ai_optout(
         self, interaction: discord.Interaction[Any], opt_out: bool, deliberation: int | None = None
@@ -225,7 +227,8 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
     @commands.Cog.listener()
     async def on_roundtable_change(self, guild_id: int, change: Change) -> None:
         """Announce round openings and closings, extensions, cancellation and the sealed record."""
-        if not any(e.kind in _ROUND_EVENTS for e in change.events):
+        milestones = change.milestones()
+        if not milestones:
             return
         d = change.deliberation
         try:
@@ -233,18 +236,18 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         except (LookupError, RoundtableError, discord.HTTPException) as exc:
             log.warning("Deliberation %s: nowhere to announce (%s)", d.id, type(exc).__name__)
             return
-        opening = change.has("deliberation.opened")
-        for e in change.events:
-            if e.kind == "round.closed":
-                await safe_send(channel, embed=_embeds.round_closed_embed(d, e.payload["round"]))
-            elif e.kind == "round.opened" and not opening:  # the agenda announces the first round
-                await self._announce_round(channel, d, e.payload["round"])
-            elif e.kind == "round.extended":
-                await safe_send(channel, embed=_embeds.extended_embed(d))
-            elif e.kind == "deliberation.cancelled":
-                await safe_send(channel, embed=_embeds.cancelled_embed(d))
-            elif e.kind == "deliberation.sealed" and change.record is not None:
-                await self._post_record(guild_id, channel, change)
+        for step in milestones:
+            match step:
+                case RoundClosed(round=index):
+                    await safe_send(channel, embed=_embeds.round_closed_embed(d, index))
+                case RoundOpened(round=index) if not change.opened:  # the agenda announces the first round
+                    await self._announce_round(channel, d, index)
+                case RoundExtended():
+                    await safe_send(channel, embed=_embeds.extended_embed(d))
+                case DeliberationCancelled():
+                    await safe_send(channel, embed=_embeds.cancelled_embed(d))
+                case DeliberationSealed() if change.record is not None:
+                    await self._post_record(guild_id, channel, change)
         await self._refresh_agenda(guild_id, d)
 
     async def _announce_round(self, channel: discord.abc.Messageable, d: Deliberation, index: int) -> None:
@@ -282,7 +285,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             log.warning("Guild %s: could not post record %s to the archive: %s", guild_id, stored.deliberation_id, exc)
 
     async def _refresh_agenda(self, guild_id: int, d: Deliberation) -> None:
-        where = await self.bot.roundtable.store.post(guild_id, d.id, AGENDA_REF)
+        where = await self.bot.roundtable.post(guild_id, d.id, AGENDA_REF)
         if where is None:
             return
         channel = self.bot.get_channel(where[0])

@@ -55,9 +55,7 @@ class Dissent(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         d = await self.bot.roundtable.get(guild_id, deliberation_id)
         # Aliases stay aliases unless the deliberation lets its own moderator see behind them.
-        reveal = (
-            d.settings.anonymous and d.settings.reveal_aliases_to_moderator and actor_of(interaction).key == d.moderator
-        )
+        reveal = d.reveals_to(actor_of(interaction).key)
         dmap = await self._map(guild_id, d, reveal=reveal)
         panel = _embeds.panel_embed(dmap.snapshot, revealed=reveal)
         title = f"Dissent map · deliberation #{d.id}"
@@ -68,7 +66,7 @@ class Dissent(commands.Cog):
     async def on_roundtable_change(self, guild_id: int, change: Change) -> None:
         """At the end of a dissent round, post the dissent map in the deliberation."""
         d = change.deliberation
-        closed = [e.payload["round"] for e in change.events if e.kind == "round.closed"]
+        closed = change.rounds_closed
         if not any(d.rounds[index].kind is RoundKind.DISSENT for index in closed):
             return
         try:

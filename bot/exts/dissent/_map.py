@@ -20,7 +20,6 @@ from bot.analysis.groups import POLIS_RULE
 from bot.analysis.opinions import MIN_CLUSTERED, MIN_STATEMENTS, DissentAnalysis
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ActorKind, Role, Vote
-from bot.engine.record import ai_label
 from bot.votes import moderated_out, statement_votes
 
 log = logging.getLogger(__name__)
@@ -75,10 +74,7 @@ class DissentMap:
 
 def author_of(d: Deliberation, key: str, *, reveal: bool) -> str:
     """A statement's author as shown: the AI label, an alias, or the member's name."""
-    p = d.participant(key)
-    if p is not None and p.kind is ActorKind.AI:
-        return ai_label(p.name, p.model or "unknown model")
-    return d.display_name(key, reveal=reveal)
+    return d.shown_as(key, reveal=reveal)
 
 
 def snapshot(d: Deliberation, *, reveal: bool = False, smoother: KSmoother | None = None) -> DissentSnapshot:
