@@ -20,16 +20,17 @@ from discord.ext import commands
 
 from bot import exts
 from bot.ai.panel import AIPanel
-from bot.ai_worker import ThreadedAIPanel
+from bot.ai.worker import ThreadedAIPanel
 from bot.config import Settings
 from bot.engine.errors import RoundtableError
-from bot.exts._shared.changes import publish
 from bot.exts._shared.errors import RoundtableTree
 from bot.exts._shared.messages import NO_MENTIONS
 from bot.exts._shared.scheduler import DeadlineScheduler
-from bot.service import Roundtable
+from bot.service import Change, Roundtable
 
 log = logging.getLogger(__name__)
+
+CHANGE_EVENT = "roundtable_change"
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -97,7 +98,7 @@ class RoundtableBot(commands.Bot):
     # ----------------------------------------------------------------- lifecycle
 
     async def setup_hook(self) -> None:
-        # Model calls run on their own thread and loop (bot.ai_worker); the wait is external.
+        # Model calls run on their own thread and loop (bot.ai.worker); the wait is external.
         panel = self._ai_panel if self._ai_panel is not None else ThreadedAIPanel(AIPanel(self.settings.ai))
         if isinstance(panel, ThreadedAIPanel):
             panel.wait = self.wait_external
@@ -162,34 +163,56 @@ class RoundtableBot(commands.Bot):
             for deliberation_id, deadline in deadlines.get(guild_id, ()):
                 self.deadlines.schedule(guild_id, deliberation_id, deadline)
 
-    async def restore_deadlines(self, guild_id: int, *, fired: tuple[int, datetime] | None = None) -> None:
+    async def restore_deadlines(self, guild_id: int) -> None:
         """Schedule every open deliberation's current deadline in a guild from the database.
 
         Deadlines already past fire at once, which closes rounds that ran out while the bot
-        was down. `fired` is a (deliberation, deadline) that just fired and must not be
-        scheduled again even if the service refused to close it (else it would spin).
+        was down.
         """
         for deliberation_id, deadline in await self.roundtable.deadlines(guild_id):
-            if fired is not None and (deliberation_id, deadline) == fired:
-                continue
             self.deadlines.schedule(guild_id, deliberation_id, deadline)
 
     async def _deadline_passed(self, guild_id: int, deliberation_id: int) -> None:
-        fired_at = self.clock()
-        deadline = next((d for i, d in await self.roundtable.deadlines(guild_id) if i == deliberation_id), None)
         try:
             change = await self.roundtable.close_due_round(guild_id, deliberation_id)
         except RoundtableError as exc:
             # Closed by hand or cancelled meanwhile: nothing to do.
             log.info("Deadline for deliberation %s not applied: %s", deliberation_id, exc.user_message)
-        else:
-            if change is not None:
-                log.info("Closed the due round of deliberation %s at %s", deliberation_id, fired_at)
-                # Features listen for `roundtable_change` (announcements, AI turns, the record).
-                self.dispatch("roundtable_round_closed", guild_id, deliberation_id, change)
-                publish(self, guild_id, change)
-        fired = (deliberation_id, deadline) if deadline is not None else None
-        await self.restore_deadlines(guild_id, fired=fired)
+            return
+        if change is not None:
+            log.info("Closed the due round of deliberation %s", deliberation_id)
+            self.publish(guild_id, change)  # schedules the next round's deadline, among the rest
+            return
+        # Not due by the service's clock (or no longer open): follow the deliberation's own deadline,
+        # only if it lies ahead, so a refused firing never spins.
+        d = await self.roundtable.get(guild_id, deliberation_id)
+        if d.is_open and d.round.deadline is not None and d.round.deadline > self.roundtable.now():
+            self.deadlines.schedule(guild_id, d.id, d.round.deadline)
+
+    # ----------------------------------------------------------- accepted changes
+
+    def publish(self, guild_id: int, change: Change) -> None:
+        """Announce an accepted change to every feature (`on_roundtable_change`).
+
+        Whatever accepted an action (a slash command, a button, a modal, a deadline closing a
+        round) calls this once the change is stored. Features listen with
+
+            @commands.Cog.listener()
+            async def on_roundtable_change(self, guild_id: int, change: Change) -> None: ...
+
+        Publishing also keeps the deadline scheduler in step with the deliberation (a new round,
+        an extension, a close), so no feature has to remember to.
+        """
+        d = change.deliberation
+        if change.deadline_moved:
+            if d.is_open and d.round.deadline is not None:
+                self.deadlines.schedule(guild_id, d.id, d.round.deadline)
+            else:
+                self.deadlines.cancel(d.id)
+        log.debug(
+            "Change in deliberation %s of guild %s: %s", d.id, guild_id, ", ".join(e.kind for e in change.events)
+        )
+        self.dispatch(CHANGE_EVENT, guild_id, change)
 
     # ----------------------------------------------------------- blocking work
 
@@ -216,6 +239,6 @@ def create_bot(settings: Settings, *, clock: Clock | None = None, ai: AIPanel | 
 
     `ai` replaces the AI panel the service uses (tests pass a spec'd fake, or a
     `ThreadedAIPanel` over a shared embedded server). By default it is the configured
-    `AIPanel`, run on its own thread (`bot.ai_worker.ThreadedAIPanel`).
+    `AIPanel`, run on its own thread (`bot.ai.worker.ThreadedAIPanel`).
     """
     return RoundtableBot(settings, clock=clock or utc_now, ai=ai)

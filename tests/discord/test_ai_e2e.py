@@ -24,7 +24,7 @@ from discord_harness import Table
 from bot.ai.config import AIConfig
 from bot.ai.embedded import EmbeddedServer, default_gguf_path
 from bot.ai.panel import AIPanel
-from bot.ai_worker import ThreadedAIPanel
+from bot.ai.worker import ThreadedAIPanel
 from bot.app import RoundtableBot
 from bot.config import Settings
 

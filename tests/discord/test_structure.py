@@ -68,19 +68,19 @@ async def test_every_button_the_bot_posts_is_answered_by_a_registered_dynamic_it
     env: simcord.Env, bot: RoundtableBot
 ) -> None:
     from bot.engine.model import ConsentChoice, Vote
-    from bot.exts._shared import posting
+    from bot.exts._shared import buttons
 
-    widest = 10 ** MAX_ID_DIGITS - 1
-    ids = [
-        posting.POSITION_ID.format(deliberation=widest),
-        posting.RAISE_ID.format(deliberation=widest),
-        posting.STATEMENT_ID.format(deliberation=widest),
-        posting.REMIND_ID.format(deliberation=widest),
-        *(posting.VOTE_ID.format(deliberation=widest, statement=widest, vote=posting.VOTE_CODES[v]) for v in Vote),
-        *(posting.OBJECTION_ID.format(deliberation=widest, objection=widest, action=a)
-          for a in posting.OBJECTION_ACTIONS),
-        *(posting.CONSENT_ID.format(deliberation=widest, choice=posting.CONSENT_CODES[c]) for c in ConsentChoice),
+    widest = 10**MAX_ID_DIGITS - 1
+    posted = [
+        buttons.StatePositionButton(widest),
+        buttons.RaiseObjectionButton(widest),
+        buttons.AddStatementButton(widest),
+        buttons.RemindButton(widest),
+        *(buttons.VoteButton(widest, widest, v) for v in Vote),
+        *(buttons.ObjectionButton(widest, widest, a) for a in buttons.ObjectionButton.ACTIONS),
+        *(buttons.ConsentButton(widest, c) for c in ConsentChoice),
     ]
+    ids = [b.custom_id for b in posted]
     patterns = list(bot._connection._view_store._dynamic_items)
     for custom_id in ids:
         assert len(custom_id) <= 100, custom_id

@@ -8,9 +8,9 @@ Posts are remembered with `Roundtable.remember_post(guild, deliberation, ref, ch
 `c:<contribution id>` and `o:<objection id>`, so an edit, a vote or a status change can update
 the embed in place with `refresh_post`.
 
-Buttons on posts are plain components whose custom ids follow the templates below; the
-`DynamicItem`s that answer them are registered by the feature packages (`contributions`), so
-they keep working after a restart and this module imports no feature.
+Buttons on posts are `bot.exts._shared.buttons` classes, which own their ids and looks; the
+feature packages (`contributions`) register the subclasses that answer them, so they keep
+working after a restart and this module imports no feature.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.engine.deliberation import Deliberation
-from bot.engine.model import ConsentChoice, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
+from bot.engine.model import Contribution, ContributionKind, Objection, ObjectionStatus, Vote
+from bot.exts._shared.buttons import ObjectionButton, PersistentButton, VoteButton, components
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
 if TYPE_CHECKING:
@@ -39,29 +40,6 @@ OBJECTION_COLOURS: dict[ObjectionStatus, discord.Colour] = {
     ObjectionStatus.ADDRESSED: discord.Colour.green(),
     ObjectionStatus.WITHDRAWN: discord.Colour.light_grey(),
     ObjectionStatus.STANDING: discord.Colour.dark_red(),
-}
-
-# Custom id templates (the DynamicItems in `bot.exts.contributions` and `bot.exts.deliberation`
-# match them; each carries every id its handler needs, so buttons survive a restart).
-POSITION_ID = "rt:pos:{deliberation}"
-RAISE_ID = "rt:raise:{deliberation}"
-STATEMENT_ID = "rt:stmt:{deliberation}"
-REMIND_ID = "rt:remind:{deliberation}"
-CONSENT_ID = "rt:consent:{deliberation}:{choice}"
-CONSENT_CODES: dict[ConsentChoice, str] = {
-    ConsentChoice.ENDORSE: "e",
-    ConsentChoice.RESERVATIONS: "r",
-    ConsentChoice.STAND_ASIDE: "s",
-    ConsentChoice.BLOCK: "b",
-}
-VOTE_ID = "rt:vote:{deliberation}:{statement}:{vote}"
-VOTE_CODES: dict[Vote, str] = {Vote.AGREE: "a", Vote.DISAGREE: "d", Vote.PASS: "p"}
-OBJECTION_ID = "rt:obj:{deliberation}:{objection}:{action}"
-# w: withdraw (author), a: mark addressed (moderator), r: reopen (author)
-OBJECTION_ACTIONS: dict[str, ObjectionStatus] = {
-    "w": ObjectionStatus.WITHDRAWN,
-    "a": ObjectionStatus.ADDRESSED,
-    "r": ObjectionStatus.OPEN,
 }
 
 _TITLES: dict[ContributionKind, str] = {
@@ -162,53 +140,22 @@ def objection_embed(d: Deliberation, o: Objection) -> discord.Embed:
 # ---------------------------------------------------------------------- components
 
 
-def components(items: list[discord.ui.Button[Any]]) -> discord.ui.View | None:
-    """A view carrying only components: the registered DynamicItems answer the clicks.
-
-    Stopped before sending so discord.py does not also store it (a stopped view is not kept),
-    which would dispatch each click twice.
-    """
-    if not items:
-        return None
-    view = discord.ui.View(timeout=None)
-    for item in items:
-        view.add_item(item)
-    view.stop()
-    return view
+def vote_buttons(d: Deliberation, statement_id: int) -> list[PersistentButton]:
+    return [VoteButton(d.id, statement_id, vote) for vote in Vote]
 
 
-def vote_buttons(d: Deliberation, statement_id: int) -> list[discord.ui.Button[Any]]:
-    styles = {
-        Vote.AGREE: discord.ButtonStyle.success,
-        Vote.DISAGREE: discord.ButtonStyle.danger,
-        Vote.PASS: discord.ButtonStyle.secondary,
-    }
-    return [
-        discord.ui.Button(
-            label=vote.value.capitalize(),
-            style=styles[vote],
-            custom_id=VOTE_ID.format(deliberation=d.id, statement=statement_id, vote=VOTE_CODES[vote]),
-        )
-        for vote in Vote
-    ]
-
-
-def objection_buttons(d: Deliberation, o: Objection) -> list[discord.ui.Button[Any]]:
+def objection_buttons(d: Deliberation, o: Objection) -> list[PersistentButton]:
+    """What can happen to an objection now: withdraw or reopen (its author), mark addressed (the moderator)."""
     if not d.is_open:
         return []
-    wanted: list[tuple[str, str, discord.ButtonStyle]] = []
+    actions = []
     if o.status in (ObjectionStatus.OPEN, ObjectionStatus.ADDRESSED) and not o.from_block:
-        wanted.append(("w", "Withdraw", discord.ButtonStyle.secondary))
+        actions.append("w")
     if o.status is ObjectionStatus.OPEN:
-        wanted.append(("a", "Mark addressed", discord.ButtonStyle.success))
+        actions.append("a")
     if o.status is ObjectionStatus.ADDRESSED:
-        wanted.append(("r", "Reopen", discord.ButtonStyle.danger))
-    return [
-        discord.ui.Button(
-            label=label, style=style, custom_id=OBJECTION_ID.format(deliberation=d.id, objection=o.id, action=code)
-        )
-        for code, label, style in wanted
-    ]
+        actions.append("r")
+    return [ObjectionButton(d.id, o.id, action) for action in actions]
 
 
 def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | None:
@@ -317,19 +264,8 @@ async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Delibera
 
 __all__ = [
     "AI_COLOUR",
-    "CONSENT_CODES",
-    "CONSENT_ID",
     "HUMAN_COLOUR",
-    "OBJECTION_ACTIONS",
-    "OBJECTION_ID",
-    "POSITION_ID",
-    "RAISE_ID",
-    "REMIND_ID",
-    "STATEMENT_ID",
-    "VOTE_CODES",
-    "VOTE_ID",
     "author_line",
-    "components",
     "contribution_embed",
     "deliberation_channel",
     "objection_embed",

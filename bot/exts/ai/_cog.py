@@ -8,7 +8,7 @@
 - `/summary draft` (AI drafts), `/summary adopt draft:<id> [amend]`, `/summary propose` (moderator).
 
 Generation is slow: commands acknowledge at once and the turn runs as a background task. The
-model calls themselves run on the AI panel's own thread (`bot.ai_worker`), awaited as an
+model calls themselves run on the AI panel's own thread (`bot.ai.worker`), awaited as an
 external wait, so neither an interaction nor the simulator waits on the model. Every AI
 contribution is posted labelled (`posting.post_contribution`); an AI that failed gets a short
 labelled notice, and the deliberation goes on.
@@ -29,7 +29,6 @@ from bot.ai.labels import unavailable_notice
 from bot.ai.types import Task
 from bot.engine.errors import AlreadyRecorded, RoundtableError
 from bot.engine.model import Actor
-from bot.exts._shared.changes import publish
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
 from bot.exts._shared.messages import safe_respond, safe_send
@@ -91,7 +90,7 @@ class AIParticipants(commands.Cog):
         for change in turn.changes:
             for contribution_id in change.added():
                 await post_contribution(self.bot, guild_id, change.deliberation, contribution_id)
-            publish(self.bot, guild_id, change)
+            self.bot.publish(guild_id, change)
         if turn.unavailable:
             channel = await deliberation_channel(self.bot, guild_id, deliberation_id)
             for failed in turn.unavailable:
@@ -165,7 +164,7 @@ class AIParticipants(commands.Cog):
         ask, change = await self.bot.roundtable.ask_ai(guild_id, deliberation_id, actor_of(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         if change is not None:
-            publish(self.bot, guild_id, change)
+            self.bot.publish(guild_id, change)
         self.start_turn(guild_id, deliberation_id, ask.task, target=ask.target)
         if ask.task == "position":
             reply = (
@@ -277,4 +276,4 @@ class AIParticipants(commands.Cog):
         await safe_respond(interaction, f"The proposal before the group is set. {authorship(d)}", ephemeral=True)
         channel = await deliberation_channel(self.bot, guild_id, d.id)
         await safe_send(channel, embed=proposal_embed(d))
-        publish(self.bot, guild_id, change)
+        self.bot.publish(guild_id, change)

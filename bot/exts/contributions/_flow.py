@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.exts._shared.changes import publish
 from bot.exts._shared.lookup import guild_id_of
 from bot.exts._shared.messages import safe_respond
 from bot.exts._shared.posting import show_change
@@ -32,5 +31,5 @@ async def perform(
     change = await bot.roundtable.act(guild_id, deliberation_id, decide)
     await safe_respond(interaction, confirm(change), ephemeral=True)
     await show_change(bot, guild_id, change)
-    publish(bot, guild_id, change)
+    bot.publish(guild_id, change)
     return change

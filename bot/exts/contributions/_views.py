@@ -2,30 +2,18 @@
 
 The agenda's State position / Raise objection / Add statement buttons, Agree / Disagree / Pass on
 positions and statements, an objection's Withdraw / Mark addressed / Reopen, and the consent
-scale. The ids' formats live in `bot.exts._shared.posting`, which builds the buttons.
+scale. Each button's id and look live in `bot.exts._shared.buttons`; here is what a click does.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.engine.model import ConsentChoice, Vote
-from bot.exts._shared.components import HandledDynamicItem
+from bot.engine.model import ConsentChoice
+from bot.exts._shared import buttons
 from bot.exts._shared.lookup import actor_of, guild_id_of
-from bot.exts._shared.posting import (
-    CONSENT_CODES,
-    CONSENT_ID,
-    OBJECTION_ACTIONS,
-    OBJECTION_ID,
-    POSITION_ID,
-    RAISE_ID,
-    STATEMENT_ID,
-    VOTE_CODES,
-    VOTE_ID,
-)
 from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._modals import BlockModal, ObjectionModal, PositionModal, StatementModal
@@ -33,16 +21,16 @@ from bot.exts.contributions._modals import BlockModal, ObjectionModal, PositionM
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
 
-_VOTES = {code: vote for vote, code in VOTE_CODES.items()}
-_CHOICES = {code: choice for choice, code in CONSENT_CODES.items()}
-
 
 def _bot(interaction: discord.Interaction[Any]) -> RoundtableBot:
     return interaction.client  # type: ignore[return-value]
 
 
 async def open_position_modal(
-    interaction: discord.Interaction[Any], deliberation_id: int, *, stance: str | None = None,
+    interaction: discord.Interaction[Any],
+    deliberation_id: int,
+    *,
+    stance: str | None = None,
     reasoning: str | None = None,
 ) -> None:
     """The position modal, refused up front in a round that takes no positions."""
@@ -84,78 +72,22 @@ async def give_consent(
     )
 
 
-class StatePositionButton(
-    HandledDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"rt:pos:(?P<deliberation>[0-9]+)"
-):
-    def __init__(self, deliberation_id: int) -> None:
-        super().__init__(discord.ui.Button(label="State position", custom_id=POSITION_ID.format(
-            deliberation=deliberation_id)))
-        self.deliberation_id = deliberation_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> StatePositionButton:
-        return cls(int(match["deliberation"]))
-
+class StatePosition(buttons.StatePositionButton, template=buttons.StatePositionButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await open_position_modal(interaction, self.deliberation_id)
 
 
-class RaiseObjectionButton(
-    HandledDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"rt:raise:(?P<deliberation>[0-9]+)"
-):
-    def __init__(self, deliberation_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Raise objection", custom_id=RAISE_ID.format(
-            deliberation=deliberation_id)))
-        self.deliberation_id = deliberation_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> RaiseObjectionButton:
-        return cls(int(match["deliberation"]))
-
+class RaiseObjection(buttons.RaiseObjectionButton, template=buttons.RaiseObjectionButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await open_objection_modal(interaction, self.deliberation_id)
 
 
-class AddStatementButton(
-    HandledDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"rt:stmt:(?P<deliberation>[0-9]+)"
-):
-    def __init__(self, deliberation_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Add statement", custom_id=STATEMENT_ID.format(
-            deliberation=deliberation_id)))
-        self.deliberation_id = deliberation_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> AddStatementButton:
-        return cls(int(match["deliberation"]))
-
+class AddStatement(buttons.AddStatementButton, template=buttons.AddStatementButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await open_statement_modal(interaction, self.deliberation_id)
 
 
-class VoteButton(
-    HandledDynamicItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rt:vote:(?P<deliberation>[0-9]+):(?P<statement>[0-9]+):(?P<vote>[adp])",
-):
-    def __init__(self, deliberation_id: int, statement_id: int, vote: Vote) -> None:
-        custom_id = VOTE_ID.format(deliberation=deliberation_id, statement=statement_id, vote=VOTE_CODES[vote])
-        super().__init__(discord.ui.Button(label=vote.value.capitalize(), custom_id=custom_id))
-        self.deliberation_id = deliberation_id
-        self.statement_id = statement_id
-        self.vote = vote
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> VoteButton:
-        return cls(int(match["deliberation"]), int(match["statement"]), _VOTES[match["vote"]])
-
+class CastVote(buttons.VoteButton, template=buttons.VoteButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         actor, statement, vote = actor_of(interaction), self.statement_id, self.vote
         await perform(
@@ -163,26 +95,7 @@ class VoteButton(
         )
 
 
-class ObjectionButton(
-    HandledDynamicItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rt:obj:(?P<deliberation>[0-9]+):(?P<objection>[0-9]+):(?P<action>[war])",
-):
-    """Withdraw (the author), Mark addressed (the moderator), Reopen (the author)."""
-
-    def __init__(self, deliberation_id: int, objection_id: int, action: str) -> None:
-        custom_id = OBJECTION_ID.format(deliberation=deliberation_id, objection=objection_id, action=action)
-        super().__init__(discord.ui.Button(label=action, custom_id=custom_id))
-        self.deliberation_id = deliberation_id
-        self.objection_id = objection_id
-        self.status = OBJECTION_ACTIONS[action]
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> ObjectionButton:
-        return cls(int(match["deliberation"]), int(match["objection"]), match["action"])
-
+class MoveObjection(buttons.ObjectionButton, template=buttons.ObjectionButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         actor, objection, status = actor_of(interaction), self.objection_id, self.status
         await perform(
@@ -193,25 +106,7 @@ class ObjectionButton(
         )
 
 
-class ConsentButton(
-    HandledDynamicItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rt:consent:(?P<deliberation>[0-9]+):(?P<choice>[ersb])",
-):
-    """The consent scale; Block opens a modal for the reason."""
-
-    def __init__(self, deliberation_id: int, choice: ConsentChoice) -> None:
-        custom_id = CONSENT_ID.format(deliberation=deliberation_id, choice=CONSENT_CODES[choice])
-        super().__init__(discord.ui.Button(label=choice.value, custom_id=custom_id))
-        self.deliberation_id = deliberation_id
-        self.choice = choice
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> ConsentButton:
-        return cls(int(match["deliberation"]), _CHOICES[match["choice"]])
-
+class AnswerConsent(buttons.ConsentButton, template=buttons.ConsentButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         if self.choice is ConsentChoice.BLOCK:
             await open_block_modal(interaction, self.deliberation_id)
@@ -220,10 +115,10 @@ class ConsentButton(
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
-    StatePositionButton,
-    RaiseObjectionButton,
-    AddStatementButton,
-    VoteButton,
-    ObjectionButton,
-    ConsentButton,
+    StatePosition,
+    RaiseObjection,
+    AddStatement,
+    CastVote,
+    MoveObjection,
+    AnswerConsent,
 )

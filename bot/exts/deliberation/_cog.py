@@ -10,7 +10,6 @@ from discord.ext import commands
 from bot.engine.errors import InvalidValue, RoundtableError
 from bot.engine.events import DeliberationCancelled, DeliberationSealed, RoundClosed, RoundExtended, RoundOpened
 from bot.engine.model import Actor, Role
-from bot.exts._shared.changes import publish
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
@@ -106,7 +105,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         await safe_respond(
             interaction, f"Deliberation #{d.id} is open {'in ' if not in_channel else ''}{place}.", ephemeral=True
         )
-        publish(self.bot, guild_id, change)
+        self.bot.publish(guild_id, change)
 
     # ------------------------------------------------------------------ reading
 
@@ -128,7 +127,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         change = await self.bot.roundtable.act(guild_id, deliberation_id, decide)
         await safe_respond(interaction, reply.format(d=change.deliberation), ephemeral=True)
-        publish(self.bot, guild_id, change)
+        self.bot.publish(guild_id, change)
         return change
 
     @app_commands.command(name="advance", description="Close the current round and open the next (moderator)")
@@ -151,7 +150,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         else:
             reply = f"Round {d.current} closed; the {d.round.kind.value} round is open."
         await safe_respond(interaction, reply, ephemeral=True)
-        publish(self.bot, guild_id, change)
+        self.bot.publish(guild_id, change)
 
     @app_commands.command(name="extend", description="Give the current round more time (moderator)")
     @app_commands.describe(minutes="Minutes to add to the deadline", deliberation=DELIBERATION_HELP)

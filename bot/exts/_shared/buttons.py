@@ -1,0 +1,180 @@
+"""Every persistent button: its custom id and its look, each in one class.
+
+A button's class builds its id from the ids it carries and parses the same id back (its
+`template`), so buttons survive a restart. Posting a button is `VoteButton(d, s, vote)`; what a
+click does is the feature's: it subclasses the button with `run` and registers the subclass
+(`bot.add_dynamic_items`), whose template is the same (`answers(...)`). This module knows no
+feature, so any of them can post any button.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Self
+
+import discord
+
+from bot.engine.model import ConsentChoice, ObjectionStatus, Vote
+from bot.exts._shared.components import HandledDynamicItem
+
+Button = discord.ui.Button[Any]
+
+
+class PersistentButton(HandledDynamicItem, discord.ui.DynamicItem[Button], template=r"rt:\0"):
+    """A button carrying the deliberation's id. Subclasses set `template` and build the look."""
+
+    deliberation_id: int
+
+    @classmethod
+    def answers(cls) -> re.Pattern[str]:
+        """The template a feature's subclass registers under (the same as this button's)."""
+        return cls.__discord_ui_compiled_template__
+
+
+class _DeliberationButton(PersistentButton, template=r"rt:\0"):
+    """A button whose id is its prefix and the deliberation, e.g. `rt:pos:12`."""
+
+    PREFIX = ""
+    LABEL = ""
+    STYLE = discord.ButtonStyle.secondary
+
+    def __init__(self, deliberation_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label=self.LABEL, style=self.STYLE, custom_id=f"rt:{self.PREFIX}:{deliberation_id}")
+        )
+        self.deliberation_id = deliberation_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]))
+
+
+class StatePositionButton(_DeliberationButton, template=r"rt:pos:(?P<deliberation>[0-9]+)"):
+    PREFIX, LABEL, STYLE = "pos", "State position", discord.ButtonStyle.primary
+
+
+class RaiseObjectionButton(_DeliberationButton, template=r"rt:raise:(?P<deliberation>[0-9]+)"):
+    PREFIX, LABEL, STYLE = "raise", "Raise objection", discord.ButtonStyle.danger
+
+
+class AddStatementButton(_DeliberationButton, template=r"rt:stmt:(?P<deliberation>[0-9]+)"):
+    PREFIX, LABEL, STYLE = "stmt", "Add statement", discord.ButtonStyle.secondary
+
+
+class RemindButton(_DeliberationButton, template=r"rt:remind:(?P<deliberation>[0-9]+)"):
+    """Each member's own switch: a mention when a round opens, or none."""
+
+    PREFIX, LABEL, STYLE = "remind", "Remind me", discord.ButtonStyle.secondary
+
+
+class VoteButton(PersistentButton, template=r"rt:vote:(?P<deliberation>[0-9]+):(?P<statement>[0-9]+):(?P<vote>[adp])"):
+    """Agree / Disagree / Pass on a position or statement."""
+
+    CODES: ClassVar[dict[Vote, str]] = {Vote.AGREE: "a", Vote.DISAGREE: "d", Vote.PASS: "p"}
+    STYLES: ClassVar[dict[Vote, discord.ButtonStyle]] = {
+        Vote.AGREE: discord.ButtonStyle.success,
+        Vote.DISAGREE: discord.ButtonStyle.danger,
+        Vote.PASS: discord.ButtonStyle.secondary,
+    }
+
+    def __init__(self, deliberation_id: int, statement_id: int, vote: Vote) -> None:
+        custom_id = f"rt:vote:{deliberation_id}:{statement_id}:{self.CODES[vote]}"
+        super().__init__(discord.ui.Button(label=vote.value.capitalize(), style=self.STYLES[vote], custom_id=custom_id))
+        self.deliberation_id = deliberation_id
+        self.statement_id = statement_id
+        self.vote = vote
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        vote = next(v for v, code in cls.CODES.items() if code == match["vote"])
+        return cls(int(match["deliberation"]), int(match["statement"]), vote)
+
+
+class ObjectionButton(
+    PersistentButton, template=r"rt:obj:(?P<deliberation>[0-9]+):(?P<objection>[0-9]+):(?P<action>[war])"
+):
+    """Withdraw (the author), Mark addressed (the moderator), Reopen (the author)."""
+
+    # code: (the status it moves to, label, style)
+    ACTIONS: ClassVar[dict[str, tuple[ObjectionStatus, str, discord.ButtonStyle]]] = {
+        "w": (ObjectionStatus.WITHDRAWN, "Withdraw", discord.ButtonStyle.secondary),
+        "a": (ObjectionStatus.ADDRESSED, "Mark addressed", discord.ButtonStyle.success),
+        "r": (ObjectionStatus.OPEN, "Reopen", discord.ButtonStyle.danger),
+    }
+
+    def __init__(self, deliberation_id: int, objection_id: int, action: str) -> None:
+        status, label, style = self.ACTIONS[action]
+        custom_id = f"rt:obj:{deliberation_id}:{objection_id}:{action}"
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
+        self.deliberation_id = deliberation_id
+        self.objection_id = objection_id
+        self.status = status
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["objection"]), match["action"])
+
+
+class ConsentButton(PersistentButton, template=r"rt:consent:(?P<deliberation>[0-9]+):(?P<choice>[ersb])"):
+    """The consent scale; Block asks for the reason."""
+
+    CODES: ClassVar[dict[ConsentChoice, str]] = {
+        ConsentChoice.ENDORSE: "e",
+        ConsentChoice.RESERVATIONS: "r",
+        ConsentChoice.STAND_ASIDE: "s",
+        ConsentChoice.BLOCK: "b",
+    }
+    LOOKS: ClassVar[dict[ConsentChoice, tuple[str, discord.ButtonStyle]]] = {
+        ConsentChoice.ENDORSE: ("Endorse", discord.ButtonStyle.success),
+        ConsentChoice.RESERVATIONS: ("Reservations", discord.ButtonStyle.primary),
+        ConsentChoice.STAND_ASIDE: ("Stand aside", discord.ButtonStyle.secondary),
+        ConsentChoice.BLOCK: ("Block", discord.ButtonStyle.danger),
+    }
+
+    def __init__(self, deliberation_id: int, choice: ConsentChoice) -> None:
+        label, style = self.LOOKS[choice]
+        custom_id = f"rt:consent:{deliberation_id}:{self.CODES[choice]}"
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
+        self.deliberation_id = deliberation_id
+        self.choice = choice
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        choice = next(c for c, code in cls.CODES.items() if code == match["choice"])
+        return cls(int(match["deliberation"]), choice)
+
+
+def components(items: list[PersistentButton]) -> discord.ui.View | None:
+    """A view carrying only these buttons: the registered subclasses answer the clicks.
+
+    Stopped before sending so discord.py does not also store it (a stopped view is not kept),
+    which would dispatch each click twice.
+    """
+    if not items:
+        return None
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    view.stop()
+    return view
+
+
+__all__ = [
+    "AddStatementButton",
+    "ConsentButton",
+    "ObjectionButton",
+    "PersistentButton",
+    "RaiseObjectionButton",
+    "RemindButton",
+    "StatePositionButton",
+    "VoteButton",
+    "components",
+]
