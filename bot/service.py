@@ -579,4 +579,15 @@ def _ai_contribution(d: Deliberation, result: AIResult, task: Task, target: int 
     return d.critique(actor, result.text, target, at, meta=meta)
 
 
-__all__: Sequence[str] = ["UNSET", "AITurn", "Change", "Clock", "Roundtable", "system_clock"]
+__all__: Sequence[str] = [
+    "UNSET",
+    "AITurn",
+    "Change",
+    "Clock",
+    "GuildSettings",
+    "Milestone",
+    "RecordSummary",
+    "Roundtable",
+    "StoredRecord",
+    "system_clock",
+]

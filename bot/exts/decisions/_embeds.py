@@ -11,7 +11,7 @@ from typing import Any
 import discord
 
 from bot.engine.outcome import OUTCOME_LABELS, OutcomeKind
-from bot.store import RecordSummary
+from bot.service import RecordSummary
 
 RECORD_COLOUR = discord.Colour.dark_gold()
 FIELD_MAX = 1024

@@ -17,7 +17,7 @@ from bot.engine.model import ACCEPTS, CONSENT_LABELS, ConsentChoice, Participant
 from bot.engine.record import ai_label
 from bot.engine.templates import ROUND_PURPOSE, RoundKind
 from bot.exts._shared.posting import HUMAN_COLOUR
-from bot.store import StoredRecord
+from bot.service import StoredRecord
 
 AGENDA_COLOUR = discord.Colour.gold()
 ROUND_COLOUR = discord.Colour.dark_gold()

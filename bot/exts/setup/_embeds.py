@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.store import GuildSettings
+from bot.service import GuildSettings
 
 
 def guild_settings_embed(settings: GuildSettings, guild: discord.Guild, *, title: str) -> discord.Embed:
