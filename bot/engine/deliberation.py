@@ -355,11 +355,18 @@ class Deliberation:
         return self._human_voice(actor, doing, at)
 
     def _require_moderator(self, actor: Actor, doing: str) -> None:
+        """The moderator who opened it, or any member with the guild's moderator rights."""
         if actor.kind is ActorKind.AI:
             raise errors.NotForAI(f"AI participants cannot {doing}; only the moderator can.")
-        p = self.participants.get(actor.key)
-        if p is None or p.role is not Role.MODERATOR:
+        if actor.kind is ActorKind.HUMAN and actor.moderates:
+            return
+        if not self.is_moderator(actor.key):
             raise errors.PermissionDenied(f"Only the moderator can {doing}.")
+
+    def is_moderator(self, key: str) -> bool:
+        """Did this participant open (and so moderate) the deliberation?"""
+        p = self.participants.get(key)
+        return p is not None and p.role is Role.MODERATOR
 
     @staticmethod
     def _join_event(actor: Actor, role: Role, at: datetime) -> Event:
@@ -737,14 +744,23 @@ class Deliberation:
         why = clean_text(reason, "reason", REASON_MAX)
         return [Event(actor, at, DeliberationCancelled(why))]
 
-    def advance(self, actor: Actor, at: datetime, *, force: bool = False) -> list[Event]:
+    def advance(
+        self, actor: Actor, at: datetime, *, force: bool = False, confirmed: int | None = None
+    ) -> list[Event]:
         """Close the current round and open the next, or seal the record after the last.
 
-        The moderator may close a round early only by forcing it, which the record shows. The
-        system closes a round only once its deadline has passed.
+        The moderator may close a round before its minimum duration only by forcing it, which
+        the record shows. Closing a consent round before its deadline while members have not
+        answered needs a confirmation naming that round (`confirmed`), so a double click never
+        seals a record no one answered. The system closes a round only once its deadline has passed.
         """
         self._require_open()
         r = self.round
+        if confirmed is not None and confirmed != self.current:
+            raise errors.InvalidTransition(
+                f"Round {confirmed + 1} is no longer the current round; nothing was closed. Look at the "
+                "deliberation's status and advance again if you still want to."
+            )
         assert r.min_close_at is not None
         assert r.deadline is not None
         if actor.kind is ActorKind.SYSTEM:
@@ -761,12 +777,32 @@ class Deliberation:
                     "Force it to close now (the record will say it was forced)."
                 )
             forced = at < r.min_close_at
+            if at < r.deadline and confirmed is None:
+                self._confirm_skipping(r)
         events = [Event(actor, at, RoundClosed(self.current, forced))]
         if self.current + 1 < len(self.rounds):
             events.append(_round_opened(self.current + 1, at, self.settings))
         else:
             events.append(Event(actor, at, DeliberationSealed()))
         return events
+
+    def _confirm_skipping(self, r: Round) -> None:
+        """Ask for confirmation before a consent round closes early on members who have not answered."""
+        if r.kind is not RoundKind.CONSENT:
+            return
+        members = [p for p in self.humans() if p.role is Role.PARTICIPANT]
+        waiting = [p for p in members if p.key not in self.consent]
+        if self.consent and not waiting:
+            return
+        answered = len(members) - len(waiting)
+        names = ", ".join(self.display_name(p.key) for p in waiting) or "nobody has joined"
+        last = self.current + 1 == len(self.rounds)
+        then = "seals the decision record" if last else "moves on"
+        raise errors.NeedsConfirmation(
+            f"Closing the consent round now {then} with {answered} of {len(members)} member(s) answered "
+            f"(not yet: {names}). Confirm to close it anyway.",
+            self.current,
+        )
 
     def _contribution_event(
         self,

@@ -69,3 +69,15 @@ class InvalidTransition(RoundtableError):
 
 class AINotDue(RoundtableError):
     """An AI participant may not speak yet (humans first), unless the moderator asks."""
+
+
+class NeedsConfirmation(RoundtableError):
+    """The action skips something people have not done yet; it happens only once confirmed.
+
+    `token` is what the confirmation must carry (the round it closes), so a confirmation that
+    arrives after the process moved on closes nothing else.
+    """
+
+    def __init__(self, message: str, token: int) -> None:
+        super().__init__(message)
+        self.token = token

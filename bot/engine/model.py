@@ -100,10 +100,14 @@ class Actor:
     kind: ActorKind
     id: str
     name: str = ""
+    # The member holds the guild's moderator rights (its moderator role, or Manage Server), so
+    # may run any deliberation there, not only the ones they opened. Never stored: the events
+    # record who acted, and each decision checks the rights the member has at that moment.
+    moderates: bool = field(default=False, compare=False)
 
     @classmethod
-    def human(cls, member_id: int, name: str = "") -> Actor:
-        return cls(ActorKind.HUMAN, str(member_id), name or f"member {member_id}")
+    def human(cls, member_id: int, name: str = "", *, moderates: bool = False) -> Actor:
+        return cls(ActorKind.HUMAN, str(member_id), name or f"member {member_id}", moderates)
 
     @classmethod
     def ai(cls, name: str) -> Actor:

@@ -30,8 +30,9 @@ async def configure(table: Table) -> None:
     assert result.response is not None
 
 
-async def open_deliberation(table: Table, question: str = "Should we move the meetup to Fridays?",
-                            **options: Any) -> Opened:
+async def open_deliberation(
+    table: Table, question: str = "Should we move the meetup to Fridays?", **options: Any
+) -> Opened:
     options.setdefault("round_minutes", 60)
     result = await table.moderator.slash(table.deliberations, "deliberation start", question=question, **options)
     assert result.response is not None, result
@@ -47,8 +48,9 @@ async def open_deliberation(table: Table, question: str = "Should we move the me
 def messages(where: simcord.ChannelHandle, title: str = "") -> list[discord.Message]:
     """Public messages in a channel whose first embed's title starts with `title`."""
     return [
-        m for m in where.history(viewer=None) if not m.flags.ephemeral and (
-            not title or (m.embeds and (m.embeds[0].title or "").startswith(title)))
+        m
+        for m in where.history(viewer=None)
+        if not m.flags.ephemeral and (not title or (m.embeds and (m.embeds[0].title or "").startswith(title)))
     ]
 
 
@@ -69,6 +71,18 @@ async def state_position(member: simcord.MemberActor, opened: Opened, stance: st
     assert done.response is not None
     assert done.ephemeral
     return done.response.content
+
+
+CONFIRM_CLOSE = "Close it anyway"
+
+
+async def advance(moderator: simcord.MemberActor, where: simcord.ChannelHandle, **options: Any) -> Any:
+    """`/deliberation advance`, confirming when the bot asks (members have not answered the consent round)."""
+    result = await moderator.slash(where, "deliberation advance", **options)
+    asked = result.response
+    if asked is not None and CONFIRM_CLOSE in json.dumps(asked.components, default=str):
+        return await moderator.click(asked, label=CONFIRM_CLOSE)
+    return result
 
 
 async def deliberation(bot: RoundtableBot, table: Table, number: int) -> Deliberation:

@@ -57,7 +57,8 @@ async def advance(env: simcord.Env, bot: RoundtableBot, guild_id: int, d: Delibe
     wait = (r.min_close_at - env.now()).total_seconds()
     if wait > 0:
         await env.advance_time(wait + 1)
-    return await bot.roundtable.act(guild_id, d.id, lambda d, at: d.advance(moderator, at))
+    # The moderator confirms closing a consent round early on members who have not answered.
+    return await bot.roundtable.act(guild_id, d.id, lambda d, at: d.advance(moderator, at, confirmed=d.current))
 
 
 async def seal_quick(

@@ -19,6 +19,7 @@ from pathlib import Path
 import discord
 import pytest
 import simcord
+from deliberation_helpers import advance
 from discord_harness import Table
 
 from bot.ai.config import AIConfig
@@ -111,10 +112,10 @@ async def test_two_ai_participants_one_dead_reach_a_sealed_labelled_record(
     assert post.embeds[0].description
     assert "written by an AI" in (post.embeds[0].footer.text or "")
 
-    await table.admin.slash(thread, "deliberation advance", force=True)
+    await advance(table.admin, thread, force=True)
     await table.ada.slash(thread, "consent", choice="endorse")
     await table.grace.slash(thread, "consent", choice="stand_aside")
-    sealed = await table.admin.slash(thread, "deliberation advance", force=True)
+    sealed = await advance(table.admin, thread, force=True)
     assert sealed.response is not None
     assert sealed.response.content == "The last round is closed and the decision record is sealed."
 

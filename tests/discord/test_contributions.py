@@ -5,6 +5,7 @@ from __future__ import annotations
 import simcord
 from deliberation_helpers import (
     Opened,
+    advance,
     assert_no_mentions_possible,
     configure,
     deliberation,
@@ -34,7 +35,7 @@ async def _to_dissent(env: simcord.Env, table: Table) -> Opened:
     opened = await open_deliberation(table, template="consent")
     await state_position(table.ada, opened, "Support", "Fridays suit more people.")
     await env.advance_time(11 * 60)
-    await table.moderator.slash(opened.where, "deliberation advance")
+    await advance(table.moderator, opened.where)
     return opened
 
 
@@ -130,7 +131,7 @@ async def test_a_block_needs_a_reason_and_then_stands_as_an_objection(
     await configure(table)
     opened = await open_deliberation(table, template="quick")
     await state_position(table.ada, opened, "Support", "Yes.")
-    await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    await advance(table.moderator, opened.where, force=True)
     consent_round = last(opened.where, "Round 2 of 2 open: consent")
     before = await event_count(bot, table, opened.id)
 
@@ -205,7 +206,7 @@ async def test_bad_input_is_refused_clearly_and_nothing_is_stored(
 
     # Move on to the dissent round for objections and statements.
     await env.advance_time(11 * 60)
-    await table.moderator.slash(where, "deliberation advance")
+    await advance(table.moderator, where)
     before = await event_count(bot, table, opened.id)
     await refused(await table.ada.slash(where, "object", what="  ", why="Because."), "The objection is empty")
     await refused(await table.ada.slash(where, "object", what="This", why="w" * 4001), "The reason is 4,001")
@@ -230,7 +231,7 @@ async def test_markdown_and_mentions_in_member_text_are_shown_never_delivered(
     assert post.embeds[0].description == injected  # verbatim, not escaped away
     assert post.embeds[0].title == "Position #1: @everyone"
     await env.advance_time(11 * 60)
-    await table.moderator.slash(opened.where, "deliberation advance")
+    await advance(table.moderator, opened.where)
     await table.ada.slash(opened.where, "object", what=injected, why=injected)
     await table.moderator.slash(opened.where, "deliberation cancel", reason=injected)
     assert fields(last(opened.where, "Deliberation #1 cancelled"))["Reason"] == injected

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import simcord
 from deliberation_helpers import (
+    advance,
     assert_no_mentions_possible,
     configure,
     deliberation,
+    event_count,
     fields,
     last,
     messages,
@@ -34,7 +36,10 @@ async def test_a_consent_deliberation_from_start_to_the_sealed_record(
     assert agenda["Moderator"] == "Moderator"
     assert "None" in agenda["AI participants at the table"]
     assert [b.label for row in opened.agenda.components for b in row.children] == [  # type: ignore[attr-defined]
-        "State position", "Raise objection", "Add statement", "Remind me",
+        "State position",
+        "Raise objection",
+        "Add statement",
+        "Remind me",
     ]
 
     # Positions: by button and modal, and by the slash command.
@@ -47,11 +52,11 @@ async def test_a_consent_deliberation_from_start_to_the_sealed_record(
     ada_position = positions[0]
 
     # The moderator cannot close the round before its minimum duration without forcing it.
-    early = await table.moderator.slash(thread, "deliberation advance")
+    early = await advance(table.moderator, thread)
     assert early.ephemeral
     assert "minimum duration" in early.response.content  # type: ignore[union-attr]
     await env.advance_time(11 * 60)
-    moved = await table.moderator.slash(thread, "deliberation advance")
+    moved = await advance(table.moderator, thread)
     assert "dissent round is open" in moved.response.content  # type: ignore[union-attr]
     closed = fields(last(thread, "Round 1 of 4 closed"))
     assert closed["Took part"] == "Ada, Grace, Linus"
@@ -70,15 +75,16 @@ async def test_a_consent_deliberation_from_start_to_the_sealed_record(
     assert last(thread, "Statement #").embeds[0].description == "Evenings are better than weekends."
     shown = await table.linus.click(opened.agenda, label="Raise objection")
     assert shown.modal is not None
-    await table.linus.submit_modal(shown, {"what": "The venue is closed on Fridays.",
-                                           "why": "We would have nowhere to meet."})
+    await table.linus.submit_modal(
+        shown, {"what": "The venue is closed on Fridays.", "why": "We would have nowhere to meet."}
+    )
     objection = last(thread, "Objection #")
     assert fields(objection)["Status"] == "open"
 
     await env.advance_time(11 * 60)
-    await table.moderator.slash(thread, "deliberation advance")
+    await advance(table.moderator, thread)
     await env.advance_time(11 * 60)
-    await table.moderator.slash(thread, "deliberation advance")
+    await advance(table.moderator, thread)
 
     # Consent: the round opening carries the scale.
     consent_round = last(thread, "Round 4 of 4 open: consent")
@@ -95,7 +101,7 @@ async def test_a_consent_deliberation_from_start_to_the_sealed_record(
     assert last(thread, "Block #").embeds[0].author.name == "Linus"
 
     await env.advance_time(11 * 60)
-    sealed = await table.moderator.slash(thread, "deliberation advance")
+    sealed = await advance(table.moderator, thread)
     assert "sealed" in sealed.response.content  # type: ignore[union-attr]
 
     # The record: in the thread and in #archive, as Markdown and JSON.
@@ -103,7 +109,8 @@ async def test_a_consent_deliberation_from_start_to_the_sealed_record(
     in_archive = last(table.archive, "Decision record #")
     for message in (in_thread, in_archive):
         assert sorted(a.filename for a in message.attachments) == [
-            f"decision-record-{opened.id}.json", f"decision-record-{opened.id}.md",
+            f"decision-record-{opened.id}.json",
+            f"decision-record-{opened.id}.md",
         ]
     record, markdown = await record_of(in_archive)
     assert record["outcome"]["kind"] == "no_consensus"
@@ -133,15 +140,16 @@ async def test_quick_reaches_consensus_when_everyone_endorses(
     await configure(table)
     opened = await open_deliberation(table, template="quick", question="Adopt the code of conduct?")
     assert [b.label for row in opened.agenda.components for b in row.children] == [  # type: ignore[attr-defined]
-        "State position", "Remind me",
+        "State position",
+        "Remind me",
     ]
     for member in (table.ada, table.grace, table.linus):
         await state_position(member, opened, "Support", "It is clear and fair.")
-    await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    await advance(table.moderator, opened.where, force=True)
     consent_round = last(opened.where, "Round 2 of 2 open: consent")
     for member in (table.ada, table.grace, table.linus):
         await member.click(consent_round, label="Endorse")
-    await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    await advance(table.moderator, opened.where, force=True)
     record, _ = await record_of(last(table.archive, "Decision record #"))
     assert record["outcome"]["kind"] == "consensus"
     assert record["tally"]["endorse"] == 3
@@ -164,3 +172,31 @@ async def test_advice_gathers_views_and_decides_nothing(env: simcord.Env, table:
     assert "Linus" in record["participation"]["spoke"]
     assert "Hosting costs come first." in markdown
     assert not (await deliberation(bot, table, opened.id)).is_open
+
+
+async def test_a_double_click_never_seals_a_consent_round_no_one_answered(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "Support", "Yes.")
+    await state_position(table.grace, opened, "Oppose", "No.")
+    await advance(table.moderator, opened.where, force=True)  # to the consent round
+    events = await event_count(bot, table, opened.id)
+
+    # Two quick clicks: each is asked to confirm, neither closes the round.
+    first = await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    second = await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    for asked in (first, second):
+        assert asked.ephemeral
+        assert "0 of 2 member(s) answered (not yet: Ada, Grace)" in asked.response.content  # type: ignore[union-attr]
+    assert await event_count(bot, table, opened.id) == events
+    assert not messages(opened.where, "Decision record #")
+
+    # Confirming closes that round; a second confirmation of the same round closes nothing more.
+    confirmed = await table.moderator.click(first.response, label="Close it anyway")  # type: ignore[arg-type]
+    assert confirmed.response.content == "The last round is closed and the decision record is sealed."  # type: ignore[union-attr]
+    late = await table.moderator.click(second.response, label="Close it anyway")  # type: ignore[arg-type]
+    assert late.ephemeral
+    assert "closed" in late.response.content  # type: ignore[union-attr]
+    assert len(messages(opened.where, "Decision record #")) == 1

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import simcord
 from deliberation_helpers import (
+    advance,
     assert_no_mentions_possible,
     attachments,
     configure,
@@ -38,15 +39,23 @@ async def test_only_the_moderator_runs_the_process_and_observers_only_read(
     await state_position(table.ada, opened, "Support", "Yes.")
     before = await event_count(bot, table, opened.id)
 
-    for member in (table.ada, table.admin):  # Manage Server does not make someone this deliberation's moderator
-        for command, options, message in (
-            ("deliberation advance", {"force": True}, "Only the moderator can close a round."),
-            ("deliberation extend", {"minutes": 30}, "Only the moderator can extend a round."),
-            ("deliberation cancel", {"reason": "No."}, "Only the moderator can cancel the deliberation."),
-        ):
-            result = await member.slash(opened.where, command, **options)
-            assert result.ephemeral
-            assert result.response.content == message  # type: ignore[union-attr]
+    for command, options, message in (
+        ("deliberation advance", {"force": True}, "Only the moderator can close a round."),
+        ("deliberation extend", {"minutes": 30}, "Only the moderator can extend a round."),
+        ("deliberation cancel", {"reason": "No."}, "Only the moderator can cancel the deliberation."),
+    ):
+        result = await table.ada.slash(opened.where, command, **options)
+        assert result.ephemeral
+        assert result.response.content == message  # type: ignore[union-attr]
+    assert await event_count(bot, table, opened.id) == before
+
+    # Any member with the guild's moderator rights (here Manage Server) may run it, and the
+    # events say who did.
+    taken = await table.admin.slash(opened.where, "deliberation extend", minutes=15)
+    assert taken.response.content.startswith("Extended")  # type: ignore[union-attr]
+    events = await bot.roundtable.store.load_events(table.guild.id, opened.id)
+    assert events[-1].actor.id == str(table.admin.id)
+    before += 1
 
     joined = await table.linus.slash(opened.where, "deliberation join", **{"as": "observer"})
     assert "as observer" in joined.response.content  # type: ignore[union-attr]
@@ -91,12 +100,12 @@ async def test_anonymous_deliberations_show_aliases_only(
     ada_view = await table.ada.slash(opened.where, "deliberation status")
     assert "Ada" not in json.dumps(ada_view.response.embeds[0].to_dict())  # type: ignore[union-attr]
 
-    await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    await advance(table.moderator, opened.where, force=True)
     consent_round = last(opened.where, "Round 2 of 2 open: consent")
     await table.ada.click(consent_round, label="Endorse")
     shown = await table.grace.click(consent_round, label="Block")
     await table.grace.submit_modal(shown, {"reason": "Family time matters."})
-    await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    await advance(table.moderator, opened.where, force=True)
     record, markdown = await record_of(last(table.archive, "Decision record #"))
     assert record["standing_objections"][0]["author"] == "Participant 2"
 
@@ -124,7 +133,7 @@ async def test_reminders_mention_exactly_the_members_who_asked(
     assert off.response.content.startswith("Reminders off")  # type: ignore[union-attr]
     await state_position(table.linus, opened, "Yes <@&1> @everyone", "Sure.")
 
-    await table.moderator.slash(opened.where, "deliberation advance", force=True)
+    await advance(table.moderator, opened.where, force=True)
     announcement = last(opened.where, "Round 2 of 2 open: consent")
     assert announcement.content == f"Reminder: a new round is open. <@{table.ada.id}>"
     assert_no_mentions_possible(env, reminded={table.ada.id})

@@ -6,6 +6,7 @@ import struct
 
 import discord
 import simcord
+from deliberation_helpers import advance
 from discord_harness import Table
 from service_flows import human, until
 
@@ -45,7 +46,7 @@ async def open_dissent_round(
     (row,) = await bot.roundtable.store.deliberations(table.guild.id, status="open", limit=1)
     for member, stance, reasoning in positions:
         await member.slash(thread, "position", stance=stance, reasoning=reasoning)
-    advanced = await table.admin.slash(thread, "deliberation advance", force=True)
+    advanced = await advance(table.admin, thread, force=True)
     assert advanced.response is not None
     assert advanced.response.content == "Round 1 closed; the dissent round is open."
     return thread, row.id
@@ -233,7 +234,7 @@ async def test_an_anonymous_map_shows_aliases_only(env: simcord.Env, table: Tabl
     )
     before = len(list(thread.history()))
 
-    await table.admin.slash(thread, "deliberation advance", force=True)
+    await advance(table.admin, thread, force=True)
 
     def maps() -> list[discord.Message]:
         return [

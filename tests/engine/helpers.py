@@ -43,7 +43,8 @@ class Table:
         self.now += timedelta(minutes=minutes)
 
     def advance(self, *, force: bool = False) -> list[Event]:
-        return self.do("advance", MOD, force=force)
+        """The moderator closes the round (confirming, when asked, that members have not answered)."""
+        return self.do("advance", MOD, force=force, confirmed=self.d.current)
 
     def replayed(self) -> Deliberation:
         return Deliberation.from_events(self.d.id, self.d.guild_id, self.events)

@@ -22,6 +22,7 @@ from bot.engine import (
     outcome_of,
     render_markdown,
 )
+from bot.engine.errors import InvalidTransition, NeedsConfirmation, PermissionDenied
 from bot.engine.events import EventKind
 from bot.engine.model import TEXT_MAX
 from tests.engine.helpers import ADA, BEN, CAI, MOD, OBS, SAGE, Table
@@ -500,3 +501,49 @@ def test_the_moderator_moderates_statements_out_of_the_analysis() -> None:
     record = compose_record_after_seal(t)
     assert record["other_contributions"][0]["moderated_out"] is True
     assert record["other_contributions"][0]["text"] == "Buy my product at example.com"
+
+
+def test_closing_a_consent_round_early_on_silent_members_needs_a_confirmation_naming_it() -> None:
+    t = Table("quick")
+    t.do("state_position", ADA, "Support", "Yes.")
+    t.do("state_position", BEN, "Oppose", "No.")
+    t.wait(15)
+    t.advance()  # positions -> consent
+    consent_round = t.d.current
+    t.wait(15)
+    # A double click: each asks, neither closes anything.
+    for _ in range(2):
+        with pytest.raises(NeedsConfirmation) as asked:
+            t.d.advance(MOD, t.now)
+        assert asked.value.token == consent_round
+        assert "0 of 2 member(s) answered (not yet: Ada, Ben)" in asked.value.user_message
+    assert t.d.is_open
+    # A confirmation for another round closes nothing.
+    with pytest.raises(InvalidTransition):
+        t.d.advance(MOD, t.now, confirmed=consent_round - 1)
+    t.do("give_consent", ADA, ConsentChoice.ENDORSE)
+    t.do("give_consent", BEN, ConsentChoice.ENDORSE)
+    # Everyone answered: nothing is skipped, nothing to confirm.
+    events = t.d.advance(MOD, t.now)
+    assert events[-1].kind is EventKind.SEALED
+
+
+def test_the_deadline_closes_a_consent_round_without_asking() -> None:
+    t = Table("quick")
+    t.do("state_position", ADA, "Support", "Yes.")
+    t.wait(61)
+    t.do("advance", Actor.system("deadline"))
+    t.wait(61)
+    assert t.do("advance", Actor.system("deadline"))[-1].kind is EventKind.SEALED
+
+
+def test_any_member_with_the_guilds_moderator_rights_runs_the_deliberation() -> None:
+    t = Table("quick")
+    other = Actor.human(200, "Grace")
+    with pytest.raises(PermissionDenied):
+        t.d.extend(other, 30, t.now)
+    co_moderator = Actor.human(200, "Grace", moderates=True)
+    assert co_moderator == other  # the rights are the moment's, never part of who acted
+    event = t.do("extend", co_moderator, 30)[-1]
+    assert event.actor.key == "human:200"
+    assert "human:200" not in t.d.participants  # running it does not make them a participant

@@ -69,6 +69,30 @@ class RemindButton(_DeliberationButton, template=r"rt:remind:(?P<deliberation>[0
     PREFIX, LABEL, STYLE = "remind", "Remind me", discord.ButtonStyle.secondary
 
 
+class ConfirmAdvanceButton(
+    PersistentButton, template=r"rt:adv:(?P<deliberation>[0-9]+):(?P<round>[0-9]+):(?P<force>[01])"
+):
+    """The moderator's confirmation that a round closes early although members have not answered.
+
+    It names the round it closes, so pressed late (or twice) it closes nothing else.
+    """
+
+    def __init__(self, deliberation_id: int, round_index: int, force: bool) -> None:
+        custom_id = f"rt:adv:{deliberation_id}:{round_index}:{int(force)}"
+        super().__init__(
+            discord.ui.Button(label="Close it anyway", style=discord.ButtonStyle.danger, custom_id=custom_id)
+        )
+        self.deliberation_id = deliberation_id
+        self.round_index = round_index
+        self.force = force
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["round"]), match["force"] == "1")
+
+
 class VoteButton(PersistentButton, template=r"rt:vote:(?P<deliberation>[0-9]+):(?P<statement>[0-9]+):(?P<vote>[adp])"):
     """Agree / Disagree / Pass on a position or statement."""
 
@@ -169,6 +193,7 @@ def components(items: list[PersistentButton]) -> discord.ui.View | None:
 
 __all__ = [
     "AddStatementButton",
+    "ConfirmAdvanceButton",
     "ConsentButton",
     "ObjectionButton",
     "PersistentButton",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.engine.errors import InvalidValue, NotFound
 from bot.engine.model import Actor
+from bot.exts._shared.checks import is_moderator
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
@@ -17,6 +19,16 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
     """The member acting. Their name is stored with the event; Discord shows aliases when anonymous."""
     user = interaction.user
     return Actor.human(user.id, user.display_name)
+
+
+async def moderator_of(bot: RoundtableBot, interaction: discord.Interaction[Any]) -> Actor:
+    """The member acting, holding the guild's moderator rights if they have them: such a member
+    may run any deliberation of the guild, not only the ones they opened (the engine decides)."""
+    actor = actor_of(interaction)
+    member = interaction.user
+    if isinstance(member, discord.Member) and await is_moderator(bot, member):
+        return replace(actor, moderates=True)
+    return actor
 
 
 def guild_id_of(interaction: discord.Interaction[Any]) -> int:
@@ -47,4 +59,4 @@ async def resolve_deliberation(
     )
 
 
-__all__ = ["actor_of", "guild_id_of", "resolve_deliberation"]
+__all__ = ["actor_of", "guild_id_of", "moderator_of", "resolve_deliberation"]

@@ -30,7 +30,7 @@ from bot.ai.types import Task
 from bot.engine.errors import AlreadyRecorded, RoundtableError
 from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
-from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
+from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberation
 from bot.exts._shared.messages import safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel, post_contribution
 from bot.exts._shared.scheduler import DeadlineScheduler
@@ -161,7 +161,9 @@ class AIParticipants(commands.Cog):
     async def speak(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
         guild_id = guild_id_of(interaction)
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
-        ask, change = await self.bot.roundtable.ask_ai(guild_id, deliberation_id, actor_of(interaction))
+        ask, change = await self.bot.roundtable.ask_ai(
+            guild_id, deliberation_id, await moderator_of(self.bot, interaction)
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         if change is not None:
             self.bot.publish(guild_id, change)
@@ -186,7 +188,7 @@ class AIParticipants(commands.Cog):
         guild_id = guild_id_of(interaction)
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         d = await self.bot.roundtable.get(guild_id, deliberation_id)
-        d.check_ai_drafting(actor_of(interaction))
+        d.check_ai_drafting(await moderator_of(self.bot, interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         self.start_turn(guild_id, d.id, "draft")
         await safe_respond(
@@ -208,7 +210,7 @@ class AIParticipants(commands.Cog):
     ) -> None:
         guild_id = guild_id_of(interaction)
         d = await self.bot.roundtable.get(guild_id, await resolve_deliberation(self.bot, interaction, deliberation))
-        actor = actor_of(interaction)
+        actor = await moderator_of(self.bot, interaction)
         # A dry run of the engine's rules (deciding changes nothing): refuse before the form opens.
         try:
             d.adopt(actor, draft, self.bot.roundtable.now())
@@ -251,7 +253,7 @@ class AIParticipants(commands.Cog):
     async def propose(self, interaction: discord.Interaction[Any], deliberation: int | None = None) -> None:
         guild_id = guild_id_of(interaction)
         d = await self.bot.roundtable.get(guild_id, await resolve_deliberation(self.bot, interaction, deliberation))
-        d.check_proposing(actor_of(interaction))  # the round and the role, before the form opens
+        d.check_proposing(await moderator_of(self.bot, interaction))  # the round and the role, before the form opens
         current = d.proposal.text if d.proposal is not None else None
 
         async def written(submitted: discord.Interaction[Any], text: str) -> None:
@@ -264,7 +266,7 @@ class AIParticipants(commands.Cog):
     ) -> None:
         """Store the proposal (adopted, amended or written), tell the moderator, announce it."""
         guild_id = guild_id_of(interaction)
-        actor: Actor = actor_of(interaction)
+        actor: Actor = await moderator_of(self.bot, interaction)
         if draft_id is None:
             body = text or ""
             change = await self.bot.roundtable.act(guild_id, deliberation_id, lambda d, at: d.propose(actor, body, at))

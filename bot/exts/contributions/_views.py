@@ -13,7 +13,7 @@ import discord
 
 from bot.engine.model import ConsentChoice
 from bot.exts._shared import buttons
-from bot.exts._shared.lookup import actor_of, guild_id_of
+from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of
 from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._modals import BlockModal, ObjectionModal, PositionModal, StatementModal
@@ -97,7 +97,9 @@ class CastVote(buttons.VoteButton, template=buttons.VoteButton.answers()):
 
 class MoveObjection(buttons.ObjectionButton, template=buttons.ObjectionButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        actor, objection, status = actor_of(interaction), self.objection_id, self.status
+        # Marking addressed is a moderator's call: any member with the guild's moderator rights.
+        actor = await moderator_of(_bot(interaction), interaction)
+        objection, status = self.objection_id, self.status
         await perform(
             interaction,
             self.deliberation_id,

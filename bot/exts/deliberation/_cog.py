@@ -11,11 +11,11 @@ from bot.engine.errors import InvalidValue, RoundtableError
 from bot.engine.events import DeliberationCancelled, DeliberationSealed, RoundClosed, RoundExtended, RoundOpened
 from bot.engine.model import Actor, Role
 from bot.exts._shared.checks import moderator_only
-from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
+from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts.deliberation import _embeds
-from bot.exts.deliberation._views import agenda_view, consent_view
+from bot.exts.deliberation._views import agenda_view, close_round, consent_view
 from bot.service import Change
 
 if TYPE_CHECKING:
@@ -138,26 +138,15 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
     async def advance(
         self, interaction: discord.Interaction[Any], force: bool = False, deliberation: int | None = None
     ) -> None:
-        actor = actor_of(interaction)
-        guild_id = guild_id_of(interaction)
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
-        change = await self.bot.roundtable.act(
-            guild_id, deliberation_id, lambda d, at: d.advance(actor, at, force=force)
-        )
-        d = change.deliberation
-        if change.sealed:
-            reply = "The last round is closed and the decision record is sealed."
-        else:
-            reply = f"Round {d.current} closed; the {d.round.kind.value} round is open."
-        await safe_respond(interaction, reply, ephemeral=True)
-        self.bot.publish(guild_id, change)
+        await close_round(interaction, deliberation_id, force=force)
 
     @app_commands.command(name="extend", description="Give the current round more time (moderator)")
     @app_commands.describe(minutes="Minutes to add to the deadline", deliberation=DELIBERATION_HELP)
     async def extend(
         self, interaction: discord.Interaction[Any], minutes: int, deliberation: int | None = None
     ) -> None:
-        actor = actor_of(interaction)
+        actor = await moderator_of(self.bot, interaction)
         await self._act(
             interaction,
             deliberation,
@@ -168,7 +157,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
     @app_commands.command(name="cancel", description="Cancel a deliberation, with a reason (moderator)")
     @app_commands.describe(reason="Why it is cancelled (shown in the thread)", deliberation=DELIBERATION_HELP)
     async def cancel(self, interaction: discord.Interaction[Any], reason: str, deliberation: int | None = None) -> None:
-        actor = actor_of(interaction)
+        actor = await moderator_of(self.bot, interaction)
         await self._act(
             interaction, deliberation, lambda d, at: d.cancel(actor, reason, at), "Deliberation #{d.id} is cancelled."
         )

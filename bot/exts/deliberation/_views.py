@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.engine.deliberation import Deliberation
+from bot.engine.errors import NeedsConfirmation
 from bot.engine.model import ConsentChoice
 from bot.exts._shared import buttons
-from bot.exts._shared.lookup import actor_of, guild_id_of
+from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of
 from bot.exts._shared.messages import safe_respond
 from bot.exts.deliberation._embeds import takes
 
@@ -37,6 +38,36 @@ def consent_view(d: Deliberation) -> discord.ui.View | None:
     return buttons.components([buttons.ConsentButton(d.id, choice) for choice in ConsentChoice])
 
 
+async def close_round(
+    interaction: discord.Interaction[Any], deliberation_id: int, *, force: bool, confirmed: int | None = None
+) -> None:
+    """Close the current round (or seal the record); if that skips members who have not answered,
+    ask the moderator to confirm first, with a button naming the round."""
+    bot: RoundtableBot = interaction.client  # type: ignore[assignment]
+    guild_id = guild_id_of(interaction)
+    actor = await moderator_of(bot, interaction)
+    try:
+        change = await bot.roundtable.act(
+            guild_id, deliberation_id, lambda d, at: d.advance(actor, at, force=force, confirmed=confirmed)
+        )
+    except NeedsConfirmation as ask:
+        view = buttons.components([buttons.ConfirmAdvanceButton(deliberation_id, ask.token, force)])
+        await safe_respond(interaction, ask.user_message, view=view, ephemeral=True)
+        return
+    d = change.deliberation
+    if change.sealed:
+        reply = "The last round is closed and the decision record is sealed."
+    else:
+        reply = f"Round {d.current} closed; the {d.round.kind.value} round is open."
+    await safe_respond(interaction, reply, ephemeral=True)
+    bot.publish(guild_id, change)
+
+
+class ConfirmAdvance(buttons.ConfirmAdvanceButton, template=buttons.ConfirmAdvanceButton.answers()):
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await close_round(interaction, self.deliberation_id, force=self.force, confirmed=self.round_index)
+
+
 class ToggleReminders(buttons.RemindButton, template=buttons.RemindButton.answers()):
     """Each member's own switch: a mention when a round opens, or none."""
 
@@ -56,6 +87,6 @@ class ToggleReminders(buttons.RemindButton, template=buttons.RemindButton.answer
         bot.publish(guild_id, change)
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (ToggleReminders,)
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (ConfirmAdvance, ToggleReminders)
 
-__all__ = ["DYNAMIC_ITEMS", "ToggleReminders", "agenda_view", "consent_view"]
+__all__ = ["DYNAMIC_ITEMS", "ConfirmAdvance", "ToggleReminders", "agenda_view", "close_round", "consent_view"]
