@@ -180,3 +180,23 @@ async def test_a_restart_mid_round_loses_nothing_and_old_buttons_work(
     assert record["outcome"]["kind"] == "consent"
     assert not (await deliberation(bot, table, opened.id)).is_open
     assert opened.id not in bot.deadlines
+
+
+async def test_in_an_anonymous_deliberation_reminders_go_by_direct_message_never_as_mentions(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick", anonymous=True)
+    await table.ada.click(opened.agenda, label="Remind me")
+    await state_position(table.grace, opened, "Support", "Yes.")
+
+    await advance(table.moderator, opened.where, force=True)
+    announcement = last(opened.where, "Round 2 of 2 open: consent")
+    assert not announcement.content  # no mention ties Ada to an alias
+    assert not [b for b in sent_payloads(env) if b.get("allowed_mentions", {}).get("users")]
+    assert str(table.ada.id) not in json.dumps([m.content for m in opened.where.history()])
+    private = table.ada.user.dm_channel.history()
+    assert [m.content for m in private] == [
+        f"Reminder: round 2 (consent) of deliberation #{opened.id} is open: Should we move the meetup to Fridays?"
+    ]
+    assert not table.grace.user.dm_channel.history()

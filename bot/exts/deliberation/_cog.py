@@ -246,8 +246,11 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         kwargs: dict[str, Any] = {"embed": embed}
         if view is not None:
             kwargs["view"] = view
-        if not ids:
+        if not ids or d.settings.anonymous:
             await safe_send(channel, **kwargs)
+            # A public mention would tie a member to the deliberation's aliases: remind privately.
+            for member_id in ids:
+                await self._remind_privately(member_id, d, index)
             return
         # The one deliberate mention: exactly the members who asked for it, in text the bot wrote.
         mentions = " ".join(f"<@{i}>" for i in ids)
@@ -255,6 +258,17 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             everyone=False, roles=False, replied_user=False, users=[discord.Object(id=i) for i in ids]
         )
         await channel.send(f"Reminder: a new round is open. {mentions}", allowed_mentions=allowed, **kwargs)
+
+    async def _remind_privately(self, member_id: int, d: Deliberation, index: int) -> None:
+        try:
+            user = self.bot.get_user(member_id) or await self.bot.fetch_user(member_id)
+            await safe_send(
+                user,
+                f"Reminder: round {index + 1} ({d.rounds[index].kind.value}) of deliberation #{d.id} is open: "
+                f"{_embeds.thread_name(d.question)}",
+            )
+        except discord.HTTPException as exc:  # DMs closed, or the member left
+            log.info("Deliberation %s: reminder by direct message not delivered (%s)", d.id, exc.status)
 
     async def _post_record(self, guild_id: int, channel: discord.abc.Messageable, change: Change) -> None:
         stored = change.record
