@@ -365,6 +365,7 @@ class Roundtable:
 
     async def require(self, guild_id: int, deliberation_id: int) -> None:
         """Refuse (NotFound) a deliberation that is not this guild's, as if it did not exist."""
+        _require_id(deliberation_id)
         await self.store.deliberation(guild_id, deliberation_id)
 
     async def deliberation_here(self, guild_id: int, channel_id: int | None) -> int | None:
@@ -514,6 +515,7 @@ class Roundtable:
     # ------------------------------------------------------------------ cache
 
     async def _entry(self, guild_id: int, deliberation_id: int) -> _Entry:
+        _require_id(deliberation_id)
         key = (guild_id, deliberation_id)
         entry = self._cache.get(key)
         if entry is not None:
@@ -540,6 +542,15 @@ class Roundtable:
                 break
             del self._cache[oldest]
         return entry
+
+
+# Deliberation ids are SQLite rowids: a number past them (from a forged custom id or option) names nothing.
+_MAX_ID = 2**63 - 1
+
+
+def _require_id(deliberation_id: int) -> None:
+    if not 0 < deliberation_id <= _MAX_ID:
+        raise errors.NotFound(f"There is no deliberation #{deliberation_id} in this server.")
 
 
 def _ai_due_at(d: Deliberation, at: datetime) -> datetime | None:
