@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.engine.errors import RoundtableError
 from bot.exts._shared.errors import RoundtableTree
 from bot.exts._shared.messages import NO_MENTIONS
+from bot.exts._shared.outbox import Courier
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.service import Change, Roundtable
 
@@ -82,6 +83,8 @@ class RoundtableBot(commands.Bot):
         self.settings = settings
         self.clock = clock
         self.deadlines = DeadlineScheduler(self._deadline_passed, clock)
+        self.courier = Courier(self)
+        self._publishing: set[asyncio.Task[None]] = set()
         self._roundtable: Roundtable | None = None
         self._ai_panel = ai
         # Set by a harness (SimCord's `env.external_wait`) so that waiting on a worker thread
@@ -127,6 +130,9 @@ class RoundtableBot(commands.Bot):
         `close()` calls this; SimCord never calls `close()`, so harnesses call it themselves.
         """
         self.deadlines.cancel_all()
+        self.courier.cancel_all()
+        for task in self._publishing:
+            task.cancel()
         if self._blocking_pool is not None:
             self._blocking_pool.shutdown(wait=False, cancel_futures=True)
             self._blocking_pool = None
@@ -145,7 +151,9 @@ class RoundtableBot(commands.Bot):
     async def on_ready(self) -> None:
         # Also on every reconnect; scheduling is idempotent. Guilds present at startup may not
         # get `guild_available` (SimCord, and discord.py when `guild_ready_timeout` runs out).
-        await self.restore_all_deadlines([guild.id for guild in self.guilds])
+        guild_ids = [guild.id for guild in self.guilds]
+        await self.courier.restore(guild_ids)
+        await self.restore_all_deadlines(guild_ids)
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self.restore_deadlines(guild.id)
@@ -209,9 +217,18 @@ class RoundtableBot(commands.Bot):
                 self.deadlines.schedule(guild_id, d.id, d.round.deadline)
             else:
                 self.deadlines.cancel(d.id)
-        log.debug(
-            "Change in deliberation %s of guild %s: %s", d.id, guild_id, ", ".join(e.kind for e in change.events)
-        )
+        log.debug("Change in deliberation %s of guild %s: %s", d.id, guild_id, ", ".join(e.kind for e in change.events))
+        task = asyncio.create_task(self._deliver_then_dispatch(guild_id, change), name=f"roundtable-publish-{d.id}")
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _deliver_then_dispatch(self, guild_id: int, change: Change) -> None:
+        # The posts the change owes come first (round announcements before the AI's turn or the
+        # dissent map they lead to); a delivery that fails is retried by the courier on its own.
+        try:
+            await self.courier.deliver(guild_id, change.deliberation.id)
+        except Exception:
+            log.exception("Delivering the posts of deliberation %s failed", change.deliberation.id)
         self.dispatch(CHANGE_EVENT, guild_id, change)
 
     # ----------------------------------------------------------- blocking work

@@ -44,7 +44,7 @@ from bot.engine.model import (
     DeliberationSettings,
 )
 from bot.engine.record import compose_record, seal_with
-from bot.store import GuildSettings, RecordSummary, Store, StoredRecord
+from bot.store import GuildSettings, PendingPost, RecordSummary, Store, StoredRecord
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +289,7 @@ class Roundtable:
             round_kind=probe.round.kind.value,
             deadline_at=probe.round.deadline,
             ai_due_at=_ai_due_at(probe, at),
+            owed=owed_posts(events),
         )
         deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
         self._remember(guild_id, deliberation)
@@ -329,6 +330,7 @@ class Roundtable:
                     ai_due_at=_ai_due_at(deliberation, at),
                     contributions=[deliberation.contributions[i] for i in sorted(touched)],
                     record=record,
+                    owed=owed_posts(events),
                 )
             except BaseException:
                 self._cache.pop((guild_id, deliberation_id), None)
@@ -392,10 +394,15 @@ class Roundtable:
         """Where the deliberation runs in Discord (known only once its thread is made)."""
         await self.store.set_location(guild_id, deliberation_id, channel_id=channel_id, thread_id=thread_id)
 
+    async def location(self, guild_id: int, deliberation_id: int) -> tuple[int | None, int | None]:
+        """(channel it was opened from, its thread if it has one yet)."""
+        row = await self.store.deliberation(guild_id, deliberation_id)
+        return row.channel_id, row.thread_id
+
     async def channel_of(self, guild_id: int, deliberation_id: int) -> int | None:
         """The deliberation's thread, or its channel when it runs in the channel itself."""
-        row = await self.store.deliberation(guild_id, deliberation_id)
-        return row.thread_id or row.channel_id
+        channel_id, thread_id = await self.location(guild_id, deliberation_id)
+        return thread_id or channel_id
 
     async def remember_post(
         self, guild_id: int, deliberation_id: int, ref: str, channel_id: int, message_id: int
@@ -406,6 +413,28 @@ class Roundtable:
     async def post(self, guild_id: int, deliberation_id: int, ref: str) -> tuple[int, int] | None:
         """(channel, message) of a remembered post, or None if it was never posted."""
         return await self.store.post(guild_id, deliberation_id, ref)
+
+    # ------------------------------------------------------------------ the outbox
+
+    async def pending_posts(self, guild_id: int, deliberation_id: int) -> list[PendingPost]:
+        """Posts the deliberation still owes Discord, oldest first (see `owed_posts`)."""
+        return await self.store.pending_posts(guild_id, deliberation_id)
+
+    async def owing(self, guild_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Deliberations of these guilds that still owe posts, by guild."""
+        return await self.store.owing(guild_ids)
+
+    async def post_delivered(
+        self, guild_id: int, deliberation_id: int, ref: str, where: tuple[int, int] | None
+    ) -> None:
+        """An owed post reached Discord (`where`: channel and message), remembered under its ref."""
+        await self.store.post_delivered(guild_id, deliberation_id, ref, self.now(), where)
+
+    async def post_failed(
+        self, guild_id: int, deliberation_id: int, ref: str, error: str, *, retry_at: datetime | None
+    ) -> int:
+        """An owed post failed: retried at `retry_at`, or given up when None. Returns its attempts."""
+        return await self.store.post_failed(guild_id, deliberation_id, ref, error, retry_at=retry_at, at=self.now())
 
     # ------------------------------------------------------------------ the archive
 
@@ -544,6 +573,37 @@ class Roundtable:
         return entry
 
 
+def owed_posts(events: Sequence[Event]) -> list[str]:
+    """The posts these events owe Discord, named as the outbox and `posts` name them.
+
+    `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
+    `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
+    record in the thread and the archive channel (`record`, `record-archive`). The first round is
+    announced by the agenda.
+    """
+    refs: list[str] = []
+    opening = any(isinstance(e.payload, DeliberationOpened) for e in events)
+    for e in events:
+        match e.payload:
+            case DeliberationOpened():
+                refs.append("agenda")
+            case ContributionAdded(id=i):
+                refs.append(f"c:{i}")
+            case ObjectionRaised(id=i):
+                refs.append(f"o:{i}")
+            case RoundOpened(round=i) if not opening:
+                refs.append(f"round-opened:{i}")
+            case RoundClosed(round=i):
+                refs.append(f"round-closed:{i}")
+            case RoundExtended(round=i, deadline=deadline):
+                refs.append(f"extended:{i}:{deadline.isoformat()}")
+            case DeliberationCancelled():
+                refs.append("cancelled")
+            case DeliberationSealed():
+                refs += ["record", "record-archive"]
+    return refs
+
+
 # Deliberation ids are SQLite rowids: a number past them (from a forged custom id or option) names nothing.
 _MAX_ID = 2**63 - 1
 
@@ -597,8 +657,10 @@ __all__: Sequence[str] = [
     "Clock",
     "GuildSettings",
     "Milestone",
+    "PendingPost",
     "RecordSummary",
     "Roundtable",
     "StoredRecord",
+    "owed_posts",
     "system_clock",
 ]

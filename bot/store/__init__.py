@@ -1,5 +1,5 @@
 """Storage: SQLite through aiosqlite. SQL lives here and nowhere else."""
 
-from bot.store.store import DeliberationRow, GuildSettings, RecordSummary, Store, StoredRecord
+from bot.store.store import DeliberationRow, GuildSettings, PendingPost, RecordSummary, Store, StoredRecord
 
-__all__ = ["DeliberationRow", "GuildSettings", "RecordSummary", "Store", "StoredRecord"]
+__all__ = ["DeliberationRow", "GuildSettings", "PendingPost", "RecordSummary", "Store", "StoredRecord"]

@@ -86,6 +86,15 @@ class RecordSummary:
 
 
 @dataclass(frozen=True)
+class PendingPost:
+    """A post the bot owes Discord (see the outbox in migration 0005)."""
+
+    ref: str
+    attempts: int
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
 class StoredRecord:
     deliberation_id: int
     guild_id: int
@@ -197,8 +206,9 @@ class Store:
         round_kind: str,
         deadline_at: datetime | None,
         ai_due_at: datetime | None = None,
+        owed: Sequence[str] = (),
     ) -> int:
-        """Store a new deliberation's opening events; returns its id.
+        """Store a new deliberation's opening events (and the posts they owe); returns its id.
 
         `ai_due_at`: when its AI participants may next be due to state positions (see `append`).
         """
@@ -220,6 +230,7 @@ class Store:
                 deliberation_id = cur.lastrowid
             assert deliberation_id is not None
             await self._append_events(db, guild_id, f"d:{deliberation_id}", deliberation_id, events)
+            await _on_connection_thread(db, _owe, guild_id, deliberation_id, owed, events[0].at.isoformat())
         return deliberation_id
 
     async def append(
@@ -234,12 +245,14 @@ class Store:
         ai_due_at: datetime | None = None,
         contributions: Iterable[Contribution] = (),
         record: dict[str, Any] | None = None,
+        owed: Sequence[str] = (),
     ) -> str:
         """Append events and the state they change, in one transaction. Returns the chain head.
 
         A `record` passed here is sealed by the head of the chain these events end. `ai_due_at`
         is when the deliberation's AI participants may next be due to state positions (None when
         none is waiting): a start schedules their timers from it (`ai_due`) without replaying.
+        `owed` names the posts these events owe Discord (the outbox), stored with them.
         """
         # Everything but the record is prepared here and written in one call on the connection's
         # thread: each await on aiosqlite is a round trip to that thread, and they were most of
@@ -283,6 +296,7 @@ class Store:
                     " text = excluded.text, updated_at = excluded.updated_at",
                     rows,
                 )
+            _owe(conn, guild_id, deliberation_id, owed, events[-1].at.isoformat())
             return head
 
         if record is None:
@@ -449,6 +463,86 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return (row[0], row[1]) if row else None
+
+    # ------------------------------------------------------------------ the outbox
+
+    async def pending_posts(self, guild_id: int, deliberation_id: int) -> list[PendingPost]:
+        """What the deliberation still owes Discord, in the order it was owed."""
+        async with self._conn.execute(
+            "SELECT ref, attempts, retry_at FROM outbox WHERE guild_id = ? AND deliberation_id = ?"
+            " AND delivered_at IS NULL AND given_up_at IS NULL ORDER BY id",
+            (guild_id, deliberation_id),
+        ) as cur:
+            return [PendingPost(r[0], r[1], datetime.fromisoformat(r[2]) if r[2] else None) async for r in cur]
+
+    async def owing(self, guild_ids: Iterable[int]) -> dict[int, list[int]]:
+        """The deliberations of these guilds that still owe posts, by guild (for a start)."""
+        found: dict[int, list[int]] = {}
+        for chunk in _chunks(guild_ids):
+            async with self._conn.execute(
+                "SELECT DISTINCT guild_id, deliberation_id FROM outbox"
+                f" WHERE guild_id IN ({', '.join('?' * len(chunk))})"
+                " AND delivered_at IS NULL AND given_up_at IS NULL ORDER BY guild_id, deliberation_id",
+                chunk,
+            ) as cur:
+                async for guild_id, deliberation_id in cur:
+                    found.setdefault(guild_id, []).append(deliberation_id)
+        return found
+
+    async def post_delivered(
+        self, guild_id: int, deliberation_id: int, ref: str, at: datetime, where: tuple[int, int] | None
+    ) -> None:
+        """The post is in Discord (`where`: its channel and message; None when nothing was due there)."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            channel_id, message_id = where if where is not None else (None, None)
+            conn.execute(
+                "UPDATE outbox SET delivered_at = ?, channel_id = ?, message_id = ?"
+                " WHERE guild_id = ? AND deliberation_id = ? AND ref = ?",
+                (at.isoformat(), channel_id, message_id, guild_id, deliberation_id, ref),
+            )
+            if where is not None:
+                conn.execute(
+                    "INSERT INTO posts (guild_id, deliberation_id, ref, channel_id, message_id) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (deliberation_id, ref) DO UPDATE SET channel_id = excluded.channel_id,"
+                    " message_id = excluded.message_id",
+                    (guild_id, deliberation_id, ref, channel_id, message_id),
+                )
+
+        await self._write(write)
+
+    async def post_failed(
+        self,
+        guild_id: int,
+        deliberation_id: int,
+        ref: str,
+        error: str,
+        *,
+        retry_at: datetime | None,
+        at: datetime,
+    ) -> int:
+        """A delivery failed: retried at `retry_at`, or given up for good when it is None. Returns attempts."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, retry_at = ?, given_up_at = ?"
+                " WHERE guild_id = ? AND deliberation_id = ? AND ref = ?",
+                (
+                    error[:500],
+                    _iso(retry_at),
+                    None if retry_at is not None else at.isoformat(),
+                    guild_id,
+                    deliberation_id,
+                    ref,
+                ),
+            )
+            row = conn.execute(
+                "SELECT attempts FROM outbox WHERE guild_id = ? AND deliberation_id = ? AND ref = ?",
+                (guild_id, deliberation_id, ref),
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._write(write)
 
     # ------------------------------------------------------------------ guild settings
 
@@ -633,6 +727,16 @@ def _write_events(
     return prev
 
 
+def _owe(conn: sqlite3.Connection, guild_id: int, deliberation_id: int, refs: Sequence[str], at: str) -> None:
+    """Add the posts a change owes to the outbox; one already owed stays as it is."""
+    if refs:
+        conn.executemany(
+            "INSERT INTO outbox (guild_id, deliberation_id, ref, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (deliberation_id, ref) DO NOTHING",
+            [(guild_id, deliberation_id, ref, at) for ref in refs],
+        )
+
+
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
     """`ids` (deduplicated) in lists short enough for one statement's `IN (?, ...)`."""
     unique = list(dict.fromkeys(ids))
@@ -673,6 +777,7 @@ __all__ = [
     "DeliberationRow",
     "GuildSettings",
     "OpenHere",
+    "PendingPost",
     "RecordSummary",
     "Store",
     "StoredRecord",

@@ -59,4 +59,3 @@ async def test_a_forged_button_is_refused_and_changes_nothing(
     assert result.response.content != APOLOGY
     assert await event_count(bot, table, mine.id) == before_mine
     assert len(await bot.roundtable.store.load_events(elsewhere.id, other.id)) == before_other
-

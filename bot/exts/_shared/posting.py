@@ -4,9 +4,9 @@ Every feature posts member and AI text through here, so it is always rendered th
 anonymised per the deliberation's settings, AI contributions unmistakably labelled (principle
 1), and never able to ping anyone (`AllowedMentions.none()`).
 
-Posts are remembered with `Roundtable.remember_post(guild, deliberation, ref, channel, message)` under refs
-`c:<contribution id>` and `o:<objection id>`, so an edit, a vote or a status change can update
-the embed in place with `refresh_post`.
+New posts are owed in the outbox and made by its courier (`bot.exts._shared.outbox`), which
+remembers each one under its ref (`c:<contribution id>`, `o:<objection id>`), so an edit, a
+vote or a status change can update the embed in place with `refresh_post`.
 
 Buttons on posts are `bot.exts._shared.buttons` classes, which own their ids and looks; the
 feature packages (`contributions`) register the subclasses that answer them, so they keep
@@ -167,69 +167,36 @@ def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | Non
 # ---------------------------------------------------------------------- posting
 
 
-async def _post_and_remember(
-    bot: RoundtableBot,
-    guild_id: int,
-    deliberation: Deliberation,
-    ref: str,
-    embed: discord.Embed,
-    view: discord.ui.View | None,
+async def _post(
+    bot: RoundtableBot, guild_id: int, deliberation: Deliberation, embed: discord.Embed, view: discord.ui.View | None
 ) -> discord.Message:
-    """Send an embed in the deliberation and store where it went, so later changes can edit it."""
     channel = await deliberation_channel(bot, guild_id, deliberation.id)
     kwargs: dict[str, Any] = {"embed": embed}
     if view is not None:
         kwargs["view"] = view
-    message = await safe_send(channel, **kwargs)
-    await bot.roundtable.remember_post(guild_id, deliberation.id, ref, message.channel.id, message.id)
-    return message
+    return await safe_send(channel, **kwargs)
 
 
-async def post_contribution(
-    bot: RoundtableBot, guild_id: int, deliberation: Deliberation, contribution_id: int
-) -> discord.Message:
-    """Post a contribution's embed in the deliberation and remember where it is."""
-    c = deliberation.contributions[contribution_id]
-    return await _post_and_remember(
-        bot,
-        guild_id,
-        deliberation,
-        contribution_ref(c.id),
-        contribution_embed(deliberation, c),
-        contribution_view(deliberation, c),
+async def post_contribution(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ref: str) -> discord.Message:
+    """The outbox's `c:<id>`: a contribution's embed, as it stands when posted."""
+    c = deliberation.contributions[int(ref)]
+    return await _post(
+        bot, guild_id, deliberation, contribution_embed(deliberation, c), contribution_view(deliberation, c)
     )
 
 
-async def post_objection(
-    bot: RoundtableBot, guild_id: int, deliberation: Deliberation, objection_id: int
-) -> discord.Message:
-    """Post an objection (or a block's objection) with its status and buttons."""
-    o = deliberation.objections[objection_id]
-    return await _post_and_remember(
-        bot,
-        guild_id,
-        deliberation,
-        objection_ref(o.id),
-        objection_embed(deliberation, o),
-        components(objection_buttons(deliberation, o)),
+async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ref: str) -> discord.Message:
+    """The outbox's `o:<id>`: an objection (or a block's) with its status and buttons."""
+    o = deliberation.objections[int(ref)]
+    return await _post(
+        bot, guild_id, deliberation, objection_embed(deliberation, o), components(objection_buttons(deliberation, o))
     )
-
-
-async def post_added(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ids: list[int]) -> None:
-    """Post every contribution and objection a change added, in order."""
-    for item_id in ids:
-        if item_id in deliberation.contributions:
-            await post_contribution(bot, guild_id, deliberation, item_id)
-        elif item_id in deliberation.objections:
-            await post_objection(bot, guild_id, deliberation, item_id)
 
 
 async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None:
-    """Post what a change added and refresh the posts it touched (an edit, a vote, a status)."""
-    d = change.deliberation
-    await post_added(bot, guild_id, d, change.added())
+    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox."""
     for item_id in change.touched():
-        await refresh_post(bot, guild_id, d, item_id)
+        await refresh_post(bot, guild_id, change.deliberation, item_id)
 
 
 async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, item_id: int) -> bool:
@@ -269,7 +236,6 @@ __all__ = [
     "contribution_embed",
     "deliberation_channel",
     "objection_embed",
-    "post_added",
     "post_contribution",
     "post_objection",
     "refresh_post",

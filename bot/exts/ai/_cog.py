@@ -32,7 +32,7 @@ from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberation
 from bot.exts._shared.messages import safe_respond, safe_send
-from bot.exts._shared.posting import deliberation_channel, post_contribution
+from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._embeds import authorship, proposal_embed
 from bot.exts.ai._modals import ProposalModal
@@ -88,8 +88,7 @@ class AIParticipants(commands.Cog):
 
     async def _show(self, guild_id: int, deliberation_id: int, turn: AITurn) -> None:
         for change in turn.changes:
-            for contribution_id in change.added():
-                await post_contribution(self.bot, guild_id, change.deliberation, contribution_id)
+            # Publishing delivers what the change owes (the labelled contribution), then tells the features.
             self.bot.publish(guild_id, change)
         if turn.unavailable:
             channel = await deliberation_channel(self.bot, guild_id, deliberation_id)

@@ -20,16 +20,16 @@ async def perform(
     interaction: discord.Interaction[Any],
     deliberation_id: int,
     decide: Decision,
-    confirm: Callable[[Change], str],
+    confirm: Callable[[Change, bool], str],
 ) -> Change:
-    """Store the action (a refusal raises before anything is written), then tell the member.
-
-    The member hears back as soon as the change is stored; the public posts follow.
+    """Store the action (a refusal raises before anything is written), post what it owes, then
+    tell the member the truth: posted, or stored and to appear once Discord takes it.
     """
     bot: RoundtableBot = interaction.client  # type: ignore[assignment]
     guild_id = guild_id_of(interaction)
     change = await bot.roundtable.act(guild_id, deliberation_id, decide)
-    await safe_respond(interaction, confirm(change), ephemeral=True)
+    posted = await bot.courier.deliver(guild_id, deliberation_id)
+    await safe_respond(interaction, confirm(change, posted), ephemeral=True)
     await show_change(bot, guild_id, change)
     bot.publish(guild_id, change)
     return change

@@ -7,8 +7,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.engine.errors import InvalidValue, RoundtableError
-from bot.engine.events import DeliberationCancelled, DeliberationSealed, RoundClosed, RoundExtended, RoundOpened
+from bot.engine.errors import InvalidValue
 from bot.engine.model import Actor, Role
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
@@ -33,6 +32,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
         super().__init__()
+        self._register_posts()
 
     # ------------------------------------------------------------------ start
 
@@ -86,26 +86,36 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             round_minutes=round_minutes,
         )
         d = change.deliberation
-        where: discord.TextChannel | discord.Thread
-        if in_channel:
-            where, thread_id = channel, None
+        log.info("Deliberation %s stored in guild %s (channel %s)", d.id, guild_id, channel.id)
+        if await self.bot.courier.deliver(guild_id, d.id):
+            where = await self.bot.roundtable.channel_of(guild_id, d.id)
+            reply = (
+                f"Deliberation #{d.id} is open here." if in_channel else f"Deliberation #{d.id} is open in <#{where}>."
+            )
         else:
-            assert isinstance(channel, discord.TextChannel)
-            where = await channel.create_thread(
+            reply = (
+                f"Deliberation #{d.id} is stored and open, but Discord did not open its "
+                f"{'agenda' if in_channel else 'thread'} just now; it will appear shortly."
+            )
+        await safe_respond(interaction, reply, ephemeral=True)
+        self.bot.publish(guild_id, change)
+
+    async def _open_agenda(self, guild_id: int, d: Deliberation, _: str) -> discord.Message:
+        """The outbox's `agenda`: the deliberation's thread (made once, kept on a retry) and its agenda."""
+        channel_id, thread_id = await self.bot.roundtable.location(guild_id, d.id)
+        where = self.bot.get_channel(thread_id or channel_id or 0)
+        if where is None:
+            where = await self.bot.fetch_channel(thread_id or channel_id or 0)
+        if thread_id is None and not self.bot.settings.discord.run_in_channel:
+            assert isinstance(where, discord.TextChannel)
+            where = await where.create_thread(
                 name=_embeds.thread_name(d.question),
                 type=discord.ChannelType.public_thread,
                 reason=f"Roundtable deliberation #{d.id}",
             )
-            thread_id = where.id
-        await self.bot.roundtable.place(guild_id, d.id, channel_id=channel.id, thread_id=thread_id)
-        agenda = await safe_send(where, embed=_embeds.agenda_embed(d), view=agenda_view(d))
-        await self.bot.roundtable.remember_post(guild_id, d.id, AGENDA_REF, where.id, agenda.id)
-        log.info("Deliberation %s started in guild %s (channel %s, thread %s)", d.id, guild_id, channel.id, thread_id)
-        place = "here" if in_channel else where.mention
-        await safe_respond(
-            interaction, f"Deliberation #{d.id} is open {'in ' if not in_channel else ''}{place}.", ephemeral=True
-        )
-        self.bot.publish(guild_id, change)
+            await self.bot.roundtable.place(guild_id, d.id, channel_id=where.parent_id or 0, thread_id=where.id)
+        assert isinstance(where, discord.TextChannel | discord.Thread)
+        return await safe_send(where, embed=_embeds.agenda_embed(d), view=agenda_view(d))
 
     # ------------------------------------------------------------------ reading
 
@@ -214,31 +224,39 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
 
     @commands.Cog.listener()
     async def on_roundtable_change(self, guild_id: int, change: Change) -> None:
-        """Announce round openings and closings, extensions, cancellation and the sealed record."""
-        milestones = change.milestones()
-        if not milestones:
-            return
-        d = change.deliberation
-        try:
-            channel = await deliberation_channel(self.bot, guild_id, d.id)
-        except (LookupError, RoundtableError, discord.HTTPException) as exc:
-            log.warning("Deliberation %s: nowhere to announce (%s)", d.id, type(exc).__name__)
-            return
-        for step in milestones:
-            match step:
-                case RoundClosed(round=index):
-                    await safe_send(channel, embed=_embeds.round_closed_embed(d, index))
-                case RoundOpened(round=index) if not change.opened:  # the agenda announces the first round
-                    await self._announce_round(channel, d, index)
-                case RoundExtended():
-                    await safe_send(channel, embed=_embeds.extended_embed(d))
-                case DeliberationCancelled():
-                    await safe_send(channel, embed=_embeds.cancelled_embed(d))
-                case DeliberationSealed() if change.record is not None:
-                    await self._post_record(guild_id, channel, change)
-        await self._refresh_agenda(guild_id, d)
+        """Keep the agenda's round and buttons current (its announcements are owed in the outbox)."""
+        if change.milestones():
+            await self._refresh_agenda(guild_id, change.deliberation)
 
-    async def _announce_round(self, channel: discord.abc.Messageable, d: Deliberation, index: int) -> None:
+    # ------------------------------------------------------------------ the posts it owes (outbox)
+
+    def _register_posts(self) -> None:
+        courier = self.bot.courier
+        courier.register(AGENDA_REF, self._open_agenda)
+        courier.register("round-opened", self._post_round_opened)
+        courier.register("round-closed", self._post_round_closed)
+        courier.register("extended", self._post_extended)
+        courier.register("cancelled", self._post_cancelled)
+        courier.register("record", self._post_record)
+        courier.register("record-archive", self._post_record_in_archive)
+
+    async def _post_round_opened(self, guild_id: int, d: Deliberation, index: str) -> discord.Message:
+        channel = await deliberation_channel(self.bot, guild_id, d.id)
+        return await self._announce_round(channel, d, int(index))
+
+    async def _post_round_closed(self, guild_id: int, d: Deliberation, index: str) -> discord.Message:
+        channel = await deliberation_channel(self.bot, guild_id, d.id)
+        return await safe_send(channel, embed=_embeds.round_closed_embed(d, int(index)))
+
+    async def _post_extended(self, guild_id: int, d: Deliberation, _: str) -> discord.Message:
+        channel = await deliberation_channel(self.bot, guild_id, d.id)
+        return await safe_send(channel, embed=_embeds.extended_embed(d))
+
+    async def _post_cancelled(self, guild_id: int, d: Deliberation, _: str) -> discord.Message:
+        channel = await deliberation_channel(self.bot, guild_id, d.id)
+        return await safe_send(channel, embed=_embeds.cancelled_embed(d))
+
+    async def _announce_round(self, channel: discord.abc.Messageable, d: Deliberation, index: int) -> discord.Message:
         embed = _embeds.round_opened_embed(d, index)
         view = consent_view(d) if d.rounds[index].kind.value == "consent" else None
         reminded = [Actor.from_key(p.key).member_id for p in d.reminded()]
@@ -247,17 +265,17 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         if view is not None:
             kwargs["view"] = view
         if not ids or d.settings.anonymous:
-            await safe_send(channel, **kwargs)
+            message = await safe_send(channel, **kwargs)
             # A public mention would tie a member to the deliberation's aliases: remind privately.
             for member_id in ids:
                 await self._remind_privately(member_id, d, index)
-            return
+            return message
         # The one deliberate mention: exactly the members who asked for it, in text the bot wrote.
         mentions = " ".join(f"<@{i}>" for i in ids)
         allowed = discord.AllowedMentions(
             everyone=False, roles=False, replied_user=False, users=[discord.Object(id=i) for i in ids]
         )
-        await channel.send(f"Reminder: a new round is open. {mentions}", allowed_mentions=allowed, **kwargs)
+        return await channel.send(f"Reminder: a new round is open. {mentions}", allowed_mentions=allowed, **kwargs)
 
     async def _remind_privately(self, member_id: int, d: Deliberation, index: int) -> None:
         try:
@@ -270,21 +288,23 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         except discord.HTTPException as exc:  # DMs closed, or the member left
             log.info("Deliberation %s: reminder by direct message not delivered (%s)", d.id, exc.status)
 
-    async def _post_record(self, guild_id: int, channel: discord.abc.Messageable, change: Change) -> None:
-        stored = change.record
-        assert stored is not None
-        await safe_send(channel, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
+    async def _post_record(self, guild_id: int, d: Deliberation, _: str) -> discord.Message:
+        """The sealed record in the deliberation's thread."""
+        stored = await self.bot.roundtable.record(guild_id, d.id)
+        channel = await deliberation_channel(self.bot, guild_id, d.id)
+        return await safe_send(channel, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
+
+    async def _post_record_in_archive(self, guild_id: int, d: Deliberation, _: str) -> discord.Message | None:
+        """The sealed record in the archive channel, if the guild has one."""
         settings = await self.bot.roundtable.guild_settings(guild_id)
         if settings.archive_channel_id is None:
-            return
-        archive = self.bot.get_channel(settings.archive_channel_id)
-        if not isinstance(archive, discord.abc.Messageable):
-            log.warning("Guild %s: archive channel %s not found", guild_id, settings.archive_channel_id)
-            return
-        try:
-            await safe_send(archive, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
-        except discord.HTTPException as exc:
-            log.warning("Guild %s: could not post record %s to the archive: %s", guild_id, stored.deliberation_id, exc)
+            return None
+        archive = self.bot.get_channel(settings.archive_channel_id) or await self.bot.fetch_channel(
+            settings.archive_channel_id
+        )
+        assert isinstance(archive, discord.abc.Messageable)
+        stored = await self.bot.roundtable.record(guild_id, d.id)
+        return await safe_send(archive, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
 
     async def _refresh_agenda(self, guild_id: int, d: Deliberation) -> None:
         where = await self.bot.roundtable.post(guild_id, d.id, AGENDA_REF)
