@@ -83,7 +83,7 @@ class RoundtableBot(commands.Bot):
         self.settings = settings
         self.clock = clock
         self.deadlines = DeadlineScheduler(self._deadline_passed, clock)
-        self.courier = Courier(self)
+        self.courier = Courier(lambda: self.roundtable, clock)
         self._publishing: set[asyncio.Task[None]] = set()
         self._roundtable: Roundtable | None = None
         self._ai_panel = ai

@@ -252,6 +252,7 @@ class Roundtable:
         ai: bool | None = None,
         round_minutes: int | None = None,
         quorum: int | None = None,
+        invited: Sequence[Actor] = (),
     ) -> Change:
         defaults = self.settings.deliberation
         templates = self.settings.templates_available()
@@ -278,6 +279,7 @@ class Roundtable:
             moderator=moderator,
             ai_participants=self.ai_seats() if ai_on else [],
             at=at,
+            invited=invited,
         )
         probe = Deliberation.from_events(0, guild_id, events)
         deliberation_id = await self.store.create_deliberation(

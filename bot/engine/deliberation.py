@@ -118,6 +118,7 @@ class Deliberation:
         self.current = 0
         self.participants: dict[str, Participant] = {}
         self.ai_seats: dict[str, AIParticipantSpec] = {}
+        self.invited: tuple[str, ...] = ()  # whom it waits for; empty when open to all (then its quorum)
         self.contributions: dict[int, Contribution] = {}
         self.objections: dict[int, Objection] = {}
         self.votes: dict[tuple[int, str], VoteCast] = {}
@@ -143,6 +144,7 @@ class Deliberation:
         moderator: Actor,
         ai_participants: Sequence[AIParticipantSpec],
         at: datetime,
+        invited: Sequence[Actor] = (),
     ) -> list[Event]:
         """The events that open a deliberation: its terms, its moderator, its first round."""
         if moderator.kind is not ActorKind.HUMAN:
@@ -172,6 +174,7 @@ class Deliberation:
                 settings=settings,
                 moderator=moderator.key,
                 ai_participants=tuple(ai_participants) if settings.ai_enabled else (),
+                invited=tuple(dict.fromkeys(a.key for a in invited if a.kind is ActorKind.HUMAN and a != moderator)),
             ),
         )
         joined = Event(moderator, at, ParticipantJoined(Role.MODERATOR, moderator.name))
@@ -282,11 +285,31 @@ class Deliberation:
         assert r.deadline is not None
         return r.opened_at + (r.deadline - r.opened_at) / 2
 
+    def expected(self) -> tuple[list[str], int]:
+        """Whom the positions round waits for: (members named, how many must have stated a position).
+
+        Invited members and everyone who joined as a participant; when the deliberation is open
+        to all, at least its quorum of members. The moderator facilitates and is not waited for;
+        observers are not expected to speak.
+        """
+        observers = {p.key for p in self.participants.values() if p.role is Role.OBSERVER}
+        joined = [p.key for p in self.humans() if p.role is Role.PARTICIPANT]
+        named = list(dict.fromkeys([*(k for k in self.invited if k not in observers), *joined]))
+        needed = len(named) if self.invited else max(self.settings.quorum, len(named))
+        return named, needed
+
+    def members_awaited(self) -> tuple[list[str], int]:
+        """Before the AI may speak: the expected members still without a position, and how many
+        more positions are needed in all (unnamed members of an open deliberation count too)."""
+        named, needed = self.expected()
+        stated = [k for k in named if self.position_of(k) is not None]
+        return [k for k in named if self.position_of(k) is None], max(needed - len(stated), 0)
+
     def ai_due(self, at: datetime) -> list[str]:
         """AI participants due to state a position now (principle 1: humans first).
 
-        Due once every present human has a position, or at half the round's time, whichever is
-        first; never before unless the moderator asked.
+        Due once every expected member has stated a position, or at half the round's time,
+        whichever is first; earlier only if the moderator asked.
         """
         if not self.is_open or self.round.kind is not RoundKind.POSITIONS:
             return []
@@ -297,11 +320,9 @@ class Deliberation:
             return []
         if self.round.ai_requested:
             return waiting
-        # The moderator facilitates: they may state a position but the AI does not wait for one.
-        humans = [p for p in self.humans() if p.role is Role.PARTICIPANT]
-        all_spoken = bool(humans) and all(self.position_of(p.key) for p in humans)
+        _, more = self.members_awaited()
         half = self.ai_due_at()
-        if all_spoken or (half is not None and at >= half):
+        if more == 0 or (half is not None and at >= half):
             return waiting
         return []
 
@@ -837,6 +858,7 @@ class Deliberation:
         self.template = p.template
         self.settings = p.settings
         self.moderator = p.moderator
+        self.invited = p.invited
         self.created_at = at
         self.rounds = [Round(i, kind) for i, kind in enumerate(p.rounds)]
         for spec in p.ai_participants:

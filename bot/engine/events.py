@@ -75,6 +75,8 @@ class DeliberationOpened:
     settings: DeliberationSettings
     moderator: str
     ai_participants: tuple[AIParticipantSpec, ...]
+    # Whom it waits for (actor keys): an invited role's members or a list; empty when open to all.
+    invited: tuple[str, ...] = _omitted(when=())
 
 
 @dataclass(frozen=True)

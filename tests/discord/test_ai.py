@@ -14,7 +14,7 @@ from typing import Any
 import discord
 import pytest
 import simcord
-from deliberation_helpers import advance
+from deliberation_helpers import advance, fields
 from discord_harness import Table
 
 from bot.app import RoundtableBot
@@ -125,6 +125,7 @@ async def test_ai_positions_due_before_half_time_are_asked_for_right_after_a_res
     ai_panel.ask.side_effect = crash_once
     thread = await start(table)
     await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+    await table.grace.slash(thread, "position", stance="Yes", reasoning="A short one.")  # the quorum of 2
     assert ai_panel.ask.await_count == 1
     assert ai_posts(thread) == []
 
@@ -254,3 +255,24 @@ async def test_summary_draft_critique_adopt_amend_and_propose_record_authorship(
     assert stored.record["proposal"]["summary"] == "Written by Admin."
     assert stored.record["tally"]["endorse"] == 2
     assert all(s["counted"] is False for s in stored.record["ai_stances"])
+
+
+async def test_the_ai_never_anchors_the_first_member_it_waits_for_everyone_invited(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
+) -> None:
+    result = await table.admin.slash(
+        table.deliberations, "deliberation start", question="Adopt a code of conduct?", ai=True, invite=table.linus
+    )
+    assert result.acknowledged
+    thread = table.deliberations.threads[-1]
+    await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+    await table.grace.slash(thread, "position", stance="Yes", reasoning="Keep it short.")
+    # The quorum (2) has spoken, but Linus was invited and has not: the AI waits.
+    assert ai_panel.requests == []
+    status = await table.admin.slash(thread, "deliberation status")
+    speaks = fields(status.response)["When the AI speaks"]  # type: ignore[arg-type]
+    assert speaks.startswith(f"After 1 more member(s) state a position (<@{table.linus.id}>), or at ")
+
+    await table.linus.slash(thread, "position", stance="No", reasoning="Too early.")
+    ((request, _),) = ai_panel.requests
+    assert [c.text for c in request.contributions] == ["We need one.", "Keep it short.", "Too early."]

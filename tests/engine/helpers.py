@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.engine import BUILTIN_TEMPLATES, Actor, AIParticipantSpec, Deliberation, DeliberationSettings, Event
@@ -19,7 +20,7 @@ SEATS = [AIParticipantSpec("Sage", "smollm2-135m", "embedded")]
 class Table:
     """Holds a deliberation, the events it recorded, and a clock that only moves when told."""
 
-    def __init__(self, template: str = "consent", **settings: object) -> None:
+    def __init__(self, template: str = "consent", *, invited: Sequence[Actor] = (), **settings: object) -> None:
         self.now = T0
         opts = {"quorum": 3, "round_minutes": 60, "min_round_minutes": 10, **settings}
         self.events: list[Event] = Deliberation.start(
@@ -30,6 +31,7 @@ class Table:
             moderator=MOD,
             ai_participants=SEATS,
             at=self.now,
+            invited=invited,
         )
         self.d = Deliberation.from_events(1, 77, self.events)
 

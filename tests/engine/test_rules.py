@@ -222,6 +222,10 @@ def test_ai_speaks_after_the_humans_or_at_half_time_unless_asked() -> None:
     assert t.d.ai_due_at() == t.now.replace(minute=30)
     assert t.d.ai_due(t.now.replace(minute=30)) == ["Sage"]
     positions(t, (BEN, "No", "Thursdays"))
+    # Open to all with a quorum of 3: two positions are not enough, whoever has joined.
+    assert t.d.ai_due(t.now) == []
+    assert t.d.members_awaited() == ([], 1)
+    positions(t, (CAI, "Maybe", "Depends"))
     assert t.d.ai_due(t.now) == ["Sage"]
     t.do("ai_position", SAGE, "Either", "Both days have costs", meta={"model": "smollm2-135m"})
     assert t.d.ai_due(t.now) == []
@@ -547,3 +551,27 @@ def test_any_member_with_the_guilds_moderator_rights_runs_the_deliberation() -> 
     event = t.do("extend", co_moderator, 30)[-1]
     assert event.actor.key == "human:200"
     assert "human:200" not in t.d.participants  # running it does not make them a participant
+
+
+def test_the_ai_waits_for_every_invited_member_and_everyone_who_joined() -> None:
+    t = Table(quorum=1, round_minutes=60, invited=[ADA, BEN])
+    positions(t, (ADA, "Yes", "Fridays"))
+    # The quorum is met, but Ben was invited and has not spoken.
+    assert t.d.ai_due(t.now) == []
+    assert t.d.members_awaited() == ([BEN.key], 1)
+    t.do("join", CAI, Role.PARTICIPANT)  # a late joiner is waited for too
+    positions(t, (BEN, "No", "Thursdays"))
+    assert t.d.ai_due(t.now) == []
+    assert t.d.members_awaited() == ([CAI.key], 1)
+    positions(t, (CAI, "Maybe", "Depends"))
+    assert t.d.ai_due(t.now) == ["Sage"]
+
+
+def test_an_invited_member_who_only_observes_is_not_waited_for_and_half_time_still_applies() -> None:
+    t = Table(quorum=1, round_minutes=60, invited=[ADA, BEN])
+    t.do("join", BEN, Role.OBSERVER)
+    positions(t, (ADA, "Yes", "Fridays"))
+    assert t.d.ai_due(t.now) == ["Sage"]
+    silent = Table(round_minutes=60, invited=[ADA, BEN])
+    assert silent.d.ai_due(silent.now.replace(minute=29)) == []
+    assert silent.d.ai_due(silent.now.replace(minute=30)) == ["Sage"]  # no one spoke: half-time

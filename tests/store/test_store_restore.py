@@ -115,8 +115,9 @@ async def test_start_and_lookup_queries_use_indexes(roundtable: Roundtable) -> N
 
 
 def _downgrade_to_version_2(path: Path) -> None:
-    """The file as version 2 left it: the same tables without what migration 0003 added."""
+    """The file as version 2 left it: the same tables without what migration 0003 (and later ones) added."""
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TABLE outbox")  # 0005
     conn.execute("DROP INDEX deliberations_by_thread")
     conn.execute("DROP INDEX deliberations_by_channel")
     conn.execute("ALTER TABLE deliberations DROP COLUMN ai_due_at")

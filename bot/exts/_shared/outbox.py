@@ -25,11 +25,10 @@ import discord
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.errors import RoundtableError
-from bot.exts._shared.posting import post_contribution, post_objection
 from bot.exts._shared.scheduler import DeadlineScheduler
 
 if TYPE_CHECKING:
-    from bot.app import RoundtableBot
+    from bot.service import Roundtable
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +51,11 @@ def _retryable(exc: Exception) -> bool:
 
 
 class Courier:
-    def __init__(self, bot: RoundtableBot) -> None:
-        self.bot = bot
+    def __init__(self, service: Callable[[], Roundtable], clock: Callable[[], datetime]) -> None:
+        self._service = service  # the bot's service, open once the bot has started
         self._handlers: dict[str, PostHandler] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self.retries = DeadlineScheduler(self._retry_due, bot.clock)
-        # Contributions and objections look the same whoever posts them (bot.exts._shared.posting).
-        self.register("c", lambda guild_id, d, ref: post_contribution(bot, guild_id, d, ref))
-        self.register("o", lambda guild_id, d, ref: post_objection(bot, guild_id, d, ref))
+        self.retries = DeadlineScheduler(self._retry_due, clock)
 
     def register(self, kind: str, handler: PostHandler) -> None:
         """How posts whose ref starts with `kind` (before the first ':') are made."""
@@ -73,7 +69,7 @@ class Courier:
         """
         lock = self._locks.setdefault(deliberation_id, asyncio.Lock())
         async with lock:
-            service = self.bot.roundtable
+            service = self._service()
             owed = await service.pending_posts(guild_id, deliberation_id)
             if not owed:
                 return True
@@ -97,7 +93,7 @@ class Courier:
 
     async def _failed(self, guild_id: int, deliberation_id: int, ref: str, exc: Exception) -> bool:
         """Record a failed delivery. True if it was given up (go on with the next post)."""
-        service = self.bot.roundtable
+        service = self._service()
         reason = f"{type(exc).__name__}: {getattr(exc, 'status', '')} {exc}".strip()
         if _retryable(exc):
             pending = next((p for p in await service.pending_posts(guild_id, deliberation_id) if p.ref == ref), None)
@@ -125,8 +121,8 @@ class Courier:
         """On start: deliver what was owed when the process stopped (now, in the background)."""
         if not guild_ids:
             return
-        now: datetime = self.bot.roundtable.now()
-        for guild_id, deliberations in (await self.bot.roundtable.owing(guild_ids)).items():
+        now = self._service().now()
+        for guild_id, deliberations in (await self._service().owing(guild_ids)).items():
             for deliberation_id in deliberations:
                 self.retries.schedule(guild_id, deliberation_id, now)
 

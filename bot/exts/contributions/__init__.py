@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.exts._shared.posting import post_contribution, post_objection
 from bot.exts.contributions._cog import Contributions
 from bot.exts.contributions._views import DYNAMIC_ITEMS
 
@@ -14,4 +15,8 @@ if TYPE_CHECKING:
 async def setup(bot: RoundtableBot) -> None:
     # Registered on every start: old messages' buttons keep working after a restart.
     bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    # Contributions and objections, the outbox's `c:` and `o:` posts, look the same whoever made
+    # them, members or AI participants (bot.exts._shared.posting).
+    bot.courier.register("c", lambda guild_id, d, ref: post_contribution(bot, guild_id, d, ref))
+    bot.courier.register("o", lambda guild_id, d, ref: post_objection(bot, guild_id, d, ref))
     await bot.add_cog(Contributions(bot))

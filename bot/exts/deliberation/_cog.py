@@ -27,6 +27,14 @@ AGENDA_REF = "agenda"
 DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this thread or channel"
 
 
+def _invited(invite: discord.Role | discord.Member | None) -> list[Actor]:
+    """The members an invitation names: a role's members (as the bot sees them now), or one member."""
+    if invite is None:
+        return []
+    members = invite.members if isinstance(invite, discord.Role) else [invite]
+    return [Actor.human(m.id, m.display_name) for m in members if not m.bot]
+
+
 @app_commands.guild_only()
 class Deliberations(commands.GroupCog, group_name="deliberation", group_description="Run a structured deliberation"):
     def __init__(self, bot: RoundtableBot) -> None:
@@ -53,6 +61,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         ai="Seat the configured AI participants (default: yes, if the server allows AI)",
         anonymous="Show members as aliases (Participant 1, 2, …)",
         round_minutes="How long each round stays open, in minutes",
+        invite="A role or a member it waits for: AI participants speak after them (default: at least the quorum)",
     )
     @app_commands.autocomplete(template=template_autocomplete)
     @moderator_only()
@@ -64,6 +73,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         ai: bool | None = None,
         anonymous: bool | None = None,
         round_minutes: int | None = None,
+        invite: discord.Role | discord.Member | None = None,
     ) -> None:
         guild_id = guild_id_of(interaction)
         channel = interaction.channel
@@ -84,6 +94,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             anonymous=anonymous,
             ai=ai,
             round_minutes=round_minutes,
+            invited=_invited(invite),
         )
         d = change.deliberation
         log.info("Deliberation %s stored in guild %s (channel %s)", d.id, guild_id, channel.id)
@@ -126,7 +137,9 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         d = await self.bot.roundtable.get(guild_id, deliberation_id)
         reveal = d.reveals_to(actor_of(interaction).key)
-        await safe_respond(interaction, embed=_embeds.status_embed(d, reveal=reveal), ephemeral=True)
+        await safe_respond(
+            interaction, embed=_embeds.status_embed(d, reveal=reveal, now=self.bot.roundtable.now()), ephemeral=True
+        )
 
     # ------------------------------------------------------------------ moderating
 

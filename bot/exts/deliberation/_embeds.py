@@ -67,12 +67,15 @@ def _round_line(d: Deliberation, index: int) -> str:
 
 def agenda_embed(d: Deliberation) -> discord.Embed:
     embed = discord.Embed(title=f"Deliberation #{d.id}", description=clip(d.question, 4096), colour=AGENDA_COLOUR)
-    embed.add_field(name="Rounds", value=clip("\n".join(_round_line(d, i) for i in range(len(d.rounds))), 1024),
-                    inline=False)
+    embed.add_field(
+        name="Rounds", value=clip("\n".join(_round_line(d, i) for i in range(len(d.rounds))), 1024), inline=False
+    )
     s = d.settings
     if s.min_round_minutes:
-        closing = (f"the moderator may close it after {s.min_round_minutes} minutes, or earlier by forcing it "
-                   "(the record says so)")
+        closing = (
+            f"the moderator may close it after {s.min_round_minutes} minutes, or earlier by forcing it "
+            "(the record says so)"
+        )
     else:
         closing = "the moderator may close it at any time"
     rules = [
@@ -81,8 +84,9 @@ def agenda_embed(d: Deliberation) -> discord.Embed:
         "Objections are kept word for word with their status; open ones stand in the record.",
     ]
     if d.decides:
-        rules.append(f"The decision needs at least {s.quorum} members to answer the consent check; a block needs "
-                     "a reason.")
+        rules.append(
+            f"The decision needs at least {s.quorum} members to answer the consent check; a block needs a reason."
+        )
     else:
         rules.append("This process gathers advice; it makes no decision.")
     if s.anonymous:
@@ -92,12 +96,18 @@ def agenda_embed(d: Deliberation) -> discord.Embed:
     embed.add_field(name="Process", value=d.template, inline=True)
     if d.ai_seats:
         seats = "\n".join(f"- {ai_label(s.name, s.model)}" for s in d.ai_seats.values())
-        embed.add_field(name="AI participants at the table", value=clip(f"{seats}\n{AI_MEANING}", 1024), inline=False)
+        embed.add_field(
+            name="AI participants at the table",
+            value=clip(f"{seats}\n{AI_MEANING}\n{_ai_waits(d)}", 1024),
+            inline=False,
+        )
     else:
         embed.add_field(name="AI participants at the table", value="None: only members take part.", inline=False)
     status = {"open": "Open", "closed": "Closed: the record is sealed", "cancelled": "Cancelled"}[d.status.value]
-    embed.set_footer(text=f"{status} · Use the buttons or /position, /object, /statement, /consent. "
-                          "Remind me: a mention when each round opens.")
+    embed.set_footer(
+        text=f"{status} · Use the buttons or /position, /object, /statement, /consent. "
+        "Remind me: a mention when each round opens."
+    )
     return embed
 
 
@@ -108,6 +118,7 @@ def round_participation(d: Deliberation, index: int) -> tuple[list[Participant],
     acted: set[str] = {c.author for c in d.contributions.values() if c.round_index == index}
     acted |= {o.author for o in d.objections.values() if o.round_index == index}
     if start is not None:
+
         def within(at: datetime) -> bool:
             return at >= start and (end is None or at <= end)
 
@@ -182,7 +193,43 @@ def cancelled_embed(d: Deliberation) -> discord.Embed:
     return embed
 
 
-def status_embed(d: Deliberation, *, reveal: bool) -> discord.Embed:
+def _ai_waits(d: Deliberation) -> str:
+    """The humans-first rule as this deliberation applies it (the agenda's standing text)."""
+    whom = (
+        f"the {len(d.invited)} invited member(s) and everyone who joins"
+        if d.invited
+        else f"at least {d.settings.quorum} member(s) and everyone who joins"
+    )
+    half = d.ai_due_at() if d.rounds and d.rounds[0].kind is RoundKind.POSITIONS else None
+    at = f", or at {when(half)}" if half is not None and d.current == 0 else ", or at half-time"
+    return f"They state positions after {whom} have stated theirs{at}, whichever comes first."
+
+
+def ai_speaks(d: Deliberation, now: datetime) -> str | None:
+    """When the AI participants will state positions, as things stand now; None outside that round."""
+    if not d.is_open or d.round.kind is not RoundKind.POSITIONS:
+        return None
+    if all(d.position_of(f"ai:{name}") is not None for name in d.ai_seats):
+        return "They have stated their positions in this round."
+    if d.ai_due(now):
+        return "Now: every expected member has stated a position, or the moderator asked."
+    waiting, more = d.members_awaited()
+    # Invited members who have not joined have no alias yet: named by mention (which renders as
+    # their name and pings no one in an embed), or only counted when the deliberation is anonymous.
+    names = [
+        d.display_name(k) if d.participant(k) else f"<@{k.partition(':')[2]}>"
+        for k in waiting
+        if d.participant(k) or not d.settings.anonymous
+    ]
+    if more > len(names):
+        names.append(f"{more - len(names)} more" if names else f"{more} member(s)")
+    half = d.ai_due_at()
+    return (
+        f"After {more} more member(s) state a position ({', '.join(names)}), or at {when(half)}, whichever comes first."
+    )
+
+
+def status_embed(d: Deliberation, *, reveal: bool, now: datetime) -> discord.Embed:
     """The state of a deliberation. `reveal` (moderator, when settings allow) adds who is behind an alias."""
 
     def who(p: Participant) -> str:
@@ -195,7 +242,8 @@ def status_embed(d: Deliberation, *, reveal: bool) -> discord.Embed:
     if d.is_open:
         r = d.round
         embed.add_field(
-            name="Now", value=f"Round {d.current + 1} of {len(d.rounds)}: {r.kind.value}; deadline {when(r.deadline)}",
+            name="Now",
+            value=f"Round {d.current + 1} of {len(d.rounds)}: {r.kind.value}; deadline {when(r.deadline)}",
             inline=False,
         )
     else:
@@ -206,11 +254,18 @@ def status_embed(d: Deliberation, *, reveal: bool) -> discord.Embed:
     embed.add_field(name="Positions", value=str(len(d.positions())), inline=True)
     embed.add_field(name="Open objections", value=str(len(d.open_objections())), inline=True)
     if d.ai_seats:
-        embed.add_field(name="AI participants", value=clip(
-            "\n".join(ai_label(s.name, s.model) for s in d.ai_seats.values()), 1024), inline=False)
+        embed.add_field(
+            name="AI participants",
+            value=clip("\n".join(ai_label(s.name, s.model) for s in d.ai_seats.values()), 1024),
+            inline=False,
+        )
+        speaks = ai_speaks(d, now)
+        if speaks:
+            embed.add_field(name="When the AI speaks", value=clip(speaks, 1024), inline=False)
     silent = [p for p in d.silent_humans() if p.role is Role.PARTICIPANT]
-    embed.add_field(name="Not heard from yet", value=clip(", ".join(who(p) for p in silent) or "nobody", 1024),
-                    inline=False)
+    embed.add_field(
+        name="Not heard from yet", value=clip(", ".join(who(p) for p in silent) or "nobody", 1024), inline=False
+    )
     if reveal:
         embed.set_footer(text="Only you see the names behind the aliases (moderator).")
     return embed
@@ -232,8 +287,9 @@ def record_embed(stored: StoredRecord) -> discord.Embed:
     standing = record["standing_objections"]
     if standing:
         quoted = "\n".join(f"#{o['id']} {o['author']}: {o['what']} (why: {o['why']})" for o in standing)
-        embed.add_field(name="Standing objections (verbatim; full text attached)", value=clip(quoted, 1024),
-                        inline=False)
+        embed.add_field(
+            name="Standing objections (verbatim; full text attached)", value=clip(quoted, 1024), inline=False
+        )
     if record["ai_stances"]:
         stances = "\n".join(f"{s['label']}: {s['stance'] or 'no position'}" for s in record["ai_stances"])
         embed.add_field(name="AI stances (labelled, not counted)", value=clip(stances, 1024), inline=False)
