@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import simcord
 from deliberation_helpers import (
     advance,
@@ -200,3 +202,34 @@ async def test_a_double_click_never_seals_a_consent_round_no_one_answered(
     assert late.ephemeral
     assert "closed" in late.response.content  # type: ignore[union-attr]
     assert len(messages(opened.where, "Decision record #")) == 1
+
+
+async def test_every_round_says_what_happens_next_and_carries_its_buttons_and_consent_counts_live(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table)  # consent: positions, dissent, synthesis, consent
+    await state_position(table.ada, opened, "Support", "Yes.")
+    await state_position(table.grace, opened, "Oppose", "No.")
+
+    def labels(message: Any) -> list[str]:
+        return [b.label for row in message.components for b in row.children]
+
+    await advance(table.moderator, opened.where, force=True)
+    dissent = last(opened.where, "Round 2 of 4 open: dissent")
+    assert labels(dissent) == ["Raise objection", "Add statement"]
+    assert "/dissent" in fields(dissent)["The moderator next"]
+    await advance(table.moderator, opened.where, force=True)
+    synthesis = last(opened.where, "Round 3 of 4 open: synthesis")
+    assert "/summary draft" in fields(synthesis)["The moderator next"]
+    assert "/summary propose" in fields(synthesis)["The moderator next"]
+    await advance(table.moderator, opened.where, force=True)
+    consent = last(opened.where, "Round 4 of 4 open: consent")
+    assert labels(consent) == ["Endorse", "Reservations", "Stand aside", "Block"]
+    assert fields(consent)["Answered"] == "0 of 2 members"
+    assert fields(consent)["Not answered yet"] == "Ada, Grace"
+
+    await table.ada.click(consent, label="Endorse")
+    refreshed = next(m for m in opened.where.history() if m.id == consent.id)
+    assert fields(refreshed)["Answered"] == "1 of 2 members"
+    assert fields(refreshed)["Not answered yet"] == "Grace"

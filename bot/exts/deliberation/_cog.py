@@ -14,7 +14,7 @@ from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts.deliberation import _embeds
-from bot.exts.deliberation._views import agenda_view, close_round, consent_view
+from bot.exts.deliberation._views import agenda_view, close_round, round_view
 from bot.service import Change
 
 if TYPE_CHECKING:
@@ -237,9 +237,25 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
 
     @commands.Cog.listener()
     async def on_roundtable_change(self, guild_id: int, change: Change) -> None:
-        """Keep the agenda's round and buttons current (its announcements are owed in the outbox)."""
+        """Keep the agenda and the consent count current (announcements are owed in the outbox)."""
+        d = change.deliberation
         if change.milestones():
-            await self._refresh_agenda(guild_id, change.deliberation)
+            await self._refresh_agenda(guild_id, d)
+        if change.consent is not None and d.is_open:
+            await self._refresh_round(guild_id, d, d.current)
+
+    async def _refresh_round(self, guild_id: int, d: Deliberation, index: int) -> None:
+        """Edit a round's opening message to show where it stands ("3 of 5 members answered")."""
+        where = await self.bot.roundtable.post(guild_id, d.id, f"round-opened:{index}")
+        channel = self.bot.get_channel(where[0]) if where else None
+        if where is None or not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        try:
+            await channel.get_partial_message(where[1]).edit(
+                embed=_embeds.round_opened_embed(d, index), view=round_view(d, index), allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as exc:
+            log.info("Deliberation %s: round %s not refreshed (%s)", d.id, index, exc.status)
 
     # ------------------------------------------------------------------ the posts it owes (outbox)
 
@@ -271,7 +287,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
 
     async def _announce_round(self, channel: discord.abc.Messageable, d: Deliberation, index: int) -> discord.Message:
         embed = _embeds.round_opened_embed(d, index)
-        view = consent_view(d) if d.rounds[index].kind.value == "consent" else None
+        view = round_view(d, index)
         reminded = [Actor.from_key(p.key).member_id for p in d.reminded()]
         ids = [i for i in reminded if i is not None]
         kwargs: dict[str, Any] = {"embed": embed}

@@ -150,12 +150,60 @@ def round_opened_embed(d: Deliberation, index: int) -> discord.Embed:
             "Only members' answers count.",
             inline=False,
         )
-    silent = [p for p in d.silent_humans() if p.role is Role.PARTICIPANT]
-    spoke = [p for p in d.humans() if d.spoke(p.key)]
-    embed.add_field(name="Taken part so far", value=names(d, spoke), inline=False)
-    embed.add_field(name="Not heard from yet", value=names(d, silent), inline=False)
+    if r.kind is RoundKind.CONSENT:
+        expected, _ = d.expected()
+        answered = [k for k in expected if k in d.consent]
+        waiting = [k for k in expected if k not in d.consent]
+        embed.add_field(name="Answered", value=f"{len(answered)} of {len(expected)} members", inline=True)
+        embed.add_field(name="Not answered yet", value=_keys(d, waiting), inline=False)
+    else:
+        silent = [p for p in d.silent_humans() if p.role is Role.PARTICIPANT]
+        spoke = [p for p in d.humans() if d.spoke(p.key)]
+        embed.add_field(name="Taken part so far", value=names(d, spoke), inline=False)
+        embed.add_field(name="Not heard from yet", value=names(d, silent), inline=False)
+    now, then = ROUND_NEXT[r.kind]
+    embed.add_field(name="What happens now", value=now, inline=False)
+    embed.add_field(name="The moderator next", value=then, inline=False)
     embed.set_footer(text=f"Deliberation #{d.id}")
     return embed
+
+
+def _keys(d: Deliberation, keys: list[str]) -> str:
+    """Members by key: their shown names; invited members who have not joined have no alias yet, so
+    they are a mention (which renders as their name and pings no one in an embed), or only counted
+    when the deliberation is anonymous."""
+    shown = [d.display_name(k) for k in keys if d.participant(k)]
+    invited = [k for k in keys if not d.participant(k)]
+    if d.settings.anonymous:
+        shown += [f"{len(invited)} invited"] if invited else []
+    else:
+        shown += [f"<@{k.partition(':')[2]}>" for k in invited]
+    return clip(", ".join(shown), 1024) or "nobody"
+
+
+# What each round is for, for members and for the moderator: every round's opening message says it.
+ROUND_NEXT: dict[RoundKind, tuple[str, str]] = {
+    RoundKind.POSITIONS: (
+        "Members: press **State position** (or use /position). AI participants speak after the expected "
+        "members, or at half-time.",
+        "/deliberation advance once everyone has spoken (or wait for the deadline); /ai speak to hear the AI now.",
+    ),
+    RoundKind.DISSENT: (
+        "Members: **Raise objection**, **Add statement**, **Respond** under any post, and vote Agree / Disagree / "
+        "Pass on positions and statements.",
+        "/dissent for the dissent map (open objections, divisive statements, opinion groups); "
+        "/deliberation advance to the synthesis.",
+    ),
+    RoundKind.SYNTHESIS: (
+        "Members: **Critique** drafts as they appear (or /summary critique); object if a draft misses something.",
+        "/summary draft to ask the AI participants, /summary propose to write one, /summary adopt draft:<n> to put "
+        "a draft (as is or amended); then /deliberation advance to the consent check.",
+    ),
+    RoundKind.CONSENT: (
+        "Members: answer with the buttons below; a Block needs a reason and becomes an objection.",
+        "/deliberation advance once members have answered: the record is sealed.",
+    ),
+}
 
 
 def round_closed_embed(d: Deliberation, index: int) -> discord.Embed:
@@ -214,19 +262,11 @@ def ai_speaks(d: Deliberation, now: datetime) -> str | None:
     if d.ai_due(now):
         return "Now: every expected member has stated a position, or the moderator asked."
     waiting, more = d.members_awaited()
-    # Invited members who have not joined have no alias yet: named by mention (which renders as
-    # their name and pings no one in an embed), or only counted when the deliberation is anonymous.
-    names = [
-        d.display_name(k) if d.participant(k) else f"<@{k.partition(':')[2]}>"
-        for k in waiting
-        if d.participant(k) or not d.settings.anonymous
-    ]
-    if more > len(names):
-        names.append(f"{more - len(names)} more" if names else f"{more} member(s)")
+    who = _keys(d, waiting) if waiting else ""
+    if more > len(waiting):
+        who = f"{who} and {more - len(waiting)} more" if waiting else "any members"
     half = d.ai_due_at()
-    return (
-        f"After {more} more member(s) state a position ({', '.join(names)}), or at {when(half)}, whichever comes first."
-    )
+    return f"After {more} more member(s) state a position ({who}), or at {when(half)}, whichever comes first."
 
 
 def status_embed(d: Deliberation, *, reveal: bool, now: datetime) -> discord.Embed:

@@ -12,7 +12,8 @@ import discord
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.errors import NeedsConfirmation
-from bot.engine.model import ConsentChoice
+from bot.engine.model import ACCEPTS, ConsentChoice
+from bot.engine.templates import RoundKind
 from bot.exts._shared import buttons
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of
 from bot.exts._shared.messages import safe_respond
@@ -34,8 +35,21 @@ def agenda_view(d: Deliberation) -> discord.ui.View | None:
     return buttons.components(items)
 
 
-def consent_view(d: Deliberation) -> discord.ui.View | None:
-    return buttons.components([buttons.ConsentButton(d.id, choice) for choice in ConsentChoice])
+def round_view(d: Deliberation, index: int) -> discord.ui.View | None:
+    """The buttons of a round's opening message: what that round takes, so no one scrolls back."""
+    if not d.is_open or index != d.current:
+        return None
+    kind = d.rounds[index].kind
+    if kind is RoundKind.CONSENT:
+        return buttons.components([buttons.ConsentButton(d.id, choice) for choice in ConsentChoice])
+    items: list[buttons.PersistentButton] = []
+    if "position" in ACCEPTS[kind]:
+        items.append(buttons.StatePositionButton(d.id))
+    if "objection" in ACCEPTS[kind]:
+        items.append(buttons.RaiseObjectionButton(d.id))
+    if "statement" in ACCEPTS[kind]:
+        items.append(buttons.AddStatementButton(d.id))
+    return buttons.components(items)
 
 
 async def close_round(
@@ -89,4 +103,4 @@ class ToggleReminders(buttons.RemindButton, template=buttons.RemindButton.answer
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (ConfirmAdvance, ToggleReminders)
 
-__all__ = ["DYNAMIC_ITEMS", "ConfirmAdvance", "ToggleReminders", "agenda_view", "close_round", "consent_view"]
+__all__ = ["DYNAMIC_ITEMS", "ConfirmAdvance", "ToggleReminders", "agenda_view", "close_round", "round_view"]
