@@ -74,6 +74,7 @@ from bot.engine.templates import RoundKind
 
 MAX_EXTEND_MINUTES = 60 * 24 * 30
 VOTABLE = frozenset({ContributionKind.POSITION, ContributionKind.STATEMENT})
+RESPONDABLE = VOTABLE | {ContributionKind.RESPONSE}
 _INPUT_LABELS = {"consent": "consent responses"}
 
 
@@ -519,11 +520,26 @@ class Deliberation:
             raise errors.AlreadyRecorded(f"#{statement_id} is already {'out' if hidden else 'in'}.")
         return [Event(actor, at, StatementModerated(statement_id, hidden))]
 
-    def respond(self, actor: Actor, text: str, reply_to: int, at: datetime) -> list[Event]:
+    def check_respond(self, actor: Actor, reply_to: int) -> None:
+        """Refuse a response before its form opens: the round, the member, what it answers."""
         self._require_round_accepts("response", "responses")
+        if actor.kind is not ActorKind.HUMAN:
+            raise errors.NotForAI("Only members respond; AI participants critique drafts.")
+        p = self.participants.get(actor.key)
+        if p is not None and p.role is Role.OBSERVER:
+            raise errors.ObserverCannotAct("You are observing this deliberation, so you cannot respond.")
+        target = self.contributions.get(reply_to)
+        if target is None and reply_to not in self.objections:
+            raise errors.NotFound(f"There is no position, statement or objection #{reply_to} here to respond to.")
+        if target is not None and target.kind not in RESPONDABLE:
+            raise errors.InvalidValue(
+                f"#{reply_to} is a {target.kind.value}; responses answer positions, statements, objections and "
+                "other responses (drafts take critiques)."
+            )
+
+    def respond(self, actor: Actor, text: str, reply_to: int, at: datetime) -> list[Event]:
+        self.check_respond(actor, reply_to)
         events = self._human_voice(actor, "respond", at)
-        if reply_to not in self.contributions and reply_to not in self.objections:
-            raise errors.NotFound(f"There is no contribution or objection #{reply_to} to respond to.")
         body = clean_text(text, "response", TEXT_MAX)
         return [*events, self._contribution_event(actor, ContributionKind.RESPONSE, at, body, reply_to=reply_to)]
 

@@ -81,7 +81,7 @@ async def test_an_objection_through_its_lifecycle_by_buttons(
     await table.linus.submit_modal(shown, {"what": "The venue is closed.", "why": "Nowhere to meet."})
     post = last(opened.where, "Objection #")
     objection_id = int((post.embeds[0].title or "").removeprefix("Objection #"))
-    assert _labels(post) == ["Withdraw", "Mark addressed"]
+    assert _labels(post) == ["Withdraw", "Mark addressed", "Respond"]
     before = await event_count(bot, table, opened.id)
 
     refused = await table.grace.click(post, label="Withdraw")
@@ -95,7 +95,7 @@ async def test_an_objection_through_its_lifecycle_by_buttons(
     assert done.response.content == f"Objection #{objection_id} is now addressed."  # type: ignore[union-attr]
     post = _now(opened.where, post.id)
     assert fields(post)["Status"] == "addressed"
-    assert _labels(post) == ["Withdraw", "Reopen"]
+    assert _labels(post) == ["Withdraw", "Reopen", "Respond"]
 
     await table.linus.click(post, label="Reopen")
     post = _now(opened.where, post.id)
@@ -106,7 +106,10 @@ async def test_an_objection_through_its_lifecycle_by_buttons(
     assert _labels(post) == []
     d = await deliberation(bot, table, opened.id)
     assert [c.status for c in d.objections[objection_id].history] == [
-        ObjectionStatus.OPEN, ObjectionStatus.ADDRESSED, ObjectionStatus.OPEN, ObjectionStatus.WITHDRAWN,
+        ObjectionStatus.OPEN,
+        ObjectionStatus.ADDRESSED,
+        ObjectionStatus.OPEN,
+        ObjectionStatus.WITHDRAWN,
     ]
 
 
@@ -170,22 +173,30 @@ async def test_bad_input_is_refused_clearly_and_nothing_is_stored(
         assert result.response.content.startswith(starts), result.response.content
 
     await refused(await table.ada.slash(where, "position", stance="   ", reasoning="Fine."), "The stance is empty")
-    await refused(await table.ada.slash(where, "position", stance="x" * 201, reasoning="Fine."),
-                  "The stance is 201 characters; the limit is 200.")
-    await refused(await table.ada.slash(where, "position", stance="Yes", reasoning="y" * 4001),
-                  "The reasoning is 4,001 characters; the limit is 4,000.")
+    await refused(
+        await table.ada.slash(where, "position", stance="x" * 201, reasoning="Fine."),
+        "The stance is 201 characters; the limit is 200.",
+    )
+    await refused(
+        await table.ada.slash(where, "position", stance="Yes", reasoning="y" * 4001),
+        "The reasoning is 4,001 characters; the limit is 4,000.",
+    )
     shown = await table.ada.click(opened.agenda, label="State position")
     blank = await table.ada.submit_modal(shown, {"stance": "Yes", "reasoning": " \n\t "})
     await refused(blank, "The reasoning is empty")
     # Inputs of the wrong round are refused before a form opens.
-    await refused(await table.ada.click(opened.agenda, label="Raise objection"),
-                  "The positions round is under way; objections belong to the dissent or synthesis round.")
+    await refused(
+        await table.ada.click(opened.agenda, label="Raise objection"),
+        "The positions round is under way; objections belong to the dissent or synthesis round.",
+    )
     await refused(await table.ada.slash(where, "statement", text="Hi"), "The positions round is under way")
     await refused(await table.ada.slash(where, "deliberation extend", minutes=0), "Only the moderator")
     await refused(await table.moderator.slash(where, "deliberation extend", minutes=0), "Extend by 1 minute")
     await refused(await table.moderator.slash(where, "deliberation cancel", reason="   "), "The reason is empty")
-    await refused(await table.ada.slash(where, "position", stance="Yes", reasoning="Ok", deliberation=999),
-                  "There is no deliberation #999")
+    await refused(
+        await table.ada.slash(where, "position", stance="Yes", reasoning="Ok", deliberation=999),
+        "There is no deliberation #999",
+    )
     assert await event_count(bot, table, opened.id) == before
 
     # Opening: nothing stored, no thread made.
@@ -198,7 +209,7 @@ async def test_bad_input_is_refused_clearly_and_nothing_is_stored(
     ):
         result = await table.moderator.slash(table.deliberations, "deliberation start", **options)
         assert result.followups or result.response
-        answer = (result.followups[-1] if result.followups else result.response)
+        answer = result.followups[-1] if result.followups else result.response
         assert answer.ephemeral  # type: ignore[union-attr]
         assert answer.content.startswith(starts), answer.content  # type: ignore[union-attr]
     assert len(table.deliberations.threads) == threads
@@ -215,8 +226,9 @@ async def test_bad_input_is_refused_clearly_and_nothing_is_stored(
     await refused(await table.ada.slash(where, "statement", text="s" * 1001), "The statement is 1,001 characters")
     shown = await table.ada.click(opened.agenda, label="Add statement")
     await refused(await table.ada.submit_modal(shown, {"statement": "  "}), "The statement is empty")
-    await refused(await table.ada.slash(where, "object", what="This", why="That", target=999),
-                  "There is no contribution #999")
+    await refused(
+        await table.ada.slash(where, "object", what="This", why="That", target=999), "There is no contribution #999"
+    )
     assert await event_count(bot, table, opened.id) == before
 
 
@@ -236,3 +248,44 @@ async def test_markdown_and_mentions_in_member_text_are_shown_never_delivered(
     await table.moderator.slash(opened.where, "deliberation cancel", reason=injected)
     assert fields(last(opened.where, "Deliberation #1 cancelled"))["Reason"] == injected
     assert assert_no_mentions_possible(env) > 8
+
+
+async def test_members_respond_to_positions_and_objections_and_responses_reply_to_them(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    opened = await _to_dissent(env, table)
+    position = last(opened.where, "Position #")
+    assert "Respond" in _labels(position)
+
+    shown = await table.grace.click(position, label="Respond")
+    assert shown.modal is not None
+    done = await table.grace.submit_modal(shown, {"response": "Fridays exclude parents."})
+    assert done.response.content == "Your response is posted as #2."  # type: ignore[union-attr]
+    reply = last(opened.where, "Response #2")
+    assert reply.reference is not None
+    assert reply.reference.message_id == position.id
+    assert reply.embeds[0].description == "Fridays exclude parents."
+
+    await table.linus.slash(opened.where, "object", what="The venue", why="Closed on Fridays")
+    objection = last(opened.where, "Objection #")
+    answered = await table.ada.slash(opened.where, "respond", to=3, text="It opens at six.")
+    assert answered.response.content == "Your response is posted as #4."  # type: ignore[union-attr]
+    assert last(opened.where, "Response #4").reference.message_id == objection.id  # type: ignore[union-attr]
+    d = await deliberation(bot, table, opened.id)
+    assert d.spoke(f"human:{table.grace.id}")  # a response is taking part
+
+    # Bad input changes nothing: empty, unknown, an observer.
+    before = await event_count(bot, table, opened.id)
+    for who, to, text, expected in (
+        (table.ada, 2, "   ", "empty"),
+        (table.ada, 999, "Hello", "no position, statement or objection #999"),
+    ):
+        refused = await who.slash(opened.where, "respond", to=to, text=text)
+        assert refused.ephemeral
+        assert expected in refused.response.content  # type: ignore[union-attr]
+    watcher = table.guild.add_member(env.create_user("Watcher"))
+    await watcher.slash(opened.where, "deliberation join", **{"as": "observer"})
+    before = await event_count(bot, table, opened.id)
+    refused = await watcher.click(position, label="Respond")
+    assert "observing" in refused.response.content  # type: ignore[union-attr]
+    assert await event_count(bot, table, opened.id) == before

@@ -93,6 +93,22 @@ class ConfirmAdvanceButton(
         return cls(int(match["deliberation"]), int(match["round"]), match["force"] == "1")
 
 
+class RespondButton(PersistentButton, template=r"rt:resp:(?P<deliberation>[0-9]+):(?P<target>[0-9]+)"):
+    """Respond to a position, statement or objection; the response is posted under it."""
+
+    def __init__(self, deliberation_id: int, target: int) -> None:
+        custom_id = f"rt:resp:{deliberation_id}:{target}"
+        super().__init__(discord.ui.Button(label="Respond", style=discord.ButtonStyle.secondary, custom_id=custom_id))
+        self.deliberation_id = deliberation_id
+        self.target = target
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["target"]))
+
+
 class VoteButton(PersistentButton, template=r"rt:vote:(?P<deliberation>[0-9]+):(?P<statement>[0-9]+):(?P<vote>[adp])"):
     """Agree / Disagree / Pass on a position or statement."""
 
@@ -199,6 +215,7 @@ __all__ = [
     "PersistentButton",
     "RaiseObjectionButton",
     "RemindButton",
+    "RespondButton",
     "StatePositionButton",
     "VoteButton",
     "components",

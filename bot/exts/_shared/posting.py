@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.engine.deliberation import Deliberation
-from bot.engine.model import Contribution, ContributionKind, Objection, ObjectionStatus, Vote
-from bot.exts._shared.buttons import ObjectionButton, PersistentButton, VoteButton, components
+from bot.engine.model import ACCEPTS, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
+from bot.exts._shared.buttons import ObjectionButton, PersistentButton, RespondButton, VoteButton, components
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
 if TYPE_CHECKING:
@@ -155,34 +155,59 @@ def objection_buttons(d: Deliberation, o: Objection) -> list[PersistentButton]:
         actions.append("a")
     if o.status is ObjectionStatus.ADDRESSED:
         actions.append("r")
-    return [ObjectionButton(d.id, o.id, action) for action in actions]
+    live = o.status in (ObjectionStatus.OPEN, ObjectionStatus.ADDRESSED)
+    respond: list[PersistentButton] = [RespondButton(d.id, o.id)] if live and _responds(d) else []
+    return [*(ObjectionButton(d.id, o.id, action) for action in actions), *respond]
+
+
+def _responds(d: Deliberation) -> bool:
+    """Does this deliberation still take responses (in its current round or a later one)?"""
+    return d.is_open and any("response" in ACCEPTS[r.kind] for r in d.rounds[d.current :])
 
 
 def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | None:
+    items: list[PersistentButton] = []
     if d.is_open and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT):
-        return components(vote_buttons(d, c.id))
-    return None
+        items += vote_buttons(d, c.id)
+    if _responds(d) and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT, ContributionKind.RESPONSE):
+        items.append(RespondButton(d.id, c.id))
+    return components(items)
 
 
 # ---------------------------------------------------------------------- posting
 
 
 async def _post(
-    bot: RoundtableBot, guild_id: int, deliberation: Deliberation, embed: discord.Embed, view: discord.ui.View | None
+    bot: RoundtableBot,
+    guild_id: int,
+    deliberation: Deliberation,
+    embed: discord.Embed,
+    view: discord.ui.View | None,
+    *,
+    reply_to: tuple[int, int] | None = None,
 ) -> discord.Message:
     channel = await deliberation_channel(bot, guild_id, deliberation.id)
     kwargs: dict[str, Any] = {"embed": embed}
     if view is not None:
         kwargs["view"] = view
+    if reply_to is not None:
+        # Shown as a reply to what it answers; if that post is gone, it is posted all the same.
+        kwargs["reference"] = discord.MessageReference(
+            message_id=reply_to[1], channel_id=reply_to[0], fail_if_not_exists=False
+        )
     return await safe_send(channel, **kwargs)
 
 
 async def post_contribution(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ref: str) -> discord.Message:
-    """The outbox's `c:<id>`: a contribution's embed, as it stands when posted."""
+    """The outbox's `c:<id>`: a contribution's embed, as it stands when posted; a response is a
+    reply to the post it answers."""
     c = deliberation.contributions[int(ref)]
-    return await _post(
-        bot, guild_id, deliberation, contribution_embed(deliberation, c), contribution_view(deliberation, c)
-    )
+    answered = None
+    if c.kind is ContributionKind.RESPONSE and c.reply_to is not None:
+        prefix = "c" if c.reply_to in deliberation.contributions else "o"
+        answered = await bot.roundtable.post(guild_id, deliberation.id, f"{prefix}:{c.reply_to}")
+    embed, view = contribution_embed(deliberation, c), contribution_view(deliberation, c)
+    return await _post(bot, guild_id, deliberation, embed, view, reply_to=answered)
 
 
 async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ref: str) -> discord.Message:

@@ -14,9 +14,10 @@ from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._views import (
     give_consent,
-    open_block_modal,
     open_objection_modal,
     open_position_modal,
+    open_reason_modal,
+    open_response_modal,
     open_statement_modal,
 )
 
@@ -109,9 +110,7 @@ class Contributions(commands.Cog):
         reason="Why (a block needs a reason; leave it out to write it in a form)",
         deliberation=DELIBERATION_HELP,
     )
-    @app_commands.choices(
-        choice=[app_commands.Choice(name=CONSENT_LABELS[c], value=c.value) for c in ConsentChoice]
-    )
+    @app_commands.choices(choice=[app_commands.Choice(name=CONSENT_LABELS[c], value=c.value) for c in ConsentChoice])
     async def consent(
         self,
         interaction: discord.Interaction[Any],
@@ -122,6 +121,27 @@ class Contributions(commands.Cog):
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         answer = ConsentChoice(choice.value)
         if answer is ConsentChoice.BLOCK and reason is None:
-            await open_block_modal(interaction, deliberation_id)
+            await open_reason_modal(interaction, deliberation_id, answer)
             return
         await give_consent(interaction, deliberation_id, answer, reason or "")
+
+    @app_commands.guild_only()
+    @app_commands.command(name="respond", description="Respond to a position, statement or objection")
+    @app_commands.describe(
+        to="The number of what you respond to (#3 on its post)",
+        text="Your response; leave out to write it in a form",
+        deliberation=DELIBERATION_HELP,
+    )
+    async def respond(
+        self,
+        interaction: discord.Interaction[Any],
+        to: app_commands.Range[int, 1],
+        text: str | None = None,
+        deliberation: int | None = None,
+    ) -> None:
+        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
+        if text is None:
+            await open_response_modal(interaction, deliberation_id, to)
+            return
+        actor = actor_of(interaction)
+        await perform(interaction, deliberation_id, lambda d, at: d.respond(actor, text, to, at), _replies.response)

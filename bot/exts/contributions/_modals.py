@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 
@@ -25,13 +25,20 @@ WHAT_INPUT = "what"
 WHY_INPUT = "why"
 STATEMENT_INPUT = "statement"
 REASON_INPUT = "reason"
+RESPONSE_INPUT = "response"
 
 
 class PositionModal(RoundtableModal, title="Your position"):
     """Stance and reasoning; pre-filled with the member's current position when editing."""
 
-    def __init__(self, deliberation_id: int, current: Contribution | None = None, *, stance: str | None = None,
-                 reasoning: str | None = None) -> None:
+    def __init__(
+        self,
+        deliberation_id: int,
+        current: Contribution | None = None,
+        *,
+        stance: str | None = None,
+        reasoning: str | None = None,
+    ) -> None:
         super().__init__(title="Edit your position" if current else "Your position", timeout=900)
         self.deliberation_id = deliberation_id
         self.stance: discord.ui.TextInput[PositionModal] = discord.ui.TextInput(
@@ -48,8 +55,9 @@ class PositionModal(RoundtableModal, title="Your position"):
             placeholder="Why you hold this position",
             default=reasoning if reasoning is not None else (current.text if current else None),
         )
-        self.add_item(discord.ui.Label(text="Stance", description="Your position in a few words",
-                                       component=self.stance))
+        self.add_item(
+            discord.ui.Label(text="Stance", description="Your position in a few words", component=self.stance)
+        )
         self.add_item(discord.ui.Label(text="Reasoning", component=self.reasoning))
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
@@ -69,11 +77,15 @@ class ObjectionModal(RoundtableModal, title="Raise an objection"):
         self.deliberation_id = deliberation_id
         self.target = target
         self.what: discord.ui.TextInput[ObjectionModal] = discord.ui.TextInput(
-            custom_id=WHAT_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
+            custom_id=WHAT_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_MAX,
             placeholder="What you object to",
         )
         self.why: discord.ui.TextInput[ObjectionModal] = discord.ui.TextInput(
-            custom_id=WHY_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
+            custom_id=WHY_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_MAX,
             placeholder="Why, and what would have to change",
         )
         self.add_item(discord.ui.Label(text="What", component=self.what))
@@ -95,7 +107,9 @@ class StatementModal(RoundtableModal, title="Add a statement"):
         super().__init__(timeout=900)
         self.deliberation_id = deliberation_id
         self.text: discord.ui.TextInput[StatementModal] = discord.ui.TextInput(
-            custom_id=STATEMENT_INPUT, style=discord.TextStyle.paragraph, max_length=STATEMENT_MAX,
+            custom_id=STATEMENT_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=STATEMENT_MAX,
             placeholder="One clear claim others can agree or disagree with",
         )
         self.add_item(discord.ui.Label(text="Statement", component=self.text))
@@ -108,24 +122,59 @@ class StatementModal(RoundtableModal, title="Add a statement"):
         )
 
 
-class BlockModal(RoundtableModal, title="Block: say why"):
-    """A block must carry a reason (it becomes an objection quoted in the record)."""
+class ConsentReasonModal(RoundtableModal):
+    """The reason for an answer: required for a block (it becomes an objection quoted in the
+    record), optional for reservations and standing aside (quoted in the record when given)."""
 
-    def __init__(self, deliberation_id: int) -> None:
-        super().__init__(timeout=900)
+    TITLES: ClassVar[dict[ConsentChoice, tuple[str, str, str]]] = {
+        ConsentChoice.BLOCK: ("Block: say why", "Reason for blocking", "What would have to change for you to consent"),
+        ConsentChoice.RESERVATIONS: ("Agree with reservations", "Your reservations (optional)", "What worries you"),
+        ConsentChoice.STAND_ASIDE: ("Stand aside", "Why you stand aside (optional)", "Why you step back"),
+    }
+
+    def __init__(self, deliberation_id: int, choice: ConsentChoice) -> None:
+        title, label, placeholder = self.TITLES[choice]
+        super().__init__(title=title, timeout=900)
         self.deliberation_id = deliberation_id
-        self.reason: discord.ui.TextInput[BlockModal] = discord.ui.TextInput(
-            custom_id=REASON_INPUT, style=discord.TextStyle.paragraph, max_length=TEXT_MAX,
-            placeholder="What would have to change for you to consent",
+        self.choice = choice
+        self.reason: discord.ui.TextInput[ConsentReasonModal] = discord.ui.TextInput(
+            custom_id=REASON_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_MAX,
+            required=choice is ConsentChoice.BLOCK,
+            placeholder=placeholder,
         )
-        self.add_item(discord.ui.Label(text="Reason for blocking", component=self.reason))
+        self.add_item(discord.ui.Label(text=label, component=self.reason))
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         actor = actor_of(interaction)
-        reason = self.reason.value
+        reason, choice = self.reason.value, self.choice
         await perform(
             interaction,
             self.deliberation_id,
-            lambda d, at: d.give_consent(actor, ConsentChoice.BLOCK, at, reason=reason),
+            lambda d, at: d.give_consent(actor, choice, at, reason=reason),
             _replies.consent,
+        )
+
+
+class ResponseModal(RoundtableModal, title="Respond"):
+    """A reply to a position, statement or objection: posted under it, quoted under it in the record."""
+
+    def __init__(self, deliberation_id: int, target: int) -> None:
+        super().__init__(title=f"Respond to #{target}", timeout=900)
+        self.deliberation_id = deliberation_id
+        self.target = target
+        self.text: discord.ui.TextInput[ResponseModal] = discord.ui.TextInput(
+            custom_id=RESPONSE_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_MAX,
+            placeholder="Your answer to it",
+        )
+        self.add_item(discord.ui.Label(text="Response", component=self.text))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        actor = actor_of(interaction)
+        text, target = self.text.value, self.target
+        await perform(
+            interaction, self.deliberation_id, lambda d, at: d.respond(actor, text, target, at), _replies.response
         )

@@ -34,6 +34,10 @@ def statement(change: Change, posted: bool) -> str:
     return _placed("Your statement", number, posted)
 
 
+def response(change: Change, posted: bool) -> str:
+    return _placed("Your response", change.added(ContributionKind.RESPONSE)[0], posted)
+
+
 def vote(change: Change, posted: bool) -> str:
     cast = change.vote
     assert cast is not None

@@ -16,7 +16,13 @@ from bot.exts._shared import buttons
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of
 from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
-from bot.exts.contributions._modals import BlockModal, ObjectionModal, PositionModal, StatementModal
+from bot.exts.contributions._modals import (
+    ConsentReasonModal,
+    ObjectionModal,
+    PositionModal,
+    ResponseModal,
+    StatementModal,
+)
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
@@ -54,10 +60,17 @@ async def open_statement_modal(interaction: discord.Interaction[Any], deliberati
     await interaction.response.send_modal(StatementModal(deliberation_id))
 
 
-async def open_block_modal(interaction: discord.Interaction[Any], deliberation_id: int) -> None:
+async def open_reason_modal(interaction: discord.Interaction[Any], deliberation_id: int, choice: ConsentChoice) -> None:
     d = await _bot(interaction).roundtable.get(guild_id_of(interaction), deliberation_id)
     d.check_accepts("consent")
-    await interaction.response.send_modal(BlockModal(deliberation_id))
+    await interaction.response.send_modal(ConsentReasonModal(deliberation_id, choice))
+
+
+async def open_response_modal(interaction: discord.Interaction[Any], deliberation_id: int, target: int) -> None:
+    """The response form, refused up front outside the round for responses or for what takes none."""
+    d = await _bot(interaction).roundtable.get(guild_id_of(interaction), deliberation_id)
+    d.check_respond(actor_of(interaction), target)
+    await interaction.response.send_modal(ResponseModal(deliberation_id, target))
 
 
 async def give_consent(
@@ -110,10 +123,15 @@ class MoveObjection(buttons.ObjectionButton, template=buttons.ObjectionButton.an
 
 class AnswerConsent(buttons.ConsentButton, template=buttons.ConsentButton.answers()):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        if self.choice is ConsentChoice.BLOCK:
-            await open_block_modal(interaction, self.deliberation_id)
-        else:
+        if self.choice is ConsentChoice.ENDORSE:
             await give_consent(interaction, self.deliberation_id, self.choice)
+        else:  # a block needs a reason; reservations and standing aside may give one
+            await open_reason_modal(interaction, self.deliberation_id, self.choice)
+
+
+class Respond(buttons.RespondButton, template=buttons.RespondButton.answers()):
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await open_response_modal(interaction, self.deliberation_id, self.target)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
@@ -123,4 +141,5 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     CastVote,
     MoveObjection,
     AnswerConsent,
+    Respond,
 )
