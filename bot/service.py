@@ -28,7 +28,7 @@ from bot.engine.model import (
     DeliberationSettings,
     Event,
 )
-from bot.engine.record import compose_record, seal_with
+from bot.engine.record import compose_record, render_markdown, seal_with
 from bot.store import GuildSettings, Store, StoredRecord
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,7 @@ class Roundtable:
                     ai_due_at=_ai_due_at(deliberation, at),
                     contributions=[deliberation.contributions[i] for i in sorted(touched)],
                     record=record,
+                    markdown=render_markdown(record) if record is not None else "",
                 )
             except BaseException:
                 self._cache.pop((guild_id, deliberation_id), None)

@@ -14,6 +14,7 @@ from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, resolve_deliberation
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
+from bot.exts.decisions._embeds import record_embed, record_files
 from bot.exts.deliberation import _embeds
 from bot.exts.deliberation._views import agenda_view, consent_view
 from bot.service import Change
@@ -268,7 +269,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
     async def _post_record(self, guild_id: int, channel: discord.abc.Messageable, change: Change) -> None:
         stored = change.record
         assert stored is not None
-        await safe_send(channel, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
+        await safe_send(channel, embed=record_embed(stored), files=record_files(stored))
         settings = await self.bot.roundtable.guild_settings(guild_id)
         if settings.archive_channel_id is None:
             return
@@ -277,7 +278,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             log.warning("Guild %s: archive channel %s not found", guild_id, settings.archive_channel_id)
             return
         try:
-            await safe_send(archive, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
+            await safe_send(archive, embed=record_embed(stored), files=record_files(stored))
         except discord.HTTPException as exc:
             log.warning("Guild %s: could not post record %s to the archive: %s", guild_id, stored.deliberation_id, exc)
 
