@@ -44,24 +44,19 @@ def split_lines(text: str) -> list[str]:
     return LINE_BREAK.split(text)
 
 
-def _escape_line(line: str, *, hashes: bool = False) -> str:
-    """One line (no line breaks) as literal Markdown text, wherever the line starts.
-
-    `hashes` escapes every `#`, for text inside a heading (its closing `#`s would eat the end).
-    """
-    if not line:
-        return ""
-    first, last = line[0], line[-1]
-    body = (_ANYWHERE_AND_HASH if hashes else _ANYWHERE).sub(r"\\\1", line)
-    if first in _LINE_START and not body.startswith("\\"):
-        body = "\\" + body
+def _edges(escaped: str) -> str:
+    """A line already escaped by `_ANYWHERE`, made safe where it starts and where it ends."""
+    first = escaped[0]
+    if first in _LINE_START:
+        escaped = "\\" + escaped
     elif first in _EDGE_SPACE:
-        body = _EDGE_SPACE[first] + body[1:]
-    else:
-        body = _ORDERED.sub(r"\1\\\2", body, count=1)
-    if last in _EDGE_SPACE and len(line) > 1:
-        body = body[:-1] + _EDGE_SPACE[last]
-    return body
+        escaped = _EDGE_SPACE[first] + escaped[1:]
+    elif first.isdigit():
+        escaped = _ORDERED.sub(r"\1\\\2", escaped, count=1)
+    last = escaped[-1]
+    if last in _EDGE_SPACE and len(escaped) > 1:
+        escaped = escaped[:-1] + _EDGE_SPACE[last]
+    return escaped
 
 
 def quote(text: str) -> str:
@@ -69,13 +64,19 @@ def quote(text: str) -> str:
 
     Put a blank line after it: a line without `>` straight after a quote would continue it.
     """
-    return "\n".join("> " + escaped if (escaped := _escape_line(line)) else ">" for line in split_lines(text))
+    lines = split_lines(_ANYWHERE.sub(r"\\\1", text))
+    return "\n".join("> " + _edges(line) if line else ">" for line in lines)
+
+
+def _reference(match: re.Match[str]) -> str:
+    return "".join(f"&#{ord(c)};" for c in match.group())
 
 
 def inline(text: str) -> str:
-    """The text as literal Markdown within one line: escaped, its line breaks as character references."""
-    parts = re.split(f"({LINE_BREAK.pattern})", text)
-    return "".join(
-        _escape_line(part, hashes=True) if i % 2 == 0 else "".join(f"&#{ord(c)};" for c in part)
-        for i, part in enumerate(parts)
-    )
+    """The text as literal Markdown within one line: escaped, its line breaks as character references.
+
+    `#` is escaped everywhere too, so a heading's closing `#`s cannot eat the end of the text.
+    """
+    if not text:
+        return ""
+    return LINE_BREAK.sub(_reference, _edges(_ANYWHERE_AND_HASH.sub(r"\\\1", text)))

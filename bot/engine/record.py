@@ -12,6 +12,7 @@ with `Record.from_dict` and written back gives the same bytes, and so the same d
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import types
@@ -81,43 +82,57 @@ class _Part:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):  # type: ignore[arg-type]
+        for f in _plan(type(self)):
             value = getattr(self, f.name)
-            if value is None and f.metadata.get("omit_if_none"):
+            if value is None and f.omit_if_none:
                 continue
-            out[f.metadata.get("key", f.name)] = _to_json(value)
+            out[f.key] = _to_json(value)
         return out
 
     @classmethod
     def from_dict(cls: type[_R], data: Mapping[str, Any]) -> _R:
         if not isinstance(data, Mapping):
             raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-        hints = _hints(cls)
-        known = {f.metadata.get("key", f.name) for f in fields(cls)}  # type: ignore[arg-type]
-        if unknown := sorted(set(data) - known):
+        plan = _plan(cls)
+        if unknown := sorted(set(data) - {f.key for f in plan}):
             # Dropping them would change the record's bytes, and so its digest.
             raise ValueError(f"{cls.__name__}: the record has unknown fields {', '.join(map(repr, unknown))}")
         values = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            key = f.metadata.get("key", f.name)
-            if key not in data:
-                if f.metadata.get("omit_if_none"):
+        for f in plan:
+            if f.key not in data:
+                if f.omit_if_none:
                     continue
-                raise ValueError(f"{cls.__name__}: the record has no {key!r}")
-            values[f.name] = _from_json(hints[f.name], data[key])
+                raise ValueError(f"{cls.__name__}: the record has no {f.key!r}")
+            values[f.name] = _from_json(f.hint, data[f.key])
         return cls(**values)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    key: str
+    omit_if_none: bool
+    hint: Any
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+_PLANS: dict[type, tuple[_Field, ...]] = {}
+
+
+def _plan(cls: type) -> tuple[_Field, ...]:
+    """Each field's name, JSON key, omission rule and type, worked out once per class."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = tuple(
+            _Field(f.name, f.metadata.get("key", f.name), bool(f.metadata.get("omit_if_none")), hints[f.name])
+            for f in fields(cls)
+        )
+    return plan
 
 
 def _to_json(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
     if isinstance(value, _Part):
         return value.to_dict()
     if isinstance(value, (tuple, list)):
@@ -360,6 +375,11 @@ class Record(_Part):
     def sealed(self, chain_head: str) -> Record:
         return replace(self, chain_head=chain_head)
 
+    @functools.cached_property
+    def digest(self) -> str:
+        """`record_digest`, worked out once: sealing, rendering and storing all need it."""
+        return _digest_of(self.to_dict())
+
     @property
     def has_dissent(self) -> bool:
         return bool(self.standing_objections or self.minority_positions)
@@ -574,7 +594,11 @@ def record_digest(record: Record | Mapping[str, Any]) -> str:
 
     A stored record's JSON object hashes as it is, so records of every format verify.
     """
-    body = {k: v for k, v in _as_dict(record).items() if k != "chain_head"}
+    return record.digest if isinstance(record, Record) else _digest_of(record)
+
+
+def _digest_of(data: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k != "chain_head"}
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
