@@ -19,15 +19,23 @@ SEATS = [AIParticipantSpec("Sage", "smollm2-135m", "embedded")]
 class Table:
     """Holds a deliberation, the events it recorded, and a clock that only moves when told."""
 
-    def __init__(self, template: str = "consent", **settings: object) -> None:
+    def __init__(
+        self,
+        template: str = "consent",
+        *,
+        question: str = "Should we move the meetup to Fridays?",
+        moderator: Actor = MOD,
+        **settings: object,
+    ) -> None:
         self.now = T0
+        self.moderator = moderator
         opts = {"quorum": 3, "round_minutes": 60, "min_round_minutes": 10, **settings}
         self.events: list[Event] = Deliberation.start(
-            question="Should we move the meetup to Fridays?",
+            question=question,
             template=template,
             rounds=BUILTIN_TEMPLATES[template],
             settings=DeliberationSettings(**opts),  # type: ignore[arg-type]
-            moderator=MOD,
+            moderator=moderator,
             ai_participants=SEATS,
             at=self.now,
         )
@@ -43,7 +51,7 @@ class Table:
         self.now += timedelta(minutes=minutes)
 
     def advance(self, *, force: bool = False) -> list[Event]:
-        return self.do("advance", MOD, force=force)
+        return self.do("advance", self.moderator, force=force)
 
     def replayed(self) -> Deliberation:
         return Deliberation.from_events(self.d.id, self.d.guild_id, self.events)
