@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import re
 
-# Every line break a reader, an editor or `str.splitlines` may honour; CommonMark itself only
-# knows \n, \r and \r\n, but a record must look the same wherever it is opened.
-LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# Every line break a reader, an editor or `str.splitlines` may honour (exactly the ones
+# `str.splitlines` splits at); CommonMark itself only knows \n, \r and \r\n, but a record must
+# look the same wherever it is opened.
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAK = re.compile(f"[{LINE_BREAKS}]")
 
 # Characters that open inline structure anywhere on a line: escapes, code spans, emphasis,
 # links and images, HTML and autolinks, entities, table cells, strikethrough.
-_ANYWHERE = re.compile(r"([\\`*_\[\]<&|~])")
-_ANYWHERE_AND_HASH = re.compile(r"([\\`*_\[\]<&|~#])")
+_ANYWHERE = re.compile(r"[\\`*_\[\]<&|~]")
+_ANYWHERE_AND_HASH = re.compile(r"[\\`*_\[\]<&|~#]")
 # Characters that open block structure at the start of a line: headings, quotes, list items,
 # thematic breaks, setext underlines, table delimiter rows (`-`, `:` and `|`).
 _LINE_START = frozenset("#>-+=:")
@@ -40,8 +42,21 @@ _EDGE_SPACE = {" ": "&#32;", "\t": "&#9;"}
 
 
 def split_lines(text: str) -> list[str]:
-    """The text's lines, split at every line break (see `LINE_BREAK`)."""
-    return LINE_BREAK.split(text)
+    """The text's lines, split at every line break (see `LINE_BREAKS`); at least one."""
+    return text.splitlines() or [""]
+
+
+def _backslash(match: re.Match[str]) -> str:
+    return "\\" + match.group()
+
+
+def _reference(match: re.Match[str]) -> str:
+    return f"&#{ord(match.group())};"
+
+
+def _escape(text: str, pattern: re.Pattern[str]) -> str:
+    # Most text has nothing to escape, and a search is far cheaper than a substitution.
+    return pattern.sub(_backslash, text) if pattern.search(text) else text
 
 
 def _edges(escaped: str) -> str:
@@ -64,12 +79,8 @@ def quote(text: str) -> str:
 
     Put a blank line after it: a line without `>` straight after a quote would continue it.
     """
-    lines = split_lines(_ANYWHERE.sub(r"\\\1", text))
+    lines = split_lines(_escape(text, _ANYWHERE))
     return "\n".join("> " + _edges(line) if line else ">" for line in lines)
-
-
-def _reference(match: re.Match[str]) -> str:
-    return "".join(f"&#{ord(c)};" for c in match.group())
 
 
 def inline(text: str) -> str:
@@ -79,4 +90,5 @@ def inline(text: str) -> str:
     """
     if not text:
         return ""
-    return LINE_BREAK.sub(_reference, _edges(_ANYWHERE_AND_HASH.sub(r"\\\1", text)))
+    escaped = _edges(_escape(text, _ANYWHERE_AND_HASH))
+    return _LINE_BREAK.sub(_reference, escaped) if _LINE_BREAK.search(escaped) else escaped

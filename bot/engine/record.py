@@ -17,7 +17,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, get_args, get_origin
@@ -94,7 +94,7 @@ class _Part:
         if not isinstance(data, Mapping):
             raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
         plan = _plan(cls)
-        if unknown := sorted(set(data) - {f.key for f in plan}):
+        if unknown := sorted(data.keys() - _KEYS[cls]):
             # Dropping them would change the record's bytes, and so its digest.
             raise ValueError(f"{cls.__name__}: the record has unknown fields {', '.join(map(repr, unknown))}")
         values = {}
@@ -103,7 +103,7 @@ class _Part:
                 if f.omit_if_none:
                     continue
                 raise ValueError(f"{cls.__name__}: the record has no {f.key!r}")
-            values[f.name] = _from_json(f.hint, data[f.key])
+            values[f.name] = f.read(data[f.key])
         return cls(**values)
 
 
@@ -112,21 +112,23 @@ class _Field:
     name: str
     key: str
     omit_if_none: bool
-    hint: Any
+    read: Callable[[Any], Any]  # from its JSON value to the model's
 
 
 _PLANS: dict[type, tuple[_Field, ...]] = {}
+_KEYS: dict[type, frozenset[str]] = {}
 
 
 def _plan(cls: type) -> tuple[_Field, ...]:
-    """Each field's name, JSON key, omission rule and type, worked out once per class."""
+    """Each field's name, JSON key, omission rule and reader, worked out once per class."""
     plan = _PLANS.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls)
         plan = _PLANS[cls] = tuple(
-            _Field(f.name, f.metadata.get("key", f.name), bool(f.metadata.get("omit_if_none")), hints[f.name])
+            _Field(f.name, f.metadata.get("key", f.name), bool(f.metadata.get("omit_if_none")), _reader(hints[f.name]))
             for f in fields(cls)
         )
+        _KEYS[cls] = frozenset(f.key for f in plan)
     return plan
 
 
@@ -142,20 +144,25 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _from_json(hint: Any, value: Any) -> Any:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _reader(hint: Any) -> Callable[[Any], Any]:
+    """How to read a JSON value into a field of type `hint` (worked out once, used per record)."""
     origin = get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        if value is None:
-            return None
         (inner,) = [a for a in get_args(hint) if a is not type(None)]
-        return _from_json(inner, value)
+        read = _reader(inner)
+        return _same if read is _same else lambda v: None if v is None else read(v)
     if origin is tuple:
-        return tuple(_from_json(get_args(hint)[0], v) for v in value)
+        item = _reader(get_args(hint)[0])
+        return tuple if item is _same else lambda v: tuple(map(item, v))
     if isinstance(hint, type) and is_dataclass(hint) and issubclass(hint, _Part):
-        return hint.from_dict(value)
+        return hint.from_dict
     if origin is Mapping:
-        return _frozen_copy(value)
-    return value
+        return _frozen_copy
+    return _same
 
 
 def _frozen_copy(value: Any) -> Any:
@@ -638,7 +645,7 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
     within one line), so no text can add a heading, list, table, link or line to the document;
     a blank line follows every quote, so nothing after it continues it.
     """
-    r = as_record(record)
+    r, digest = as_record(record), record_digest(record)  # a stored record's digest without converting back
     out = [f"# Decision record #{r.deliberation_id}: {inline(r.question)}", ""]
     out.append(f"- Outcome: **{inline(r.outcome.label)}**. {inline(r.outcome.reason)}")
     out.append(f"- Process: {inline(r.template)}; moderator: {inline(r.moderator)}")
@@ -704,5 +711,5 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
         out.append("")
     # The digest, not the chain head: the head exists only once stored, and the Markdown is
     # rendered before (the store keeps it as given). The sealing event holds this digest.
-    out += ["---", "", f"Record digest (SHA-256 of its canonical JSON): `{record_digest(r)}`", ""]
+    out += ["---", "", f"Record digest (SHA-256 of its canonical JSON): `{digest}`", ""]
     return "\n".join(out)
