@@ -120,7 +120,7 @@ def record_embed(stored: StoredRecord) -> discord.Embed:
     is quoted with its Markdown escaped: it shows as typed and cannot format the embed.
     """
     record = as_record(stored.record)
-    title = f"Decision record #{record.deliberation_id}: {' '.join(split_lines(record.question))}"
+    title = f"Decision record #{record.deliberation_id}: {_text(record.question)}"
     embed = discord.Embed(title=clip(title, 256, note="…"), colour=RECORD_COLOUR)
     _add(embed, "Outcome", f"**{record.outcome.label}.** {record.outcome.reason}")
     if record.cancel_reason:
