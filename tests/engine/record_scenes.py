@@ -17,6 +17,12 @@ PROVENANCE = {
 }
 
 
+def added(t: Table, method: str, *args: object, **kwargs: object) -> int:
+    """Do an action that adds a contribution or an objection; its id (read from the state)."""
+    t.do(method, *args, **kwargs)
+    return max([*t.d.contributions, *t.d.objections])
+
+
 def full_table(*, anonymous: bool = False, moderator: Actor | None = None) -> Table:
     """A consent deliberation with every kind of contribution, an AI at the table, and dissent.
 
@@ -30,29 +36,28 @@ def full_table(*, anonymous: bool = False, moderator: Actor | None = None) -> Ta
     t.do("join", OBS, Role.OBSERVER)
     t.do("join", CAI, Role.PARTICIPANT)
     t.do("join", DEE, Role.PARTICIPANT)  # and never says a word
-    a = t.do("state_position", ADA, "Yes", "Fridays free\nthe weekend.")[-1].payload["id"]
-    b = t.do("state_position", BEN, "No", "I work *late* on Fridays.")[-1].payload["id"]
+    a = added(t, "state_position", ADA, "Yes", "Fridays free\nthe weekend.")
+    b = added(t, "state_position", BEN, "No", "I work *late* on Fridays.")
     t.do("edit_contribution", ADA, a, "Fridays free the weekend for families.", stance="Yes")
     t.do("request_ai", mod)
     t.do("ai_position", SAGE, "Unsure", "Consider Thursdays.", meta=dict(PROVENANCE))
     t.wait(11)
     t.advance()
-    s1 = t.do("state_statement", ADA, "Evenings suit most of us.")[-1].payload["id"]
-    s2 = t.do("state_statement", BEN, "Buy my product at example.com")[-1].payload["id"]
+    s1 = added(t, "state_statement", ADA, "Evenings suit most of us.")
+    s2 = added(t, "state_statement", BEN, "Buy my product at example.com")
     t.do("moderate", mod, s2, True)
     t.do("respond", BEN, "Not the ones on shifts.", s1)
     t.do("vote", ADA, b, Vote.DISAGREE)
     t.do("vote", CAI, b, Vote.DISAGREE)
     t.do("vote", BEN, s1, Vote.PASS)
-    kept = t.do("object", BEN, "Excludes shift workers", "Half of us work Friday evenings.")[-1].payload["id"]
-    gone = t.do("object", ADA, "Too early", "Start at seven.")[-1].payload["id"]
+    kept = added(t, "object", BEN, "Excludes shift workers", "Half of us work Friday evenings.")
+    gone = added(t, "object", ADA, "Too early", "Start at seven.")
     t.do("move_objection", ADA, gone, ObjectionStatus.WITHDRAWN)
-    answered = t.do("object", BEN, "No room", "The hall is booked.")[-1].payload["id"]
+    answered = added(t, "object", BEN, "No room", "The hall is booked.")
     t.do("move_objection", mod, answered, ObjectionStatus.ADDRESSED)
     t.wait(3)
     t.advance(force=True)
-    draft = t.do("draft", SAGE, "Meet on Fridays; record sessions.", answers=[a, b, kept], meta=dict(PROVENANCE))
-    draft_id = draft[-1].payload["id"]
+    draft_id = added(t, "draft", SAGE, "Meet on Fridays; record sessions.", answers=[a, b, kept], meta=dict(PROVENANCE))
     t.do("critique", BEN, "Recordings are not the same.", draft_id)
     t.do("note_ai_unavailable", "Sage", "the model server did not answer")
     t.do("adopt", mod, draft_id, amended_text="Meet on Fridays; record every session.")

@@ -23,6 +23,7 @@ from bot.engine import Actor, ConsentChoice, Deliberation, Vote
 from bot.engine.markdown import inline, quote
 from bot.engine.record import Record, compose_record, record_json, render_markdown
 from tests.engine.helpers import SAGE, Table
+from tests.engine.record_scenes import added
 
 PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
@@ -90,12 +91,12 @@ def deliberate(t: dict[str, str], *, anonymous: bool = False) -> Deliberation:
     """A consent deliberation that uses every kind of member and AI text, sealed."""
     mona, ada, ben = Actor.human(100, t["mona"]), Actor.human(1, t["ada"]), Actor.human(2, t["ben"])
     table = Table("consent", question=t["question"], moderator=mona, quorum=2, anonymous=anonymous)
-    a = table.do("state_position", ada, t["stance_a"], t["text_a"])[-1].payload["id"]
+    a = added(table, "state_position", ada, t["stance_a"], t["text_a"])
     table.do("state_position", ben, t["stance_b"], t["text_b"])
     table.do("ai_position", SAGE, t["ai_stance"], t["ai_text"], meta={"model": "smollm2-135m"})
     table.wait(11)
     table.advance()
-    statement = table.do("state_statement", ada, t["statement"])[-1].payload["id"]
+    statement = added(table, "state_statement", ada, t["statement"])
     table.do("respond", ben, t["response"], statement)
     table.do("vote", ben, a, Vote.DISAGREE)
     table.do("object", ben, t["what"], t["why"])

@@ -18,7 +18,6 @@ from bot.engine.record import (
     record_digest,
     record_json,
     render_markdown,
-    seal_with,
 )
 from tests.engine.helpers import Table
 from tests.engine.record_scenes import PROVENANCE, full, full_table
@@ -108,15 +107,6 @@ def test_pretty_json_is_the_same_data_for_people_to_read() -> None:
     assert '\n  "anonymous": false,\n' in pretty  # indented, keys sorted
     assert json.loads(pretty) == json.loads(record_json(record)) == record.to_dict()
     assert record_json(record.to_dict(), pretty=True) == pretty
-
-
-def test_the_sealing_event_carries_the_digest_and_format() -> None:
-    t = full_table()
-    record = compose_record(t.d)
-    sealed = [e for e in t.events if e.kind == "deliberation.sealed"][-1]
-    stamped = seal_with(sealed, record)
-    assert stamped.payload["record_digest"] == record_digest(record) == record.digest
-    assert stamped.payload["record_format"] == RECORD_FORMAT
 
 
 def test_the_markdown_ends_with_the_digest_its_sealing_event_holds() -> None:

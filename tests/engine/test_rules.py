@@ -372,7 +372,7 @@ def test_record_quotes_dissent_verbatim_and_names_ai_authorship() -> None:
     assert proposal["text"] == "Meet on Fridays; record every session."
     assert proposal["source"] == ProposalSource.AMENDED.value
     assert proposal["summary"] == (
-        f"Draft #{draft[-1].payload['id']} by AI participant Sage (smollm2-135m), adopted with amendments by Mona."
+        f"Draft #{proposal['draft_id']} by AI participant Sage (smollm2-135m), adopted with amendments by Mona."
     )
     assert [o["why"] for o in record["standing_objections"]] == ["Half of us work Friday evenings."]
     minority = {m["text"]: m["why_listed"] for m in record["minority_positions"]}
