@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 from bot.analysis.cli import add_commands as add_polis_commands
 from bot.config import CONFIG_ENV, Settings
 from bot.engine import Actor, RoundtableError
+from bot.engine.record import record_json
 from bot.sandbox import add_command as add_sandbox_command
 from bot.service import Roundtable
 from bot.store import Store, StoredRecord
@@ -93,7 +93,7 @@ def _write_records(records: list[StoredRecord], fmt: str, out: Path) -> None:
     for stored in records:
         if fmt == "json":
             target = out / f"decision-{stored.deliberation_id}.json"
-            target.write_text(json.dumps(stored.record, indent=2, ensure_ascii=False) + "\n")
+            target.write_text(record_json(stored.record, pretty=True))
         else:
             (out / f"decision-{stored.deliberation_id}.md").write_text(stored.markdown)
 

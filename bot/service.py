@@ -43,7 +43,7 @@ from bot.engine.model import (
     ContributionKind,
     DeliberationSettings,
 )
-from bot.engine.record import compose_record, seal_with
+from bot.engine.record import compose_record, render_markdown, seal_with
 from bot.store import GuildSettings, PendingPost, RecordSummary, Store, StoredRecord
 
 log = logging.getLogger(__name__)
@@ -333,6 +333,7 @@ class Roundtable:
                     contributions=[deliberation.contributions[i] for i in sorted(touched)],
                     record=record,
                     owed=owed_posts(events),
+                    markdown=render_markdown(record) if record is not None else "",
                 )
             except BaseException:
                 self._cache.pop((guild_id, deliberation_id), None)

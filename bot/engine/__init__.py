@@ -17,7 +17,7 @@ from bot.engine.model import (
     Vote,
 )
 from bot.engine.outcome import Outcome, OutcomeKind, decide_outcome
-from bot.engine.record import ai_label, compose_record, outcome_of, record_digest, render_markdown
+from bot.engine.record import Record, ai_label, compose_record, outcome_of, record_digest, record_json, render_markdown
 from bot.engine.templates import BUILTIN_TEMPLATES, RoundKind
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Outcome",
     "OutcomeKind",
     "ProposalSource",
+    "Record",
     "Role",
     "RoundKind",
     "RoundtableError",
@@ -47,5 +48,6 @@ __all__ = [
     "decide_outcome",
     "outcome_of",
     "record_digest",
+    "record_json",
     "render_markdown",
 ]

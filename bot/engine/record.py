@@ -2,18 +2,29 @@
 
 The record is composed from the deliberation's state alone, so composing it again from the
 stored events gives the same record: `python -m bot verify` relies on that.
+
+`Record` is the one model of a sealed record; everything shows it through one renderer each:
+`record_json` (what the store keeps and hashes, and every `.json` file), `render_markdown` (the
+`.md` record, here, pure) and, in the Discord layer, `bot.exts.decisions._embeds.record_embed`.
+`Record.to_dict()` is the JSON shape itself, unchanged since format 1, so a stored record read
+with `Record.from_dict` and written back gives the same bytes, and so the same digest.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import replace
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, get_args, get_origin
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.events import DeliberationSealed, Event
+from bot.engine.markdown import inline, quote
 from bot.engine.model import (
     CONSENT_LABELS,
     ActorKind,
@@ -31,7 +42,11 @@ from bot.engine.outcome import Outcome, decide_outcome
 # Bumped whenever `compose_record` or `render_markdown` changes what they produce. A record keeps
 # the format it was sealed in; `verify` recomposes and re-renders only records of this format
 # (older ones are still checked against their digest and their chain head).
-RECORD_FORMAT = 1
+# 2: member text can no longer forge the Markdown (escaped, every line break kept in its quote);
+#    the Markdown ends with the record's digest instead of the chain head, so it is rendered
+#    before storing; an anonymous deliberation's moderator is "Moderator"; the proposal's
+#    authorship names the draft's number.
+RECORD_FORMAT = 2
 
 
 def outcome_of(d: Deliberation) -> Outcome:
@@ -45,63 +60,400 @@ def outcome_of(d: Deliberation) -> Outcome:
     )
 
 
+# --------------------------------------------------------------------------- the model
+
+# Metadata of a field whose key is left out of the JSON when it is None (not written as null).
+_OMIT = {"omit_if_none": True}
+
+_R = TypeVar("_R", bound="_Part")
+
+
+class _Part:
+    """JSON conversion for the record's dataclasses, driven by their type hints.
+
+    Lists are tuples in the model and lists in JSON; a field's JSON key is its name, or
+    `metadata["key"]`; fields with `_OMIT` metadata are absent from the JSON when None.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in _plan(type(self)):
+            value = getattr(self, f.name)
+            if value is None and f.omit_if_none:
+                continue
+            out[f.key] = _to_json(value)
+        return out
+
+    @classmethod
+    def from_dict(cls: type[_R], data: Mapping[str, Any]) -> _R:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
+        plan = _plan(cls)
+        if unknown := sorted(data.keys() - _KEYS[cls]):
+            # Dropping them would change the record's bytes, and so its digest.
+            raise ValueError(f"{cls.__name__}: the record has unknown fields {', '.join(map(repr, unknown))}")
+        values = {}
+        for f in plan:
+            if f.key not in data:
+                if f.omit_if_none:
+                    continue
+                raise ValueError(f"{cls.__name__}: the record has no {f.key!r}")
+            values[f.name] = f.read(data[f.key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    key: str
+    omit_if_none: bool
+    read: Callable[[Any], Any]  # from its JSON value to the model's
+
+
+_PLANS: dict[type, tuple[_Field, ...]] = {}
+_KEYS: dict[type, frozenset[str]] = {}
+
+
+def _plan(cls: type) -> tuple[_Field, ...]:
+    """Each field's name, JSON key, omission rule and reader, worked out once per class."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = tuple(
+            _Field(f.name, f.metadata.get("key", f.name), bool(f.metadata.get("omit_if_none")), _reader(hints[f.name]))
+            for f in fields(cls)
+        )
+        _KEYS[cls] = frozenset(f.key for f in plan)
+    return plan
+
+
+def _to_json(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, _Part):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _to_json(v) for k, v in value.items()}
+    return value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _reader(hint: Any) -> Callable[[Any], Any]:
+    """How to read a JSON value into a field of type `hint` (worked out once, used per record)."""
+    origin = get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [a for a in get_args(hint) if a is not type(None)]
+        read = _reader(inner)
+        return _same if read is _same else lambda v: None if v is None else read(v)
+    if origin is tuple:
+        item = _reader(get_args(hint)[0])
+        return tuple if item is _same else lambda v: tuple(map(item, v))
+    if isinstance(hint, type) and is_dataclass(hint) and issubclass(hint, _Part):
+        return hint.from_dict
+    if origin is Mapping:
+        return _frozen_copy
+    return _same
+
+
+def _frozen_copy(value: Any) -> Any:
+    """Provenance is open-ended AI metadata; copied so the record never shares it with the caller."""
+    if isinstance(value, Mapping):
+        return types.MappingProxyType({k: _frozen_copy(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen_copy(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Author(_Part):
+    """Who wrote a contribution: a member (by display name or alias) or a labelled AI participant."""
+
+    kind: str  # "human" or "ai"
+    name: str
+    model: str | None = field(default=None, metadata=_OMIT)  # AI participants only
+    label: str | None = field(default=None, metadata=_OMIT)  # AI participants only
+
+    @property
+    def is_ai(self) -> bool:
+        return self.kind == ActorKind.AI.value
+
+    @property
+    def shown(self) -> str:
+        """How the record names the author: an AI participant always by its label."""
+        return self.label if self.is_ai and self.label else self.name
+
+
+@dataclass(frozen=True)
+class Votes(_Part):
+    agree: int
+    disagree: int
+    pass_: int = field(metadata={"key": "pass"})
+
+    def __str__(self) -> str:
+        return f"Agree {self.agree}, disagree {self.disagree}, pass {self.pass_}"
+
+
+@dataclass(frozen=True)
+class Position(_Part):
+    id: int
+    author: Author
+    stance: str | None
+    text: str
+    edits: int
+    votes: Votes
+    # AI contributions: model, endpoint host, prompt hash, what the AI was shown.
+    provenance: Mapping[str, Any] | None = field(default=None, metadata=_OMIT)
+
+
+@dataclass(frozen=True)
+class Objection(_Part):
+    id: int
+    author: str
+    what: str
+    why: str
+    status: str
+    from_block: bool
+
+    @property
+    def kind(self) -> str:
+        return "Block" if self.from_block else "Objection"
+
+
+@dataclass(frozen=True)
+class OtherContribution(_Part):
+    """A statement, response, draft or critique."""
+
+    id: int
+    kind: str
+    author: Author
+    text: str
+    reply_to: int | None
+    answers: tuple[int, ...]
+    provenance: Mapping[str, Any] | None = field(default=None, metadata=_OMIT)
+    votes: Votes | None = field(default=None, metadata=_OMIT)  # statements only
+    moderated_out: bool | None = field(default=None, metadata=_OMIT)  # statements only
+
+
+@dataclass(frozen=True)
+class ConsentResponse(_Part):
+    member: str
+    answer: str
+    reason: str | None
+
+    @property
+    def label(self) -> str:
+        return CONSENT_LABELS[ConsentChoice(self.answer)]
+
+
+@dataclass(frozen=True)
+class AIStance(_Part):
+    name: str
+    model: str
+    label: str
+    stance: str | None
+    counted: bool
+
+
+@dataclass(frozen=True)
+class MinorityPosition(_Part):
+    id: int
+    author: str
+    stance: str | None
+    text: str
+    why_listed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HumanParticipant(_Part):
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AIParticipant(_Part):
+    name: str
+    model: str
+    endpoint_host: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Participants(_Part):
+    humans: tuple[HumanParticipant, ...]
+    ai: tuple[AIParticipant, ...]
+
+
+@dataclass(frozen=True)
+class Proposal(_Part):
+    text: str
+    source: str
+    put_by: str
+    summary: str  # the authorship wording: `authorship(d)`
+    draft_id: int | None = field(default=None, metadata=_OMIT)  # a draft adopted as is or amended
+    drafted_by: Author | None = field(default=None, metadata=_OMIT)
+    draft_text: str | None = field(default=None, metadata=_OMIT)
+
+
+@dataclass(frozen=True)
+class OutcomeSummary(_Part):
+    kind: str
+    label: str
+    reason: str
+    responded: int
+    quorum_met: bool
+
+
+@dataclass(frozen=True)
+class Tally(_Part):
+    """Members' consent answers; AI participants never answer."""
+
+    endorse: int
+    reservations: int
+    stand_aside: int
+    block: int
+
+    def of(self, choice: ConsentChoice) -> int:
+        return int(getattr(self, choice.value))
+
+
+@dataclass(frozen=True)
+class RoundFigures(_Part):
+    kind: str
+    opened_at: str | None
+    closed_at: str | None
+    minutes: float | None
+    forced: bool
+
+
+@dataclass(frozen=True)
+class Participation(_Part):
+    spoke: tuple[str, ...]
+    silent: tuple[str, ...]
+    rounds: tuple[RoundFigures, ...]
+
+
+@dataclass(frozen=True)
+class AIUnavailable(_Part):
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Record(_Part):
+    """A sealed decision record. `chain_head` is set once stored: the event that sealed it."""
+
+    format: int
+    deliberation_id: int
+    guild_id: int
+    question: str
+    template: str
+    status: str
+    opened_at: str | None
+    closed_at: str | None
+    moderator: str  # an alias ("Moderator") in anonymous deliberations
+    anonymous: bool
+    quorum: int
+    participants: Participants
+    proposal: Proposal | None
+    outcome: OutcomeSummary
+    tally: Tally
+    consent_responses: tuple[ConsentResponse, ...]
+    ai_stances: tuple[AIStance, ...]
+    standing_objections: tuple[Objection, ...]
+    minority_positions: tuple[MinorityPosition, ...]
+    positions: tuple[Position, ...]
+    objections: tuple[Objection, ...]
+    other_contributions: tuple[OtherContribution, ...]
+    participation: Participation
+    ai_unavailable: tuple[AIUnavailable, ...]
+    cancel_reason: str | None
+    chain_head: str | None = field(default=None, metadata=_OMIT)
+
+    def sealed(self, chain_head: str) -> Record:
+        return replace(self, chain_head=chain_head)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """`record_digest`, worked out once: sealing, rendering and storing all need it."""
+        return _digest_of(self.to_dict())
+
+    @property
+    def has_dissent(self) -> bool:
+        return bool(self.standing_objections or self.minority_positions)
+
+
+def as_record(record: Record | Mapping[str, Any]) -> Record:
+    """A stored record (its JSON object) as the model; a `ValueError` if it is not one."""
+    return record if isinstance(record, Record) else Record.from_dict(record)
+
+
+# --------------------------------------------------------------------------- composing
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _author(d: Deliberation, key: str) -> dict[str, Any]:
+def _author(d: Deliberation, key: str) -> Author:
     p = d.participants.get(key)
     if p is not None and p.kind is ActorKind.AI:
-        return {"kind": "ai", "name": p.name, "model": p.model, "label": ai_label(p.name, p.model)}
-    return {"kind": "human", "name": d.display_name(key)}
+        return Author("ai", p.name, p.model, ai_label(p.name, p.model))
+    return Author("human", d.display_name(key))
 
 
-def _provenance(c: Contribution) -> dict[str, Any]:
+def _provenance(c: Contribution) -> Mapping[str, Any] | None:
     """Where an AI contribution came from: model, endpoint host, prompt hash, what it was shown."""
-    return {"provenance": dict(c.ai_meta)} if c.by_ai and c.ai_meta else {}
+    return _frozen_copy(dict(c.ai_meta)) if c.by_ai and c.ai_meta else None
 
 
-def _provenance_line(item: dict[str, Any]) -> str:
-    p = item.get("provenance")
-    if not p:
-        return ""
-    shown = ", ".join(f"#{i}" for i in p.get("given_ids", [])) or "nothing"
-    return (
-        f"Provenance: {p.get('model', '?')} at {p.get('endpoint_host', '?')}; prompt sha256 "
-        f"{str(p.get('prompt_sha256', '?'))[:16]}…; shown {shown}; {p.get('left_out', 0)} member(s) left out "
-        f"(opted out of AI processing); {p.get('latency_ms', '?')} ms."
-    )
+def _votes(d: Deliberation, contribution_id: int) -> Votes:
+    votes = d.tally(contribution_id)
+    return Votes(votes[Vote.AGREE], votes[Vote.DISAGREE], votes[Vote.PASS])
 
 
-def _authorship(d: Deliberation) -> dict[str, Any]:
+def authorship(d: Deliberation) -> str:
+    """Who wrote the proposal before the group and who put it: the one wording for every view."""
     proposal = d.proposal
     assert proposal is not None
     by = d.display_name(proposal.by)
-    result: dict[str, Any] = {"source": proposal.source.value, "put_by": by}
     if proposal.source is ProposalSource.MOTION:
-        result["summary"] = f"The question as asked, put to the group by {by}."
-    elif proposal.source is ProposalSource.HUMAN:
-        result["summary"] = f"Written by {by}."
-    else:
-        draft = d.contributions[proposal.draft_id] if proposal.draft_id else None
-        assert draft is not None
-        author = _author(d, draft.author)
-        drafted = (
-            f"Drafted by AI participant {author['name']} ({author['model']})"
-            if author["kind"] == "ai"
-            else f"Drafted by {author['name']}"
-        )
-        how = "adopted as is" if proposal.source is ProposalSource.ADOPTED else "adopted with amendments"
-        result.update(
-            summary=f"{drafted}, {how} by {by}.",
-            draft_id=draft.id,
-            drafted_by=author,
-            draft_text=draft.text,
-        )
-    return result
+        return f"The question as asked, put to the group by {by}."
+    if proposal.source is ProposalSource.HUMAN:
+        return f"Written by {by}."
+    assert proposal.draft_id is not None
+    draft = d.contributions[proposal.draft_id]
+    author = _author(d, draft.author)
+    drafted = f"AI participant {author.name} ({author.model})" if author.is_ai else author.name
+    how = "adopted as is" if proposal.source is ProposalSource.ADOPTED else "adopted with amendments"
+    return f"Draft #{draft.id} by {drafted}, {how} by {by}."
 
 
-def _minority_positions(d: Deliberation) -> list[dict[str, Any]]:
+def _proposal(d: Deliberation) -> Proposal | None:
+    proposal = d.proposal
+    if proposal is None:
+        return None
+    by = d.display_name(proposal.by)
+    if proposal.source in (ProposalSource.MOTION, ProposalSource.HUMAN):
+        return Proposal(proposal.text, proposal.source.value, by, authorship(d))
+    assert proposal.draft_id is not None
+    draft = d.contributions[proposal.draft_id]
+    return Proposal(
+        proposal.text,
+        proposal.source.value,
+        by,
+        authorship(d),
+        draft_id=draft.id,
+        drafted_by=_author(d, draft.author),
+        draft_text=draft.text,
+    )
+
+
+def _minority_positions(d: Deliberation) -> tuple[MinorityPosition, ...]:
     """Human positions the group did not carry, quoted verbatim, each with why it is listed.
 
     A position is in the minority when its author did not endorse at the consent check, or
@@ -119,146 +471,140 @@ def _minority_positions(d: Deliberation) -> list[dict[str, Any]]:
         if votes[Vote.DISAGREE] > votes[Vote.AGREE]:
             reasons.append(f"{votes[Vote.DISAGREE]} disagreed, {votes[Vote.AGREE]} agreed")
         if reasons:
-            minority.append(
-                {
-                    "id": c.id,
-                    "author": d.display_name(c.author),
-                    "stance": c.stance,
-                    "text": c.text,
-                    "why_listed": reasons,
-                }
-            )
-    return minority
+            minority.append(MinorityPosition(c.id, d.display_name(c.author), c.stance, c.text, tuple(reasons)))
+    return tuple(minority)
 
 
-def compose_record(d: Deliberation) -> dict[str, Any]:
-    """The record as plain data (JSON-ready). Callers add the chain head that seals it."""
-    outcome = outcome_of(d)
-    humans = d.humans(include_observers=True)
-    positions = []
-    for c in d.positions():
-        votes = d.tally(c.id)
-        positions.append(
-            {
-                "id": c.id,
-                "author": _author(d, c.author),
-                "stance": c.stance,
-                "text": c.text,
-                "edits": len(c.history),
-                "votes": {v.value: votes[v] for v in Vote},
-                **_provenance(c),
-            }
-        )
-    objections = [
-        {
-            "id": o.id,
-            "author": d.display_name(o.author),
-            "what": o.what,
-            "why": o.why,
-            "status": o.status.value,
-            "from_block": o.from_block,
-        }
-        for o in d.objections.values()
-    ]
-    other = [
-        {
-            "id": c.id,
-            "kind": c.kind.value,
-            "author": _author(d, c.author),
-            "text": c.text,
-            "reply_to": c.reply_to,
-            "answers": list(c.answers),
-            **_provenance(c),
-            **(
-                {"votes": {v.value: n for v, n in d.tally(c.id).items()}, "moderated_out": c.id in d.moderated_out}
-                if c.kind is ContributionKind.STATEMENT
-                else {}
-            ),
-        }
-        for c in d.contributions.values()
-        if c.kind is not ContributionKind.POSITION
-    ]
-    responses = [
-        {"member": d.display_name(key), "answer": r.choice.value, "reason": r.reason} for key, r in d.consent.items()
-    ]
-    ai_stances = [
-        {
-            "name": seat.name,
-            "model": seat.model,
-            "label": ai_label(seat.name, seat.model),
-            "stance": pos.stance if (pos := d.position_of(f"ai:{seat.name}")) else None,
-            "counted": False,
-        }
-        for seat in d.ai_seats.values()
-    ]
+def _other(d: Deliberation, c: Contribution) -> OtherContribution:
+    statement = c.kind is ContributionKind.STATEMENT
+    return OtherContribution(
+        c.id,
+        c.kind.value,
+        _author(d, c.author),
+        c.text,
+        c.reply_to,
+        tuple(c.answers),
+        provenance=_provenance(c),
+        votes=_votes(d, c.id) if statement else None,
+        moderated_out=(c.id in d.moderated_out) if statement else None,
+    )
+
+
+def _rounds(d: Deliberation) -> tuple[RoundFigures, ...]:
     rounds = []
     for r in d.rounds:
         minutes = (r.closed_at - r.opened_at).total_seconds() / 60 if r.opened_at and r.closed_at else None
         rounds.append(
-            {
-                "kind": r.kind.value,
-                "opened_at": _iso(r.opened_at),
-                "closed_at": _iso(r.closed_at),
-                "minutes": round(minutes, 1) if minutes is not None else None,
-                "forced": r.forced,
-            }
+            RoundFigures(
+                r.kind.value,
+                _iso(r.opened_at),
+                _iso(r.closed_at),
+                round(minutes, 1) if minutes is not None else None,
+                r.forced,
+            )
         )
-    return {
-        "format": RECORD_FORMAT,
-        "deliberation_id": d.id,
-        "guild_id": d.guild_id,
-        "question": d.question,
-        "template": d.template,
-        "status": d.status.value,
-        "opened_at": _iso(d.created_at),
-        "closed_at": _iso(d.closed_at),
-        "moderator": d.participants[d.moderator].name if d.moderator in d.participants else "",
-        "anonymous": d.settings.anonymous,
-        "quorum": d.settings.quorum,
-        "participants": {
-            "humans": [{"name": d.display_name(p.key), "role": p.role.value} for p in humans],
-            "ai": [
-                {"name": s.name, "model": s.model, "endpoint_host": s.endpoint_host, "label": ai_label(s.name, s.model)}
-                for s in d.ai_seats.values()
-            ],
-        },
-        "proposal": {"text": d.proposal.text, **_authorship(d)} if d.proposal else None,
-        "outcome": {
-            "kind": outcome.kind.value,
-            "label": outcome.label,
-            "reason": outcome.reason,
-            "responded": outcome.responded,
-            "quorum_met": outcome.quorum_met,
-        },
-        "tally": {choice.value: outcome.tally[choice] for choice in ConsentChoice},
-        "consent_responses": responses,
-        "ai_stances": ai_stances,
-        "standing_objections": [o for o in objections if o["status"] == ObjectionStatus.STANDING.value],
-        "minority_positions": _minority_positions(d),
-        "positions": positions,
-        "objections": objections,
-        "other_contributions": other,
-        "participation": {
-            "spoke": [d.display_name(p.key) for p in d.humans() if d.spoke(p.key)],
-            "silent": [d.display_name(p.key) for p in d.silent_humans()],
-            "rounds": rounds,
-        },
-        "ai_unavailable": [{"name": name, "reason": reason} for name, reason, _, _ in d.ai_unavailable],
-        "cancel_reason": d.cancel_reason or None,
-    }
+    return tuple(rounds)
+
+
+def compose_record(d: Deliberation) -> Record:
+    """The record of a deliberation as it stands (sealed: closed or cancelled). No chain head yet."""
+    outcome = outcome_of(d)
+    objections = tuple(
+        Objection(o.id, d.display_name(o.author), o.what, o.why, o.status.value, o.from_block)
+        for o in d.objections.values()
+    )
+    seats = d.ai_seats.values()
+    return Record(
+        format=RECORD_FORMAT,
+        deliberation_id=d.id,
+        guild_id=d.guild_id,
+        question=d.question,
+        template=d.template,
+        status=d.status.value,
+        opened_at=_iso(d.created_at),
+        closed_at=_iso(d.closed_at),
+        # The display name: in an anonymous deliberation, the moderator's alias.
+        moderator=d.display_name(d.moderator) if d.moderator in d.participants else "",
+        anonymous=d.settings.anonymous,
+        quorum=d.settings.quorum,
+        participants=Participants(
+            tuple(HumanParticipant(d.display_name(p.key), p.role.value) for p in d.humans(include_observers=True)),
+            tuple(AIParticipant(s.name, s.model, s.endpoint_host, ai_label(s.name, s.model)) for s in seats),
+        ),
+        proposal=_proposal(d),
+        outcome=OutcomeSummary(
+            outcome.kind.value, outcome.label, outcome.reason, outcome.responded, outcome.quorum_met
+        ),
+        tally=Tally(*(outcome.tally[choice] for choice in ConsentChoice)),
+        consent_responses=tuple(
+            ConsentResponse(d.display_name(key), r.choice.value, r.reason) for key, r in d.consent.items()
+        ),
+        ai_stances=tuple(
+            AIStance(
+                seat.name,
+                seat.model,
+                ai_label(seat.name, seat.model),
+                pos.stance if (pos := d.position_of(f"ai:{seat.name}")) else None,
+                counted=False,
+            )
+            for seat in seats
+        ),
+        standing_objections=tuple(o for o in objections if o.status == ObjectionStatus.STANDING.value),
+        minority_positions=_minority_positions(d),
+        positions=tuple(
+            Position(
+                c.id, _author(d, c.author), c.stance, c.text, len(c.history), _votes(d, c.id), _provenance(c)
+            )
+            for c in d.positions()
+        ),
+        objections=objections,
+        other_contributions=tuple(
+            _other(d, c) for c in d.contributions.values() if c.kind is not ContributionKind.POSITION
+        ),
+        participation=Participation(
+            tuple(d.display_name(p.key) for p in d.humans() if d.spoke(p.key)),
+            tuple(d.display_name(p.key) for p in d.silent_humans()),
+            _rounds(d),
+        ),
+        ai_unavailable=tuple(AIUnavailable(name, reason) for name, reason, _, _ in d.ai_unavailable),
+        cancel_reason=d.cancel_reason or None,
+    )
+
+
+# --------------------------------------------------------------------------- JSON and digest
 
 
 def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def record_digest(record: dict[str, Any]) -> str:
-    """SHA-256 of the record's content, without the chain head that seals it."""
-    body = {k: v for k, v in record.items() if k != "chain_head"}
+def _as_dict(record: Record | Mapping[str, Any]) -> dict[str, Any]:
+    return record.to_dict() if isinstance(record, Record) else dict(record)
+
+
+def record_json(record: Record | Mapping[str, Any], *, pretty: bool = False) -> str:
+    """The record as JSON: canonical (what the store keeps and the digest hashes), or `pretty`
+    for files people read (the same data, keys sorted, indented). The one JSON of a record."""
+    data = _as_dict(record)
+    if pretty:
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    return canonical_json(data)
+
+
+def record_digest(record: Record | Mapping[str, Any]) -> str:
+    """SHA-256 of the record's content, without the chain head that seals it.
+
+    A stored record's JSON object hashes as it is, so records of every format verify.
+    """
+    return record.digest if isinstance(record, Record) else _digest_of(record)
+
+
+def _digest_of(data: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k != "chain_head"}
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
-def seal_with(event: Event, record: dict[str, Any]) -> Event:
+def seal_with(event: Event, record: Record) -> Event:
     """The sealing event, carrying the digest of the record it seals.
 
     The event is hash-chained, so the record's content is as tamper-evident as the events,
@@ -269,84 +615,94 @@ def seal_with(event: Event, record: dict[str, Any]) -> Event:
     return replace(event, payload=DeliberationSealed(RECORD_FORMAT, record_digest(record)))
 
 
-def _quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.splitlines())
+# --------------------------------------------------------------------------- Markdown
 
 
-def render_markdown(record: dict[str, Any]) -> str:
-    """A human-readable record. Member and AI text is quoted verbatim, never paraphrased."""
-    out = [f"# Decision record #{record['deliberation_id']}: {record['question']}", ""]
-    out.append(f"- Outcome: **{record['outcome']['label']}**. {record['outcome']['reason']}")
-    out.append(f"- Process: {record['template']}; moderator: {record['moderator']}")
-    out.append(f"- Opened {record['opened_at']}, closed {record['closed_at']}")
-    if record["anonymous"]:
+def _provenance_line(p: Mapping[str, Any]) -> str:
+    shown = ", ".join(f"#{i}" for i in p.get("given_ids", [])) or "nothing"
+    return inline(
+        f"Provenance: {p.get('model', '?')} at {p.get('endpoint_host', '?')}; prompt sha256 "
+        f"{str(p.get('prompt_sha256', '?'))[:16]}…; shown {shown}; {p.get('left_out', 0)} member(s) left out "
+        f"(opted out of AI processing); {p.get('latency_ms', '?')} ms."
+    )
+
+
+def _stance(stance: str | None) -> str:
+    return inline(stance) if stance else "no position"
+
+
+def render_markdown(record: Record | Mapping[str, Any]) -> str:
+    """A human-readable record. Member and AI text is quoted verbatim, never paraphrased.
+
+    Every piece of member or AI text goes through `quote` (a blockquote) or `inline` (escaped
+    within one line), so no text can add a heading, list, table, link or line to the document;
+    a blank line follows every quote, so nothing after it continues it.
+    """
+    r, digest = as_record(record), record_digest(record)  # a stored record's digest without converting back
+    out = [f"# Decision record #{r.deliberation_id}: {inline(r.question)}", ""]
+    out.append(f"- Outcome: **{inline(r.outcome.label)}**. {inline(r.outcome.reason)}")
+    out.append(f"- Process: {inline(r.template)}; moderator: {inline(r.moderator)}")
+    out.append(f"- Opened {r.opened_at}, closed {r.closed_at}")
+    if r.anonymous:
         out.append("- Anonymous: members appear under aliases.")
     out.append("")
-    if record["proposal"]:
-        out += ["## Proposal", "", _quote(record["proposal"]["text"]), "", record["proposal"]["summary"], ""]
+    if r.cancel_reason:
+        out += ["## Cancelled", "", quote(r.cancel_reason), ""]
+    if r.proposal:
+        out += ["## Proposal", "", quote(r.proposal.text), "", inline(r.proposal.summary), ""]
     out += ["## Consent (members only)", ""]
-    out += [f"- {CONSENT_LABELS[choice]}: {record['tally'][choice.value]}" for choice in ConsentChoice]
-    for r in record["consent_responses"]:
-        if r["reason"]:
-            out += ["", f"{r['member']} ({CONSENT_LABELS[ConsentChoice(r['answer'])]}):", _quote(r["reason"])]
+    out += [f"- {CONSENT_LABELS[choice]}: {r.tally.of(choice)}" for choice in ConsentChoice]
     out.append("")
-    if record["ai_stances"]:
+    for answer in r.consent_responses:
+        if answer.reason:
+            out += [f"{inline(answer.member)} ({answer.label}):", "", quote(answer.reason), ""]
+    if r.ai_stances:
         out += ["## AI stances (labelled, not counted)", ""]
-        out += [f"- {s['label']}: {s['stance'] or 'no position'}" for s in record["ai_stances"]]
+        out += [f"- {inline(s.label)}: {_stance(s.stance)}" for s in r.ai_stances]
         out.append("")
     out += ["## Standing dissent (verbatim)", ""]
-    if not record["standing_objections"] and not record["minority_positions"]:
+    if not r.has_dissent:
         out += ["None.", ""]
-    for o in record["standing_objections"]:
-        kind = "Block" if o["from_block"] else "Objection"
-        out += [f"### {kind} #{o['id']} by {o['author']}", "", _quote(o["what"]), "", "Why:", "", _quote(o["why"]), ""]
-    for p in record["minority_positions"]:
-        out += [f"### Minority position #{p['id']} by {p['author']}: {p['stance']}", ""]
-        out += [_quote(p["text"]), "", f"Listed because {'; '.join(p['why_listed'])}.", ""]
+    for o in r.standing_objections:
+        out += [f"### {o.kind} #{o.id} by {inline(o.author)}", "", quote(o.what), "", "Why:", "", quote(o.why), ""]
+    for m in r.minority_positions:
+        out += [f"### Minority position #{m.id} by {inline(m.author)}: {_stance(m.stance)}", ""]
+        out += [quote(m.text), "", inline(f"Listed because {'; '.join(m.why_listed)}."), ""]
     out += ["## Positions", ""]
-    for p in record["positions"]:
-        who = p["author"]["label"] if p["author"]["kind"] == "ai" else p["author"]["name"]
-        votes = p["votes"]
-        out += [
-            f"### #{p['id']} {who}: {p['stance']}",
-            "",
-            _quote(p["text"]),
-            "",
-            f"Agree {votes['agree']}, disagree {votes['disagree']}, pass {votes['pass']}"
-            + (f"; edited {p['edits']} time(s)" if p["edits"] else ""),
-            "",
-        ]
-        if p.get("provenance"):
-            out += [_provenance_line(p), ""]
-    if record["other_contributions"]:
+    for p in r.positions:
+        out += [f"### #{p.id} {inline(p.author.shown)}: {_stance(p.stance)}", "", quote(p.text), ""]
+        out += [f"{p.votes}" + (f"; edited {p.edits} time(s)" if p.edits else ""), ""]
+        if p.provenance:
+            out += [_provenance_line(p.provenance), ""]
+    if r.other_contributions:
         out += ["## Statements, responses, drafts and critiques", ""]
-        for c in record["other_contributions"]:
-            who = c["author"]["label"] if c["author"]["kind"] == "ai" else c["author"]["name"]
-            about = f" (on #{c['reply_to']})" if c.get("reply_to") else ""
-            out += [f"### #{c['id']} {c['kind']}{about} by {who}", "", _quote(c["text"]), ""]
-            if "votes" in c:
-                v = c["votes"]
-                moderated = "; moderated out" if c.get("moderated_out") else ""
-                out += [f"Agree {v['agree']}, disagree {v['disagree']}, pass {v['pass']}{moderated}", ""]
-            if c.get("provenance"):
-                out += [_provenance_line(c), ""]
-    if record["objections"]:
+        for c in r.other_contributions:
+            about = f" (on #{c.reply_to})" if c.reply_to else ""
+            out += [f"### #{c.id} {inline(c.kind)}{about} by {inline(c.author.shown)}", "", quote(c.text), ""]
+            if c.votes is not None:
+                out += [f"{c.votes}{'; moderated out' if c.moderated_out else ''}", ""]
+            if c.provenance:
+                out += [_provenance_line(c.provenance), ""]
+    if r.objections:
         out += ["## All objections", ""]
-        out += [f"- #{o['id']} ({o['status']}) {o['author']}: {o['what']}" for o in record["objections"]]
-        out.append("")
-    part = record["participation"]
+        for o in r.objections:
+            out += [f"### #{o.id} {o.kind.lower()} ({inline(o.status)}) by {inline(o.author)}", ""]
+            out += [quote(o.what), "", "Why:", "", quote(o.why), ""]
+    part = r.participation
     out += ["## Participation", ""]
-    out.append(f"- Took part: {', '.join(part['spoke']) or 'nobody'}")
-    out.append(f"- Did not take part: {', '.join(part['silent']) or 'nobody'}")
-    for r in part["rounds"]:
-        forced = " (closed early by the moderator)" if r["forced"] else ""
-        out.append(f"- {r['kind']} round: {r['minutes'] if r['minutes'] is not None else '-'} minutes{forced}")
-    if record["participants"]["ai"]:
-        out += ["", "AI participants at the table:"]
-        out += [f"- {a['label']}" for a in record["participants"]["ai"]]
-    for a in record["ai_unavailable"]:
-        out.append(f"- AI participant {a['name']} was unavailable: {a['reason']}")
+    out.append(f"- Took part: {', '.join(inline(n) for n in part.spoke) or 'nobody'}")
+    out.append(f"- Did not take part: {', '.join(inline(n) for n in part.silent) or 'nobody'}")
+    for rf in part.rounds:
+        forced = " (closed early by the moderator)" if rf.forced else ""
+        out.append(f"- {inline(rf.kind)} round: {rf.minutes if rf.minutes is not None else '-'} minutes{forced}")
+    for a in r.ai_unavailable:
+        out.append(f"- AI participant {inline(a.name)} was unavailable: {inline(a.reason)}")
     out.append("")
-    if record.get("chain_head"):
-        out += ["---", f"Sealed by event-chain head `{record['chain_head']}`.", ""]
+    if r.participants.ai:
+        out += ["AI participants at the table:", ""]
+        out += [f"- {inline(a.label)}" for a in r.participants.ai]
+        out.append("")
+    # The digest, not the chain head: the head exists only once stored, and the Markdown is
+    # rendered before (the store keeps it as given). The sealing event holds this digest.
+    out += ["---", "", f"Record digest (SHA-256 of its canonical JSON): `{digest}`", ""]
     return "\n".join(out)

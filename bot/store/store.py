@@ -24,7 +24,7 @@ import aiosqlite
 from bot.engine import errors
 from bot.engine.events import Event, GuildConfigured
 from bot.engine.model import Actor, Contribution
-from bot.engine.record import canonical_json, record_digest, render_markdown
+from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
 
 log = logging.getLogger(__name__)
@@ -244,12 +244,14 @@ class Store:
         deadline_at: datetime | None,
         ai_due_at: datetime | None = None,
         contributions: Iterable[Contribution] = (),
-        record: dict[str, Any] | None = None,
+        record: Record | None = None,
+        markdown: str = "",
         owed: Sequence[str] = (),
     ) -> str:
         """Append events and the state they change, in one transaction. Returns the chain head.
 
-        A `record` passed here is sealed by the head of the chain these events end. `ai_due_at`
+        A `record` passed here (with its rendered `markdown`) is sealed by the head of the chain
+        these events end. `ai_due_at`
         is when the deliberation's AI participants may next be due to state positions (None when
         none is waiting): a start schedules their timers from it (`ai_due`) without replaying.
         `owed` names the posts these events owe Discord (the outbox), stored with them.
@@ -257,6 +259,8 @@ class Store:
         # Everything but the record is prepared here and written in one call on the connection's
         # thread: each await on aiosqlite is a round trip to that thread, and they were most of
         # the cost of an action.
+        if record is not None and not markdown:
+            raise ValueError("a sealed record is stored with its rendered Markdown")
         stream = f"d:{deliberation_id}"
         prepared = [event_row(event) for event in events]
         closed_at = events[-1].at.isoformat() if status != "open" else None
@@ -303,14 +307,12 @@ class Store:
             return await self._write(write)
         async with self.transaction() as db:
             head = await _on_connection_thread(db, write)
-            await self._insert_record(db, guild_id, deliberation_id, record, head)
+            await self._insert_record(db, guild_id, deliberation_id, record, markdown, head)
         return head
 
     async def _insert_record(
-        self, db: aiosqlite.Connection, guild_id: int, deliberation_id: int, record: dict[str, Any], head: str
+        self, db: aiosqlite.Connection, guild_id: int, deliberation_id: int, record: Record, markdown: str, head: str
     ) -> None:
-        sealed = {**record, "chain_head": head}
-        markdown = render_markdown(sealed)
         await _run(
             db,
             "INSERT INTO decision_records (deliberation_id, guild_id, question, outcome, sealed_at, chain_head,"
@@ -318,19 +320,19 @@ class Store:
             (
                 deliberation_id,
                 guild_id,
-                record["question"],
-                record["outcome"]["kind"],
-                record["closed_at"],
+                record.question,
+                record.outcome.kind,
+                record.closed_at,
                 head,
                 record_digest(record),
-                canonical_json(sealed),
+                record_json(record.sealed(head)),
                 markdown,
             ),
         )
         await _run(
             db,
             "INSERT INTO decision_records_fts (rowid, question, markdown, guild_id) VALUES (?, ?, ?, ?)",
-            (deliberation_id, record["question"], markdown, guild_id),
+            (deliberation_id, record.question, markdown, guild_id),
         )
 
     async def _require_deliberation(self, db: aiosqlite.Connection, guild_id: int, deliberation_id: int) -> None:

@@ -223,7 +223,8 @@ async def test_summary_draft_critique_adopt_amend_and_propose_record_authorship(
     assert announced is not None
     assert announced.embeds[0].title == "Proposal before the group"
     authorship = {f.name: f.value for f in announced.embeds[0].fields}["Authorship"]
-    assert authorship == f"Draft #{draft.id} by {SAGE_LABEL}, adopted as is by Admin."
+    # The record's own wording (engine.record.authorship), the same in every view.
+    assert authorship == f"Draft #{draft.id} by AI participant Sage (smollm2-135m), adopted as is by Admin."
 
     shown = await table.admin.slash(thread, "summary adopt", draft=draft.id, amend=True)
     assert shown.modal is not None

@@ -20,15 +20,24 @@ SEATS = [AIParticipantSpec("Sage", "smollm2-135m", "embedded")]
 class Table:
     """Holds a deliberation, the events it recorded, and a clock that only moves when told."""
 
-    def __init__(self, template: str = "consent", *, invited: Sequence[Actor] = (), **settings: object) -> None:
+    def __init__(
+        self,
+        template: str = "consent",
+        *,
+        question: str = "Should we move the meetup to Fridays?",
+        moderator: Actor = MOD,
+        invited: Sequence[Actor] = (),
+        **settings: object,
+    ) -> None:
         self.now = T0
+        self.moderator = moderator
         opts = {"quorum": 3, "round_minutes": 60, "min_round_minutes": 10, **settings}
         self.events: list[Event] = Deliberation.start(
-            question="Should we move the meetup to Fridays?",
+            question=question,
             template=template,
             rounds=BUILTIN_TEMPLATES[template],
             settings=DeliberationSettings(**opts),  # type: ignore[arg-type]
-            moderator=MOD,
+            moderator=moderator,
             ai_participants=SEATS,
             at=self.now,
             invited=invited,
@@ -46,7 +55,7 @@ class Table:
 
     def advance(self, *, force: bool = False) -> list[Event]:
         """The moderator closes the round (confirming, when asked, that members have not answered)."""
-        return self.do("advance", MOD, force=force, confirmed=self.d.current)
+        return self.do("advance", self.moderator, force=force, confirmed=self.d.current)
 
     def replayed(self) -> Deliberation:
         return Deliberation.from_events(self.d.id, self.d.guild_id, self.events)

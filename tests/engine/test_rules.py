@@ -82,10 +82,11 @@ def test_round_cannot_close_before_minimum_unless_forced_and_the_record_says_so(
 
 
 def compose_record_after_seal(t: Table) -> dict:
+    """The sealed record as stored: its JSON object."""
     while t.d.is_open:
         t.wait(11)
         t.advance()
-    return compose_record(t.d)
+    return compose_record(t.d).to_dict()
 
 
 def test_deadline_is_data_and_the_system_closes_only_after_it() -> None:
@@ -371,12 +372,14 @@ def test_record_quotes_dissent_verbatim_and_names_ai_authorship() -> None:
     t.do("give_consent", CAI, ConsentChoice.RESERVATIONS, reason="Recording needs consent.")
     t.wait(11)
     t.advance()
-    record = compose_record(t.d)
+    record = compose_record(t.d).to_dict()
     assert record["outcome"]["kind"] == "consent"
     proposal = record["proposal"]
     assert proposal["text"] == "Meet on Fridays; record every session."
     assert proposal["source"] == ProposalSource.AMENDED.value
-    assert proposal["summary"] == "Drafted by AI participant Sage (smollm2-135m), adopted with amendments by Mona."
+    assert proposal["summary"] == (
+        f"Draft #{proposal['draft_id']} by AI participant Sage (smollm2-135m), adopted with amendments by Mona."
+    )
     assert [o["why"] for o in record["standing_objections"]] == ["Half of us work Friday evenings."]
     minority = {m["text"]: m["why_listed"] for m in record["minority_positions"]}
     assert minority["I work *late* on Fridays."] == ["its author answered: Stand aside", "2 disagreed, 0 agreed"]
@@ -384,7 +387,8 @@ def test_record_quotes_dissent_verbatim_and_names_ai_authorship() -> None:
     assert record["participation"]["spoke"] == ["Ada", "Ben", "Cai"]
     assert record["participation"]["silent"] == ["Mona"]
     assert [p["author"]["kind"] for p in record["positions"]] == ["human", "human", "human", "ai"]
-    assert "> I work *late* on Fridays." in render_markdown(record)
+    # Verbatim: the asterisks are shown, not taken as emphasis.
+    assert "> I work \\*late\\* on Fridays." in render_markdown(record)
 
 
 def test_anonymous_record_shows_aliases_only() -> None:
@@ -409,7 +413,7 @@ def test_participation_figures() -> None:
     t.do("give_consent", ADA, ConsentChoice.ENDORSE)
     t.wait(20)
     t.advance()
-    part = compose_record(t.d)["participation"]
+    part = compose_record(t.d).to_dict()["participation"]
     assert part["spoke"] == ["Ada"]
     assert part["silent"] == ["Mona", "Ben"]
     assert [r["minutes"] for r in part["rounds"]] == [15.0, 20.0]

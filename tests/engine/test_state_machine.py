@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from bot.engine import (
     outcome_of,
     render_markdown,
 )
+from bot.engine.markdown import quote
 from bot.store import Store
 from tests.engine.helpers import ADA, BEN, CAI, MOD, OBS, SAGE, Table
 
@@ -137,10 +139,9 @@ class DeliberationMachine(RuleBasedStateMachine):
         markdown = render_markdown(record)
         for o in t.d.objections.values():
             if o.status is ObjectionStatus.STANDING:
-                quoted = [(s["what"], s["why"]) for s in record["standing_objections"]]
+                quoted = [(s.what, s.why) for s in record.standing_objections]
                 assert (o.what, o.why) in quoted
-                for line in o.why.splitlines():
-                    assert line in markdown
+                assert quote(o.why) in markdown
         asyncio.run(self.store_and_verify())
 
     async def store_and_verify(self) -> None:
@@ -167,10 +168,11 @@ class DeliberationMachine(RuleBasedStateMachine):
                     round_kind=None,
                     deadline_at=None,
                     record=record,
+                    markdown=render_markdown(record) if record is not None else "",
                 )
                 assert await store.verify() == []
                 replayed = Deliberation.from_events(d_id, t.d.guild_id, await store.load_events(t.d.guild_id, d_id))
-                assert compose_record(replayed) == {**compose_record(t.d), "deliberation_id": d_id}
+                assert compose_record(replayed) == replace(compose_record(t.d), deliberation_id=d_id)
             finally:
                 await store.close()
 

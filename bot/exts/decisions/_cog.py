@@ -9,7 +9,6 @@ Answers are ephemeral (browsing the archive should not fill a channel) unless th
 from __future__ import annotations
 
 import io
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from discord.ext import commands
 
 from bot.engine.errors import InvalidValue, TextTooLong
 from bot.exts._shared.messages import safe_respond
-from bot.exts.decisions._embeds import list_embed, outcome_label, record_embed
+from bot.exts.decisions._embeds import list_embed, outcome_label, record_embed, record_files
 from bot.exts.decisions._export import ExportRecord, build_export
 
 if TYPE_CHECKING:
@@ -34,15 +33,6 @@ SEARCH_LIMIT = 10
 AUTOCOMPLETE_SCAN = 200
 # Discord accepts at most 10 attachments per message.
 FILES_PER_MESSAGE = 10
-
-
-def record_files(record_id: int, record: dict[str, Any], markdown: str, chain_head: str) -> list[discord.File]:
-    """The record verbatim: Markdown as posted, JSON as stored (with the chain head that seals it)."""
-    data = json.dumps({**record, "chain_head": chain_head}, ensure_ascii=False, indent=2)
-    return [
-        discord.File(io.BytesIO(markdown.encode()), filename=f"decision-record-{record_id}.md"),
-        discord.File(io.BytesIO(data.encode()), filename=f"decision-record-{record_id}.json"),
-    ]
 
 
 @app_commands.guild_only()
@@ -81,10 +71,7 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
     ) -> None:
         assert interaction.guild_id is not None
         stored = await self.bot.roundtable.record(interaction.guild_id, record)
-        files = record_files(stored.deliberation_id, stored.record, stored.markdown, stored.chain_head)
-        await safe_respond(
-            interaction, embed=record_embed(stored.record, stored.chain_head), files=files, ephemeral=not public
-        )
+        await safe_respond(interaction, embed=record_embed(stored), files=record_files(stored), ephemeral=not public)
 
     @show_command.autocomplete("record")
     async def record_autocomplete(

@@ -19,6 +19,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.record import record_json
+
 README = """Roundtable decision records
 ===========================
 
@@ -52,10 +54,10 @@ class ExportFile:
 
 
 def _entries(item: ExportRecord) -> list[tuple[str, bytes]]:
-    data = {**item.record, "chain_head": item.chain_head}
+    data = record_json({**item.record, "chain_head": item.chain_head}, pretty=True)
     return [
         (f"records/{item.deliberation_id}.md", item.markdown.encode()),
-        (f"records/{item.deliberation_id}.json", json.dumps(data, ensure_ascii=False, indent=2).encode()),
+        (f"records/{item.deliberation_id}.json", data.encode()),
     ]
 
 

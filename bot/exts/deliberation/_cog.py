@@ -13,6 +13,7 @@ from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
+from bot.exts.decisions._embeds import record_embed, record_files
 from bot.exts.deliberation import _embeds
 from bot.exts.deliberation._views import agenda_view, close_round, round_view
 from bot.service import Change
@@ -321,7 +322,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         """The sealed record in the deliberation's thread."""
         stored = await self.bot.roundtable.record(guild_id, d.id)
         channel = await deliberation_channel(self.bot, guild_id, d.id)
-        return await safe_send(channel, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
+        return await safe_send(channel, embed=record_embed(stored), files=record_files(stored))
 
     async def _post_record_in_archive(self, guild_id: int, d: Deliberation, _: str) -> discord.Message | None:
         """The sealed record in the archive channel, if the guild has one."""
@@ -333,7 +334,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         )
         assert isinstance(archive, discord.abc.Messageable)
         stored = await self.bot.roundtable.record(guild_id, d.id)
-        return await safe_send(archive, embed=_embeds.record_embed(stored), files=_embeds.record_files(stored))
+        return await safe_send(archive, embed=record_embed(stored), files=record_files(stored))
 
     async def _refresh_agenda(self, guild_id: int, d: Deliberation) -> None:
         where = await self.bot.roundtable.post(guild_id, d.id, AGENDA_REF)

@@ -5,19 +5,15 @@ Names are the engine's display names, so anonymous deliberations show aliases ev
 
 from __future__ import annotations
 
-import io
-import json
 from datetime import datetime
-from typing import Any
 
 import discord
 
 from bot.engine.deliberation import Deliberation
-from bot.engine.model import ACCEPTS, CONSENT_LABELS, ConsentChoice, Participant, Role
+from bot.engine.model import ACCEPTS, Participant, Role
 from bot.engine.record import ai_label
 from bot.engine.templates import ROUND_PURPOSE, RoundKind
 from bot.exts._shared.posting import HUMAN_COLOUR
-from bot.service import StoredRecord
 
 AGENDA_COLOUR = discord.Colour.gold()
 ROUND_COLOUR = discord.Colour.dark_gold()
@@ -311,50 +307,10 @@ def status_embed(d: Deliberation, *, reveal: bool, now: datetime) -> discord.Emb
     return embed
 
 
-def record_embed(stored: StoredRecord) -> discord.Embed:
-    record: dict[str, Any] = stored.record
-    outcome = record["outcome"]
-    embed = discord.Embed(
-        title=f"Decision record #{record['deliberation_id']}",
-        description=clip(record["question"], 4096),
-        colour=RECORD_COLOUR,
-    )
-    embed.add_field(name="Outcome", value=clip(f"**{outcome['label']}**. {outcome['reason']}", 1024), inline=False)
-    if record["proposal"]:
-        embed.add_field(name="Proposal", value=clip(record["proposal"]["text"], 1024), inline=False)
-    tally = " · ".join(f"{CONSENT_LABELS[c]} {record['tally'][c.value]}" for c in ConsentChoice)
-    embed.add_field(name="Consent (members only)", value=tally, inline=False)
-    standing = record["standing_objections"]
-    if standing:
-        quoted = "\n".join(f"#{o['id']} {o['author']}: {o['what']} (why: {o['why']})" for o in standing)
-        embed.add_field(
-            name="Standing objections (verbatim; full text attached)", value=clip(quoted, 1024), inline=False
-        )
-    if record["ai_stances"]:
-        stances = "\n".join(f"{s['label']}: {s['stance'] or 'no position'}" for s in record["ai_stances"])
-        embed.add_field(name="AI stances (labelled, not counted)", value=clip(stances, 1024), inline=False)
-    part = record["participation"]
-    embed.add_field(name="Took part", value=clip(", ".join(part["spoke"]) or "nobody", 1024), inline=False)
-    embed.set_footer(text=f"Sealed by event-chain head {stored.chain_head[:16]}…")
-    return embed
-
-
-def record_files(stored: StoredRecord) -> list[discord.File]:
-    """The record as Markdown and JSON attachments (new File objects for every send)."""
-    number = stored.deliberation_id
-    data = json.dumps(stored.record, indent=2, ensure_ascii=False, sort_keys=True)
-    return [
-        discord.File(io.BytesIO(stored.markdown.encode()), filename=f"decision-record-{number}.md"),
-        discord.File(io.BytesIO(data.encode()), filename=f"decision-record-{number}.json"),
-    ]
-
-
 __all__ = [
     "agenda_embed",
     "cancelled_embed",
     "extended_embed",
-    "record_embed",
-    "record_files",
     "round_closed_embed",
     "round_opened_embed",
     "status_embed",
