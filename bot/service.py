@@ -30,6 +30,7 @@ from bot.engine.model import (
 )
 from bot.engine.record import compose_record, seal_with
 from bot.store import GuildSettings, Store, StoredRecord
+from bot.store.signing import Signer
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ class Roundtable:
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None, *, ai: AIPanel | None = None) -> Roundtable:
-        store = await Store.open(settings.database.path)
+        signer = Signer.load_or_create(settings.database.signing_key_path)
+        store = await Store.open(settings.database.path, signer=signer)
         return cls(settings, store, clock or system_clock, ai=ai)
 
     async def close(self) -> None:

@@ -44,7 +44,9 @@ async def test_append_to_another_guilds_deliberation_writes_nothing(roundtable: 
         await roundtable.store.append(2002, d.id, events, status="open", round_kind="positions", deadline_at=None)
     assert await roundtable.store.counts() == before
     # The connection is left usable: no transaction is still open.
-    head = await roundtable.store.append(GUILD, d.id, events, status="open", round_kind="positions", deadline_at=None)
+    head = await roundtable.store.append(
+        GUILD, d.id, events, status="open", round_kind="positions", deadline_at=d.round.deadline
+    )
     assert len(head) == 64
     assert await roundtable.store.verify() == []
 
