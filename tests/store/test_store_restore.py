@@ -127,12 +127,10 @@ def _downgrade_to_version_2(path: Path) -> None:
 
 def _undo_0004(conn: sqlite3.Connection) -> None:
     """What migration 0004 added: ledgers, recorded heads and keys, the records' signatures."""
+    (guard,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_no_delete'").fetchone()
     conn.execute("DROP TRIGGER events_no_delete")
     conn.execute("DELETE FROM events WHERE stream LIKE 'l:%'")
-    conn.execute(
-        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-        " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
-    )
+    conn.execute(guard)
     conn.execute("DROP TABLE stream_heads")
     conn.execute("DROP TABLE signing_keys")
     for column in ("seal_seq", "key_id", "signature"):
