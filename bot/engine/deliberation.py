@@ -9,6 +9,7 @@ events rebuilds exactly the same deliberation.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,10 +52,36 @@ VOTABLE = frozenset({ContributionKind.POSITION, ContributionKind.STATEMENT})
 _INPUT_LABELS = {"consent": "consent responses"}
 
 
+# Bidirectional embeddings, overrides and isolates make text read otherwise than it is stored
+# (the AI path drops them too: bot/ai/clean.py uses this table).
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Letters and symbols that render as nothing (Hangul fillers, the blank Braille pattern).
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows_something(text: str) -> bool:
+    """Whether any character would be seen: not space, not a format character (zero-width
+    space, joiners, BOM, direction marks, tags), not a control, not a mark with nothing under it."""
+    return any(
+        not ch.isspace() and ch not in _BLANK_GLYPHS and unicodedata.category(ch) not in ("Cf", "Cc", "Mn", "Me")
+        for ch in text
+    )
+
+
 def clean_text(value: str | None, what: str, limit: int) -> str:
-    """Strip `value` and refuse it when empty or over `limit` characters."""
-    text = (value or "").strip()
-    if not text:
+    """Strip `value`, drop direction overrides, and refuse it when it cannot be stored, shows
+    nothing, or is over `limit` characters."""
+    raw = value or ""
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (half an emoji, from a broken client) cannot be stored or sent.
+        raise errors.InvalidValue(
+            f"The {what} contains a character that cannot be stored (half of an emoji, perhaps). "
+            "Remove it and send it again."
+        ) from None
+    text = raw.translate(BIDI_CONTROLS).strip()
+    if not _shows_something(text):
         raise errors.EmptyText(f"The {what} is empty. Write something, then send it again.")
     if len(text) > limit:
         raise errors.TextTooLong(
@@ -902,4 +929,4 @@ _APPLY = {
 
 EVENT_KINDS = frozenset(_APPLY)
 
-__all__ = ["EVENT_KINDS", "Deliberation", "clean_text"]
+__all__ = ["BIDI_CONTROLS", "EVENT_KINDS", "Deliberation", "clean_text"]

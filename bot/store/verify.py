@@ -569,11 +569,12 @@ def _check_fts(conn: sqlite3.Connection, report: Report) -> None:
         )
         conn.execute("CREATE VIRTUAL TABLE temp.rt_have USING fts5vocab(main, decision_records_fts, instance)")
         conn.execute("CREATE VIRTUAL TABLE temp.rt_want USING fts5vocab(temp, rt_expected, instance)")
-        differ = conn.execute(
-            "SELECT doc, col FROM (SELECT doc, col, term, offset FROM temp.rt_have EXCEPT"
-            " SELECT doc, col, term, offset FROM temp.rt_want UNION ALL SELECT doc, col, term, offset FROM"
-            " temp.rt_want EXCEPT SELECT doc, col, term, offset FROM temp.rt_have) GROUP BY doc, col ORDER BY doc"
-        ).fetchall()
+        columns = "doc, col, term, offset"
+        extra = f"SELECT {columns} FROM temp.rt_have EXCEPT SELECT {columns} FROM temp.rt_want"
+        missing = f"SELECT {columns} FROM temp.rt_want EXCEPT SELECT {columns} FROM temp.rt_have"
+        differ = sorted(
+            {(doc, col) for doc, col, _, _ in conn.execute(extra)} | {(doc, col) for doc, col, _, _ in conn.execute(missing)}
+        )
     finally:
         for table in ("rt_want", "rt_have", "rt_expected"):
             conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
