@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -255,14 +255,11 @@ class Store:
             stream = f"d:{deliberation_id}"
             _write_chain(conn, signer, guild_id, stream, deliberation_id, rows)
             first = conn.execute("SELECT hash FROM events WHERE stream = ? AND seq = 1", (stream,)).fetchone()[0]
-            _write_ledger(
-                conn, signer, guild_id, "ledger.opened", {"deliberation": deliberation_id, "seq": 1, "head": first},
-                rows[0][3],
-            )
+            opened = {"deliberation": deliberation_id, "seq": 1, "head": first}
+            _write_ledger(conn, signer, guild_id, "ledger.opened", opened, rows[0][3])
             return deliberation_id
 
-        deliberation_id = await self._write(write)
-        return deliberation_id
+        return await self._write(write)
 
     async def append(
         self,
@@ -623,7 +620,8 @@ class Store:
             ]
             key = None
             if stored.key_id is not None:
-                found = conn.execute("SELECT public_key FROM signing_keys WHERE key_id = ?", (stored.key_id,)).fetchone()
+                query = "SELECT public_key FROM signing_keys WHERE key_id = ?"
+                found = conn.execute(query, (stored.key_id,)).fetchone()
                 key = found[0] if found else None
             return {
                 "format": 1,
@@ -862,8 +860,8 @@ def _deliberation_row(row: aiosqlite.Row) -> DeliberationRow:
 
 __all__ = [
     "DeliberationRow",
-    "Head",
     "GuildSettings",
+    "Head",
     "OpenHere",
     "RecordSummary",
     "Store",

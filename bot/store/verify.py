@@ -28,6 +28,7 @@ Discord made its thread) and `ai_due_at` (a scheduling hint the engine re-checks
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -117,7 +118,9 @@ def _verify(conn: sqlite3.Connection, public_key: bytes | None, anchors: str) ->
         if version < SIGNED_SINCE:
             return report
 
-    heads = {r[0]: r[1:] for r in conn.execute("SELECT stream, guild_id, seq, hash, key_id, signature FROM stream_heads")}
+    heads = {
+        r[0]: r[1:] for r in conn.execute("SELECT stream, guild_id, seq, hash, key_id, signature FROM stream_heads")
+    }
     keys = dict(conn.execute("SELECT key_id, public_key FROM signing_keys").fetchall())
     decoded = {k: _b64(v) for k, v in keys.items()}
     streams: dict[str, _Stream] = {}
@@ -172,8 +175,8 @@ def _schema(conn: sqlite3.Connection) -> set[tuple[str, str, str, str]]:
 
 def _check_schema(conn: sqlite3.Connection, report: Report) -> None:
     expected, actual = _expected_schema(), _schema(conn)
-    by_name = {(t, n): sql for t, n, _, sql in actual}
-    for kind, name, _, sql in sorted(expected - actual):
+    by_name = {(t, n) for t, n, _, _ in actual}
+    for kind, name, _, _ in sorted(expected - actual):
         if (kind, name) not in by_name:
             report.add(f"schema: {kind} {name} is missing (dropped)")
         else:
@@ -224,7 +227,9 @@ def _check_chain(stream: str, rows: list[tuple[Any, ...]], report: Report) -> _S
             info.intact = False
             break
         if guild != guild_id:
-            report.add(f"events: event {event_id} ({stream} seq {seq}) column guild_id is {guild}, its chain's is {guild_id}")
+            report.add(
+                f"events: event {event_id} ({stream} seq {seq}) column guild_id is {guild}, its chain's is {guild_id}"
+            )
             info.intact = False
         if match is not None:
             want = int(match.group(2)) if match.group(1) == "d" else None
@@ -235,7 +240,9 @@ def _check_chain(stream: str, rows: list[tuple[Any, ...]], report: Report) -> _S
                 )
                 info.intact = False
             if match.group(1) in "gl" and guild != int(match.group(2)):
-                report.add(f"events: event {event_id} ({stream} seq {seq}) column guild_id is {guild}, its stream's guild")
+                report.add(
+                    f"events: event {event_id} ({stream} seq {seq}) column guild_id is {guild}, its stream's guild"
+                )
                 info.intact = False
         if kind in TERMINAL_KINDS:
             info.terminal = (kind, seq, stored)
@@ -271,8 +278,9 @@ def _check_head(
         report.add(f"{stream}: the chain ends at seq {last_seq}, its recorded head is seq {seq} ({why})")
     if guild_id != info.guild_id:
         report.add(f"stream_heads: {stream} column guild_id is {guild_id}, its events' is {info.guild_id}")
-    _check_signature(f"{stream} head (seq {seq})", guild_id, stream, seq, digest, key_id, signature,
-                     public_key, keys, keyed, report)
+    _check_signature(
+        f"{stream} head (seq {seq})", guild_id, stream, seq, digest, key_id, signature, public_key, keys, keyed, report
+    )
 
 
 def _check_signature(
@@ -330,11 +338,11 @@ def _check_deliberation(
     _compare_record(conn, d, rows, public_key, keys, report)
 
 
-def _row(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
+def _row(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
     cur = conn.execute(sql, params)
     names = [c[0] for c in cur.description]
     found = cur.fetchone()
-    return dict(zip(names, found, strict=True)) if found is not None else None  # type: ignore[return-value]
+    return dict(zip(names, found, strict=True)) if found is not None else None
 
 
 def _diff(table: str, key: str, stored: dict[str, Any], expected: dict[str, Any], report: Report) -> None:
@@ -388,10 +396,8 @@ def _compare_contributions(conn: sqlite3.Connection, d: Deliberation, report: Re
         if row is None:
             report.add(f"contributions {key}: the row is missing (its events are there)")
             continue
-        try:
+        with contextlib.suppress(json.JSONDecodeError):  # left as stored: it then differs, and is named
             row["ai_meta"] = json.loads(row["ai_meta"]) if row["ai_meta"] else None
-        except json.JSONDecodeError:
-            pass
         expected = {
             "guild_id": d.guild_id,
             "kind": c.kind.value,
@@ -466,8 +472,17 @@ def _compare_record(
         # Records sealed before signing have none; their chain's signed head covers them.
         what = f"decision_records {key} signature"
         _check_signature(
-            what, d.guild_id, f"d:{d.id}", seal[4], seal[11], stored["key_id"], stored["signature"],
-            public_key, keys, False, report,
+            what,
+            d.guild_id,
+            f"d:{d.id}",
+            seal[4],
+            seal[11],
+            stored["key_id"],
+            stored["signature"],
+            public_key,
+            keys,
+            False,
+            report,
         )
 
 
@@ -573,7 +588,8 @@ def _check_fts(conn: sqlite3.Connection, report: Report) -> None:
         extra = f"SELECT {columns} FROM temp.rt_have EXCEPT SELECT {columns} FROM temp.rt_want"
         missing = f"SELECT {columns} FROM temp.rt_want EXCEPT SELECT {columns} FROM temp.rt_have"
         differ = sorted(
-            {(doc, col) for doc, col, _, _ in conn.execute(extra)} | {(doc, col) for doc, col, _, _ in conn.execute(missing)}
+            {(doc, col) for doc, col, _, _ in conn.execute(extra)}
+            | {(doc, col) for doc, col, _, _ in conn.execute(missing)}
         )
     finally:
         for table in ("rt_want", "rt_have", "rt_expected"):
@@ -591,7 +607,9 @@ def _check_anchors(conn: sqlite3.Connection, text: str, report: Report) -> None:
     for guild, stream, seq, digest in found:
         report.anchors += 1
         where = f"anchor {stream} seq {seq}"
-        row = conn.execute("SELECT hash, guild_id FROM events WHERE stream = ? AND seq = ?", (stream, int(seq))).fetchone()
+        row = conn.execute(
+            "SELECT hash, guild_id FROM events WHERE stream = ? AND seq = ?", (stream, int(seq))
+        ).fetchone()
         if row is None:
             last = conn.execute("SELECT max(seq) FROM events WHERE stream = ?", (stream,)).fetchone()[0]
             if last is None:
@@ -613,11 +631,13 @@ def _b64(value: str) -> bytes:
 # ---------------------------------------------------------------------- exported records
 
 
-def verify_proof(record: dict[str, Any], markdown: str | None, proof: dict[str, Any], public_key: bytes | None) -> list[str]:
+def verify_proof(
+    record: dict[str, Any], markdown: str | None, proof: dict[str, Any], public_key: bytes | None
+) -> list[str]:
     """Check one exported record with no database: its events chain to the head it carries, that
     head is signed, the events compose the record, and the record is the one its seal sealed."""
     problems: list[str] = []
-    number = proof.get("deliberation_id")
+    number = int(proof.get("deliberation_id") or 0)
     name = f"record #{number}"
     stream = f"d:{number}"
     if proof.get("stream") != stream:
@@ -626,9 +646,11 @@ def verify_proof(record: dict[str, Any], markdown: str | None, proof: dict[str, 
     for expected_seq, (seq, kind, actor, actor_name, at, payload, prev_hash, digest) in enumerate(
         proof.get("events", []), start=1
     ):
-        if seq != expected_seq or prev_hash != prev or event_hash(
-            prev, stream, seq, kind, actor, actor_name, at, payload
-        ) != digest:
+        if (
+            seq != expected_seq
+            or prev_hash != prev
+            or event_hash(prev, stream, seq, kind, actor, actor_name, at, payload) != digest
+        ):
             return [f"{name}: event seq {seq} ({kind}) was altered or is missing"]
         events.append(event_from_row(kind, actor, actor_name, at, payload))
         prev = digest

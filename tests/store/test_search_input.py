@@ -16,9 +16,37 @@ from tests.conftest import ManualClock
 from tests.store.test_store import GUILD, sealed_quick
 
 # What FTS5 would read as syntax, and what SQLite cannot take at all.
-SYNTAX = ['"', "'", "AND", "OR", "NOT", "NEAR", "NEAR(", "*", ":", "^", "(", ")", "+", "-", "{", "}", "\x00",
-          "question:", "guild_id:", "\ud800", "\udfff", "\\", "%", "_", "fridays", "weekend"]
-QUERY = st.lists(st.sampled_from(SYNTAX) | st.text(max_size=8), max_size=8).map(lambda parts: "".join(parts)) | st.text()
+SYNTAX = [
+    '"',
+    "'",
+    "AND",
+    "OR",
+    "NOT",
+    "NEAR",
+    "NEAR(",
+    "*",
+    ":",
+    "^",
+    "(",
+    ")",
+    "+",
+    "-",
+    "{",
+    "}",
+    "\x00",
+    "question:",
+    "guild_id:",
+    "\ud800",
+    "\udfff",
+    "\\",
+    "%",
+    "_",
+    "fridays",
+    "weekend",
+]
+QUERY = (
+    st.lists(st.sampled_from(SYNTAX) | st.text(max_size=8), max_size=8).map(lambda parts: "".join(parts)) | st.text()
+)
 
 
 def test_any_search_input_is_words_and_never_raises(settings: Settings, clock: ManualClock) -> None:

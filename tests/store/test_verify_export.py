@@ -52,7 +52,9 @@ def test_an_export_verifies_with_no_database(
         proof = json.loads(z.read(f"records/{SEALED}.proof.json"))
     assert {f"records/{SEALED}.md", f"records/{SEALED}.json", f"records/{SEALED}.proof.json"} <= names
     assert f"records/{OPEN}.json" not in names  # only sealed records are exported
-    assert proof["public_key"] and proof["signature"] and proof["events"][-1][1] == "deliberation.sealed"
+    assert proof["public_key"]
+    assert proof["signature"]
+    assert proof["events"][-1][1] == "deliberation.sealed"
     settings.database.path.unlink()  # no database anywhere near
     code, out = run(capsys, str(exported))
     assert code == 0, out

@@ -7,11 +7,13 @@ needs it), and runs the CLI in process: it must exit non-zero and name what chan
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -19,7 +21,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.engine import Actor, ConsentChoice, Role
 from bot.service import Roundtable
-from bot.store import Store
+from bot.store import GuildSettings, Store, StoredRecord
 from bot.store.chain import canonical, event_hash
 from bot.store.signing import Signer, head_message, public_pem
 from tests.conftest import ManualClock
@@ -27,7 +29,8 @@ from tests.conftest import ManualClock
 GUILD = 1001
 MOD, ADA, BEN = Actor.human(10, "Mona"), Actor.human(11, "Ada"), Actor.human(12, "Ben")
 
-SEALED, OPEN = 1, 2  # the two deliberations `build` makes
+SEALED, OPEN = 1, 2
+_T = TypeVar("_T")  # the two deliberations `build` makes
 
 
 async def build(settings: Settings, clock: ManualClock) -> Path:
@@ -57,8 +60,22 @@ async def build(settings: Settings, clock: ManualClock) -> Path:
 
 
 @pytest.fixture
-async def db(settings: Settings, clock: ManualClock) -> Path:
-    return await build(settings, clock)
+def db(settings: Settings, clock: ManualClock) -> Path:
+    return asyncio.run(build(settings, clock))
+
+
+def reopen(settings: Settings, clock: ManualClock, *actions: Callable[[Roundtable], Awaitable[object]]) -> None:
+    """Start the bot on the file again and act through it, as the next run would."""
+
+    async def run() -> None:
+        rt = await Roundtable.open(settings, clock)
+        try:
+            for action in actions:
+                await action(rt)
+        finally:
+            await rt.close()
+
+    asyncio.run(run())
 
 
 def verify(capsys: pytest.CaptureFixture[str], db: Path, *extra: str) -> tuple[int, str]:
@@ -88,7 +105,7 @@ def assert_caught(capsys: pytest.CaptureFixture[str], db: Path, *names: str) -> 
     return out
 
 
-async def test_the_untouched_database_is_intact(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_the_untouched_database_is_intact(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     code, out = verify(capsys, db)
     assert code == 0, out
     assert "intact" in out
@@ -98,7 +115,7 @@ async def test_the_untouched_database_is_intact(capsys: pytest.CaptureFixture[st
 # ---------------------------------------------------------------------- the record's own row
 
 
-async def test_a_deleted_record_row(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_deleted_record_row(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     edit(db, "DELETE FROM decision_records")
     assert_caught(capsys, db, f"decision_records #{SEALED}: missing")
 
@@ -107,7 +124,7 @@ async def test_a_deleted_record_row(capsys: pytest.CaptureFixture[str], db: Path
     ("column", "value"),
     [("outcome", "consensus"), ("question", "Thursdays?"), ("sealed_at", "2020-01-01T00:00:00+00:00")],
 )
-async def test_a_changed_record_column(capsys: pytest.CaptureFixture[str], db: Path, column: str, value: str) -> None:
+def test_a_changed_record_column(capsys: pytest.CaptureFixture[str], db: Path, column: str, value: str) -> None:
     edit(db, f"UPDATE decision_records SET {column} = '{value}'")
     assert_caught(capsys, db, f"decision_records #{SEALED}: column {column} is '{value}'")
 
@@ -147,12 +164,12 @@ async def test_a_changed_record_column(capsys: pytest.CaptureFixture[str], db: P
         ),
     ],
 )
-async def test_a_changed_derived_row(capsys: pytest.CaptureFixture[str], db: Path, statement: str, named: str) -> None:
+def test_a_changed_derived_row(capsys: pytest.CaptureFixture[str], db: Path, statement: str, named: str) -> None:
     edit(db, statement)
     assert_caught(capsys, db, named)
 
 
-async def test_a_phantom_entry_in_the_full_text_index(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_phantom_entry_in_the_full_text_index(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # Search would now find record #1 for a word it does not contain.
     edit(
         db,
@@ -162,7 +179,7 @@ async def test_a_phantom_entry_in_the_full_text_index(capsys: pytest.CaptureFixt
     assert_caught(capsys, db, f"decision_records_fts #{SEALED}: column ")
 
 
-async def test_a_record_taken_out_of_the_full_text_index(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_record_taken_out_of_the_full_text_index(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     conn = sqlite3.connect(db)
     question, markdown = conn.execute("SELECT question, markdown FROM decision_records").fetchone()
     conn.execute(
@@ -178,12 +195,12 @@ async def test_a_record_taken_out_of_the_full_text_index(capsys: pytest.CaptureF
 # ---------------------------------------------------------------------- the unhashed columns of events
 
 
-async def test_an_events_guild_id_changed(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_an_events_guild_id_changed(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     edit(db, f"UPDATE events SET guild_id = 2002 WHERE stream = 'd:{OPEN}' AND seq = 4", guards=True)
     assert_caught(capsys, db, "column guild_id is 2002")
 
 
-async def test_a_whole_deliberation_moved_to_another_guild(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_whole_deliberation_moved_to_another_guild(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # Every row of it, consistently: only the ledger (and the signed heads) still say whose it is.
     edit(
         db,
@@ -197,7 +214,7 @@ async def test_a_whole_deliberation_moved_to_another_guild(capsys: pytest.Captur
     assert_caught(capsys, db, f"deliberation #{OPEN} is guild {GUILD}'s, its events say 2002")
 
 
-async def test_an_events_deliberation_id_changed(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_an_events_deliberation_id_changed(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     edit(db, f"UPDATE events SET deliberation_id = {SEALED} WHERE stream = 'd:{OPEN}' AND seq = 4", guards=True)
     assert_caught(capsys, db, f"column deliberation_id is {SEALED}, its stream says {OPEN}")
 
@@ -205,13 +222,13 @@ async def test_an_events_deliberation_id_changed(capsys: pytest.CaptureFixture[s
 # ---------------------------------------------------------------------- events deleted
 
 
-async def test_the_last_event_of_an_open_chain_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_the_last_event_of_an_open_chain_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # Ben's objection disappears from the open deliberation.
     edit(db, f"DELETE FROM events WHERE id = (SELECT max(id) FROM events WHERE stream = 'd:{OPEN}')", guards=True)
     assert_caught(capsys, db, f"d:{OPEN}: the chain ends at seq", "events after it were deleted")
 
 
-async def test_the_sealing_tail_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_the_sealing_tail_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # The sealed deliberation turned back into an open one, every derived row made to match.
     conn = sqlite3.connect(db)
     last_open = conn.execute(
@@ -232,7 +249,7 @@ async def test_the_sealing_tail_deleted(capsys: pytest.CaptureFixture[str], db: 
     assert_caught(capsys, db, f"deliberation #{SEALED} was sealed at seq", "no longer holds that event")
 
 
-async def test_a_whole_deliberation_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_whole_deliberation_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     edit(
         db,
         f"DELETE FROM events WHERE stream = 'd:{OPEN}'",
@@ -245,7 +262,7 @@ async def test_a_whole_deliberation_deleted(capsys: pytest.CaptureFixture[str], 
     assert_caught(capsys, db, f"deliberation #{OPEN} is in the ledger but its events are gone")
 
 
-async def test_a_guilds_settings_chain_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_guilds_settings_chain_deleted(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     edit(
         db,
         f"DELETE FROM events WHERE stream = 'g:{GUILD}'",
@@ -256,11 +273,11 @@ async def test_a_guilds_settings_chain_deleted(capsys: pytest.CaptureFixture[str
     assert_caught(capsys, db, f"settings chain g:{GUILD} has no event 1")
 
 
-async def test_a_guilds_settings_chain_truncated(settings: Settings, clock: ManualClock, capsys) -> None:  # type: ignore[no-untyped-def]
-    path = await build(settings, clock)
-    rt = await Roundtable.open(settings, clock)
-    await rt.configure_guild(GUILD, 10, moderator_role_id=999)
-    await rt.close()
+def test_a_guilds_settings_chain_truncated(
+    settings: Settings, clock: ManualClock, capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    path = db
+    reopen(settings, clock, lambda rt: rt.configure_guild(GUILD, 10, moderator_role_id=999))
     # Back to the first settings, as if the change to role 999 never happened.
     conn = sqlite3.connect(path)
     first = conn.execute(f"SELECT hash, at FROM events WHERE stream = 'g:{GUILD}' AND seq = 1").fetchone()
@@ -299,7 +316,7 @@ def append_event(
     return seq, digest
 
 
-async def test_a_correctly_hashed_event_appended(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_correctly_hashed_event_appended(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # Ben withdraws his objection, says the file; the bot never signed that head.
     conn = sqlite3.connect(db)
     append_event(conn, f"d:{OPEN}", "objection.moved", BEN, {"id": 3, "status": "withdrawn"})
@@ -307,7 +324,7 @@ async def test_a_correctly_hashed_event_appended(capsys: pytest.CaptureFixture[s
     assert_caught(capsys, db, f"d:{OPEN} head", "signature does not hold")
 
 
-async def test_a_malformed_event_withdraws_a_position(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_malformed_event_withdraws_a_position(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # "withdrawn" for id 1, which is Ada's position, not an objection.
     conn = sqlite3.connect(db)
     append_event(conn, f"d:{OPEN}", "objection.moved", ADA, {"id": 1, "status": "withdrawn"})
@@ -315,7 +332,7 @@ async def test_a_malformed_event_withdraws_a_position(capsys: pytest.CaptureFixt
     assert_caught(capsys, db, f"d:{OPEN}: event seq", "objection.moved", "#1 is not an objection")
 
 
-async def test_a_vote_by_an_observer_is_refused_on_replay(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_vote_by_an_observer_is_refused_on_replay(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     conn = sqlite3.connect(db)
     append_event(conn, f"d:{OPEN}", "participant.role", BEN, {"role": "observer"})
     conn.close()
@@ -348,7 +365,8 @@ def forge_open_chain(db: Path, key: Signer) -> None:
     head = rehash(conn, stream, lambda seq, kind, p: p.replace("Too dear", "Fine by me"))
     seq = conn.execute("SELECT seq FROM stream_heads WHERE stream = ?", (stream,)).fetchone()[0]
     conn.execute(
-        "UPDATE stream_heads SET key_id = ?, signature = ?", (key.key_id, key.sign(head_message(GUILD, stream, seq, head)))
+        "UPDATE stream_heads SET key_id = ?, signature = ?",
+        (key.key_id, key.sign(head_message(GUILD, stream, seq, head))),
     )
     for stream_, guild, seq_, hash_ in conn.execute("SELECT stream, guild_id, seq, hash FROM stream_heads").fetchall():
         conn.execute(
@@ -364,7 +382,7 @@ def forge_open_chain(db: Path, key: Signer) -> None:
     conn.close()
 
 
-async def test_a_chain_rewritten_and_rehashed_without_the_key_fails_with_the_public_key(
+def test_a_chain_rewritten_and_rehashed_without_the_key_fails_with_the_public_key(
     capsys: pytest.CaptureFixture[str], db: Path, settings: Settings, tmp_path: Path
 ) -> None:
     public = Path(f"{settings.database.signing_key_path}.pub")
@@ -376,7 +394,7 @@ async def test_a_chain_rewritten_and_rehashed_without_the_key_fails_with_the_pub
     assert "signature does not hold for the given public key" in out
 
 
-async def test_the_bots_key_file_is_private_and_the_public_key_is_written_beside_it(settings: Settings, db: Path) -> None:
+def test_the_bots_key_file_is_private_and_the_public_key_is_written_beside_it(settings: Settings, db: Path) -> None:
     key = settings.database.signing_key_path
     assert key.stat().st_mode & 0o777 == 0o600
     assert Path(f"{key}.pub").read_text() == public_pem(Signer.load(key).public_key)
@@ -388,19 +406,19 @@ async def test_the_bots_key_file_is_private_and_the_public_key_is_written_beside
 # ---------------------------------------------------------------------- schema
 
 
-async def test_the_append_only_triggers_dropped(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_the_append_only_triggers_dropped(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     edit(db, "DROP TRIGGER events_no_update")
     assert_caught(capsys, db, "schema: trigger events_no_update is missing")
 
 
-async def test_a_trigger_added(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+def test_a_trigger_added(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # A trigger that quietly rewrites every new contribution.
     edit(db, "CREATE TRIGGER rewrite AFTER INSERT ON contributions BEGIN UPDATE contributions SET text = 'x'; END")
     assert_caught(capsys, db, "schema: trigger rewrite is not Roundtable's")
 
 
 @pytest.mark.parametrize("version", [3, 99])
-async def test_user_version_changed(capsys: pytest.CaptureFixture[str], db: Path, version: int) -> None:
+def test_user_version_changed(capsys: pytest.CaptureFixture[str], db: Path, version: int) -> None:
     edit(db, f"PRAGMA user_version = {version}")
     assert_caught(capsys, db, f"schema: user_version is {version}")
 
@@ -408,19 +426,23 @@ async def test_user_version_changed(capsys: pytest.CaptureFixture[str], db: Path
 # ---------------------------------------------------------------------- anchors
 
 
-async def test_anchors_catch_a_file_rolled_back_to_an_earlier_consistent_copy(
+def test_anchors_catch_a_file_rolled_back_to_an_earlier_consistent_copy(
     settings: Settings, clock: ManualClock, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    path = await build(settings, clock)
+    path = asyncio.run(build(settings, clock))
     backup = tmp_path / "before.sqlite3"
     shutil.copy(path, backup)  # closed cleanly, so the WAL is checkpointed into the file
-    rt = await Roundtable.open(settings, clock)
-    clock.advance(15)
-    for _ in range(3):  # dissent -> synthesis -> consent -> sealed
-        await rt.act(GUILD, OPEN, lambda d, at: d.advance(MOD, at, force=True))
+
+    async def seal(rt: Roundtable) -> StoredRecord:
         clock.advance(15)
-    stored = await rt.record(GUILD, OPEN)
-    await rt.close()
+        for _ in range(3):  # dissent -> synthesis -> consent -> sealed
+            await rt.act(GUILD, OPEN, lambda d, at: d.advance(MOD, at, force=True))
+            clock.advance(15)
+        return await rt.record(GUILD, OPEN)
+
+    sealed: list[StoredRecord] = []
+    reopen(settings, clock, lambda rt: _collect(seal(rt), sealed))
+    (stored,) = sealed
     anchors = tmp_path / "anchors.txt"
     anchors.write_text(f"(pasted from the thread)\nChain head: {stored.anchor}\n")
     assert stored.signature is not None
@@ -455,7 +477,8 @@ def test_a_file_that_is_not_a_roundtable_database(
     else:
         path.write_bytes(content)
     before = path.read_bytes()
-    args = [command, "--db", str(path)] + (["--guild", "1", "--out", str(tmp_path / "out")] if command == "export" else [])
+    export_args = ["--guild", "1", "--out", str(tmp_path / "out")] if command == "export" else []
+    args = [command, "--db", str(path), *export_args]
     code = main(args)
     out = capsys.readouterr()
     assert code == 2
@@ -468,23 +491,27 @@ def test_a_file_that_is_not_a_roundtable_database(
 # ---------------------------------------------------------------------- an upgraded database
 
 
-async def test_a_database_from_the_previous_release_upgrades_and_verifies(
+def test_a_database_from_the_previous_release_upgrades_and_verifies(
     settings: Settings, clock: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = await build(settings, clock)
-    rt = await Roundtable.open(settings, clock)
-    cancelled = (await rt.start(GUILD, 5, MOD, "Cancel me?")).deliberation
-    await rt.act(GUILD, cancelled.id, lambda d, at: d.cancel(MOD, "Wrong channel", at))
-    await rt.close()
+    path = asyncio.run(build(settings, clock))
+
+    async def start_and_cancel(rt: Roundtable) -> int:
+        cancelled = (await rt.start(GUILD, 5, MOD, "Cancel me?")).deliberation
+        await rt.act(GUILD, cancelled.id, lambda d, at: d.cancel(MOD, "Wrong channel", at))
+        return cancelled.id
+
+    ids: list[int] = []
+    reopen(settings, clock, lambda rt: _collect(start_and_cancel(rt), ids))
+    (cancelled_id,) = ids
     from tests.store.test_store_restore import _undo_0004
 
     conn = sqlite3.connect(path, isolation_level=None)
     _undo_0004(conn)
     conn.execute("PRAGMA user_version = 3")
     conn.close()
-    store = await Store.open(path)  # what `python -m bot db upgrade` does (no key: it signs nothing)
-    assert await store.schema_version() == 4
-    await store.close()
+    assert main(["db", "upgrade", "--db", str(path)]) == 0  # no key here: it signs nothing
+    assert "schema version 3 -> 4" in capsys.readouterr().out
     code, out = verify(capsys, path)
     assert code == 0, out
     conn = sqlite3.connect(path)
@@ -494,20 +521,33 @@ async def test_a_database_from_the_previous_release_upgrades_and_verifies(
     ]
     conn.close()
     assert [k for k, _ in ledger] == [
-        "ledger.configured", "ledger.opened", "ledger.closed", "ledger.opened", "ledger.opened", "ledger.closed"
+        "ledger.configured",
+        "ledger.opened",
+        "ledger.closed",
+        "ledger.opened",
+        "ledger.opened",
+        "ledger.closed",
     ]
     # The first start with a key signs what the upgrade recorded; from then on the key checks it all.
-    rt = await Roundtable.open(settings, clock)
-    await rt.close()
+    reopen(settings, clock)
     code, out = verify(capsys, path, "--public-key", f"{settings.database.signing_key_path}.pub")
     assert code == 0, out
-    edit(path, f"DELETE FROM events WHERE stream = 'd:{cancelled.id}'", guards=True)
-    assert_caught(capsys, path, f"deliberation #{cancelled.id} is in the ledger but its events are gone")
+    edit(path, f"DELETE FROM events WHERE stream = 'd:{cancelled_id}'", guards=True)
+    assert_caught(capsys, path, f"deliberation #{cancelled_id} is in the ledger but its events are gone")
 
 
-async def test_a_store_without_a_key_writes_unsigned_heads_that_still_verify(db_path: Path, clock: ManualClock) -> None:
+async def test_a_store_without_a_key_writes_unsigned_heads_that_still_verify(db_path: Path) -> None:
     store = await Store.open(db_path)
     try:
+        await store.save_guild_settings(GuildSettings(GUILD, 5), MOD, ManualClock()())
         assert await store.verify() == []
+        assert await store.verify(public_key=Signer.generate().public_key) == [
+            f"g:{GUILD} head (seq 1): not signed",
+            f"l:{GUILD} head (seq 1): not signed",
+        ]
     finally:
         await store.close()
+
+
+async def _collect(result: Awaitable[_T], into: list[_T]) -> None:
+    into.append(await result)
