@@ -167,10 +167,11 @@ def _contribution_added(d: Deliberation, e: Event) -> None:
     if e.actor.kind is ActorKind.AI:
         if e.actor.id not in d.ai_seats:
             raise InvalidEvent(f"no AI participant called {e.actor.id} sits here")
-        if kind is ContributionKind.POSITION and d.position_of(e.actor.key) is not None:
-            raise InvalidEvent(f"{e.actor.id} had stated a position already")
     else:
         _member(d, e.actor)
+    if kind is ContributionKind.POSITION and d.position_of(e.actor.key) is not None:
+        # A second position is an edit of the first (`state_position`), never a new one.
+        raise InvalidEvent(f"{e.actor.key} had stated a position already")
     if not isinstance(p["text"], str) or not p["text"].strip():
         raise InvalidEvent("its text is empty")
     reply_to = p.get("reply_to")
