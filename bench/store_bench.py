@@ -701,9 +701,11 @@ def report(tp: Throughput, count: int, comp: Composition, scales: list[Scale], s
         "",
         f"Where the difference goes: an append is one round trip to aiosqlite's worker thread (everything in"
         f" one call), and an empty round trip alone takes {statistics.median(tp.hop_us):,.0f} µs here (median),"
-        f" against {1e6 / raw:,.0f} µs for a whole raw transaction. The share therefore follows the machine's"
-        " thread wake-up latency more than the store's SQL: on the same machine kind at commit d652c38 the"
-        " same benchmark measured 71% (raw 14,283/s, store 10,204/s).",
+        f" against {1e6 / raw:,.0f} µs for a whole raw transaction, most of it the disk's sync: with FULL, raw"
+        " and store wait for the same fsync, so the store's share of raw says little; the NORMAL rows show"
+        " the store's own overhead. The figures follow the disk and the other work on the machine (the runs"
+        " above spread by up to 3x); on the same machine kind at commit d652c38, unloaded, NORMAL measured raw"
+        " 14,283/s, store 10,204/s.",
         "",
         "### Record of a deliberation with 1,000 contributions",
         "",
