@@ -584,7 +584,7 @@ class Store:
         # NEAR, *, column filters, NUL), and what the tokenizer would drop is dropped here.
         words = _SEARCH_WORD.findall(query)
         if not words:
-            raise errors.EmptyText("Search for at least one word (letters or digits).")
+            raise errors.EmptyText("Search for at least one word.")
         phrases = " ".join(f'"{w}"' for w in words)
         match = f'guild_id : "{int(guild_id)}" AND {{question markdown}} : ({phrases})'
         async with self._conn.execute(

@@ -319,9 +319,10 @@ def append_event(
 def test_a_correctly_hashed_event_appended(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     # Ben withdraws his objection, says the file; the bot never signed that head.
     conn = sqlite3.connect(db)
-    append_event(conn, f"d:{OPEN}", "objection.moved", BEN, {"id": 3, "status": "withdrawn"})
+    append_event(conn, f"d:{OPEN}", "objection.moved", BEN, {"id": 2, "status": "withdrawn"})
     conn.close()
-    assert_caught(capsys, db, f"d:{OPEN} head", "signature does not hold")
+    out = assert_caught(capsys, db, f"d:{OPEN} head", "signature does not hold")
+    assert "objection.moved" not in out  # a move the engine would allow: only the signature gives it away
 
 
 def test_a_malformed_event_withdraws_a_position(capsys: pytest.CaptureFixture[str], db: Path) -> None:
