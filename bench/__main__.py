@@ -11,6 +11,7 @@ import sys
 
 BENCHES = {
     "store": "bench.store_bench",
+    "verify": "bench.verify_bench",
     "discord": "bench.discord_bench",
     "polis": "bench.polis_bench",
     "ai": "bench.ai_bench",

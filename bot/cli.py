@@ -16,10 +16,9 @@ from pydantic import ValidationError
 from bot.analysis.cli import add_commands as add_polis_commands
 from bot.config import CONFIG_ENV, Settings
 from bot.engine import Actor, RoundtableError
-from bot.engine.record import record_json
 from bot.sandbox import add_command as add_sandbox_command
 from bot.service import Roundtable
-from bot.store import Store, StoredRecord
+from bot.store import Store
 
 NO_TOKEN = """No Discord token is set, so Roundtable cannot connect to Discord.
 
@@ -55,58 +54,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _verify(path: Path) -> tuple[list[str], int, int]:
-    store = await Store.open(path, migrate=False)
-    try:
-        problems = await store.verify()
-        counts = await store.counts()
-    finally:
-        await store.close()
-    return problems, counts["events"], counts["records"]
-
-
 def _cmd_verify(args: argparse.Namespace) -> int:
-    path = _settings(args).database.path
-    if not path.exists():
-        print(f"No database at {path}.", file=sys.stderr)
-        return 2
-    problems, events, records = asyncio.run(_verify(path))
-    if problems:
-        print(f"{path}: NOT intact.", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    print(f"{path}: intact ({events} events, {records} sealed records verified).")
-    return 0
+    from bot.verify_cli import verify_cli
 
-
-async def _records(path: Path, guild_id: int) -> list[StoredRecord]:
-    store = await Store.open(path, migrate=False)
-    try:
-        return [stored async for stored in store.all_records(guild_id)]
-    finally:
-        await store.close()
-
-
-def _write_records(records: list[StoredRecord], fmt: str, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for stored in records:
-        if fmt == "json":
-            target = out / f"decision-{stored.deliberation_id}.json"
-            target.write_text(record_json(stored.record, pretty=True))
-        else:
-            (out / f"decision-{stored.deliberation_id}.md").write_text(stored.markdown)
+    return verify_cli(args, lambda: _settings(args).database.path)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    path = _settings(args).database.path
-    if not path.exists():
-        print(f"No database at {path}.", file=sys.stderr)
-        return 2
-    records = asyncio.run(_records(path, args.guild))
-    _write_records(records, args.format, Path(args.out))
-    print(f"Wrote {len(records)} decision record(s) to {args.out}.")
-    return 0
+    from bot.verify_cli import export_cli
+
+    return export_cli(args, _settings(args).database.path)
 
 
 async def _upgrade(path: Path) -> tuple[int, int]:
@@ -189,13 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="connect to Discord and serve (needs a token)")
     run.set_defaults(func=_cmd_run)
 
-    verify = sub.add_parser("verify", help="recompute every hash chain and sealed record; exit 1 if tampered")
+    verify = sub.add_parser("verify", help="prove the database (or an exported FILE.zip); exit 1 if tampered")
+    verify.add_argument("file", nargs="?", type=Path, help="an exported .zip to check with no database")
     verify.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    verify.add_argument("--public-key", type=Path, help="the bot's public key file (<signing key>.pub)")
+    verify.add_argument("--anchors", type=Path, help="a file of 'roundtable-anchor' lines collected from Discord")
     verify.set_defaults(func=_cmd_verify)
 
     export = sub.add_parser("export", help="write a guild's sealed decision records, one file each")
     export.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
-    export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    export.add_argument("--format", choices=("markdown", "json", "zip"), default="markdown")
     export.add_argument("--out", required=True, help="the directory to write into")
     export.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
     export.set_defaults(func=_cmd_export)

@@ -40,6 +40,13 @@ class DiscordSettings(BaseModel):
 
 class DatabaseSettings(BaseModel):
     path: Path = Path("data/roundtable.sqlite3")
+    # The Ed25519 key that signs every chain head; made on first start (0600), never stored in
+    # the database. Default: `roundtable-signing.key` beside the database file.
+    signing_key: Path | None = None
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key if self.signing_key is not None else self.path.parent / "roundtable-signing.key"
 
 
 class DeliberationDefaults(BaseModel):

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from bot.ai.panel import AIPanel
 from bot.ai.participant import endpoint_host
@@ -36,6 +36,7 @@ from bot.engine.events import (
     RoundExtended,
     RoundOpened,
     Voted,
+    owed_posts,
 )
 from bot.engine.model import (
     Actor,
@@ -45,6 +46,7 @@ from bot.engine.model import (
 )
 from bot.engine.record import compose_record, render_markdown, seal_with
 from bot.store import GuildSettings, PendingPost, RecordSummary, Store, StoredRecord
+from bot.store.signing import Signer
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +196,8 @@ class Roundtable:
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None, *, ai: AIPanel | None = None) -> Roundtable:
-        store = await Store.open(settings.database.path)
+        signer = Signer.load_or_create(settings.database.signing_key_path)
+        store = await Store.open(settings.database.path, signer=signer)
         return cls(settings, store, clock or system_clock, ai=ai)
 
     async def close(self) -> None:
@@ -455,6 +458,10 @@ class Roundtable:
     def all_records(self, guild_id: int) -> AsyncIterator[StoredRecord]:
         return self.store.all_records(guild_id)
 
+    async def record_proof(self, stored: StoredRecord) -> dict[str, Any] | None:
+        """A record's events, signed head and public key, to check it offline (None when anonymous)."""
+        return await self.store.record_proof(stored)
+
     # ------------------------------------------------------------------ AI participants
 
     async def start_ai(self) -> None:
@@ -574,37 +581,6 @@ class Roundtable:
                 break
             del self._cache[oldest]
         return entry
-
-
-def owed_posts(events: Sequence[Event]) -> list[str]:
-    """The posts these events owe Discord, named as the outbox and `posts` name them.
-
-    `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
-    `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
-    record in the thread and the archive channel (`record`, `record-archive`). The first round is
-    announced by the agenda.
-    """
-    refs: list[str] = []
-    opening = any(isinstance(e.payload, DeliberationOpened) for e in events)
-    for e in events:
-        match e.payload:
-            case DeliberationOpened():
-                refs.append("agenda")
-            case ContributionAdded(id=i):
-                refs.append(f"c:{i}")
-            case ObjectionRaised(id=i):
-                refs.append(f"o:{i}")
-            case RoundOpened(round=i) if not opening:
-                refs.append(f"round-opened:{i}")
-            case RoundClosed(round=i):
-                refs.append(f"round-closed:{i}")
-            case RoundExtended(round=i, deadline=deadline):
-                refs.append(f"extended:{i}:{deadline.isoformat()}")
-            case DeliberationCancelled():
-                refs.append("cancelled")
-            case DeliberationSealed():
-                refs += ["record", "record-archive"]
-    return refs
 
 
 # Deliberation ids are SQLite rowids: a number past them (from a forged custom id or option) names nothing.

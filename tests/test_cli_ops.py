@@ -70,7 +70,7 @@ def test_export_writes_one_file_per_record_of_that_guild_only(archive: Path, tmp
     )
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["decision-1.json", "decision-2.json"]
+    assert files == ["decision-1.json", "decision-1.proof.json", "decision-2.json", "decision-2.proof.json"]
     record = json.loads((out / "decision-1.json").read_text())
     assert record["question"] == "Move to Fridays?"
     assert record["standing_objections"][0]["why"] == "Shift work"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.engine.deliberation import BIDI_CONTROLS
+
 ZWSP = "\u200b"
 
 # @everyone / @here, user (<@id>, <@!id>), role (<@&id>) and channel (<#id>) mentions.
@@ -21,8 +23,8 @@ _MASKED_LINK = re.compile(r"\[([^\]\n]{0,200})\]\(\s*<?([^)\s>]+)>?[^)]*\)")
 # Headings and subtext turn one line into a banner louder than the label above it.
 _HEADING = re.compile(r"^([ \t]*)(#{1,3}|-#)(?=\s)", re.MULTILINE)
 _MANY_NEWLINES = re.compile(r"\n{3,}")
-# Bidirectional overrides can make text read differently from what it is.
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Bidirectional overrides can make text read differently from what it is (one table with members' text).
+_BIDI = BIDI_CONTROLS
 
 
 def strip_control(text: str) -> str:

@@ -9,6 +9,7 @@ events rebuilds exactly the same deliberation.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -89,10 +90,36 @@ class AIAsk:
     target: int | None = None
 
 
+# Bidirectional embeddings, overrides and isolates make text read otherwise than it is stored
+# (the AI path drops them too: bot/ai/clean.py uses this table).
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Letters and symbols that render as nothing (Hangul fillers, the blank Braille pattern).
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows_something(text: str) -> bool:
+    """Whether any character would be seen: not space, not a format character (zero-width
+    space, joiners, BOM, direction marks, tags), not a control, not a mark with nothing under it."""
+    return any(
+        not ch.isspace() and ch not in _BLANK_GLYPHS and unicodedata.category(ch) not in ("Cf", "Cc", "Mn", "Me")
+        for ch in text
+    )
+
+
 def clean_text(value: str | None, what: str, limit: int) -> str:
-    """Strip `value` and refuse it when empty or over `limit` characters."""
-    text = (value or "").strip()
-    if not text:
+    """Strip `value`, drop direction overrides, and refuse it when it cannot be stored, shows
+    nothing, or is over `limit` characters."""
+    raw = value or ""
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (half an emoji, from a broken client) cannot be stored or sent.
+        raise errors.InvalidValue(
+            f"The {what} contains a character that cannot be stored (half of an emoji, perhaps). "
+            "Remove it and send it again."
+        ) from None
+    text = raw.translate(BIDI_CONTROLS).strip()
+    if not _shows_something(text):
         raise errors.EmptyText(f"The {what} is empty. Write something, then send it again.")
     if len(text) > limit:
         raise errors.TextTooLong(
@@ -377,13 +404,25 @@ class Deliberation:
         return self._human_voice(actor, doing, at)
 
     def _require_moderator(self, actor: Actor, doing: str) -> None:
-        """The moderator who opened it, or any member with the guild's moderator rights."""
+        """A moderator of this deliberation, or a member with the guild's moderator rights who does
+        not take part in it otherwise (no one both argues and runs it)."""
         if actor.kind is ActorKind.AI:
             raise errors.NotForAI(f"AI participants cannot {doing}; only the moderator can.")
-        if actor.kind is ActorKind.HUMAN and actor.moderates:
+        if self.is_moderator(actor.key):
             return
-        if not self.is_moderator(actor.key):
+        if not (actor.kind is ActorKind.HUMAN and actor.moderates):
             raise errors.PermissionDenied(f"Only the moderator can {doing}.")
+        p = self.participants.get(actor.key)
+        if p is not None:
+            raise errors.PermissionDenied(
+                f"You take part in this deliberation as {p.role.value}, so you cannot also {doing}."
+            )
+
+    def _moderating(self, actor: Actor, doing: str, at: datetime) -> list[Event]:
+        """`_require_moderator`, and the event that seats a member with the guild's moderator rights
+        as one of this deliberation's moderators the first time they run it (the record names them)."""
+        self._require_moderator(actor, doing)
+        return [] if self.is_moderator(actor.key) else [self._join_event(actor, Role.MODERATOR, at)]
 
     def is_moderator(self, key: str) -> bool:
         """Did this participant open (and so moderate) the deliberation?"""
@@ -511,14 +550,14 @@ class Deliberation:
 
         Its text and votes stay in the record; it no longer takes votes or counts in opinion groups.
         """
-        self._require_moderator(actor, "moderate a statement")
+        events = self._moderating(actor, "moderate a statement", at)
         self._require_open()
         statement = self._contribution(statement_id)
         if statement.kind not in VOTABLE:
             raise errors.InvalidValue("Only positions and statements are moderated.")
         if (statement_id in self.moderated_out) == hidden:
             raise errors.AlreadyRecorded(f"#{statement_id} is already {'out' if hidden else 'in'}.")
-        return [Event(actor, at, StatementModerated(statement_id, hidden))]
+        return [*events, Event(actor, at, StatementModerated(statement_id, hidden))]
 
     def check_respond(self, actor: Actor, reply_to: int) -> None:
         """Refuse a response before its form opens: the round, the member, what it answers."""
@@ -624,8 +663,7 @@ class Deliberation:
             raise errors.NotForAI("AI participants cannot change an objection.")
         o = self._objection(objection_id)
         is_author = o.author == actor.key
-        p = self.participants.get(actor.key)
-        is_moderator = p is not None and p.role is Role.MODERATOR
+        joining: list[Event] = []
         if status is o.status:
             raise errors.AlreadyRecorded(f"Objection #{o.id} is already {status.value}.")
         if status is ObjectionStatus.WITHDRAWN:
@@ -638,8 +676,7 @@ class Deliberation:
                     "This objection comes from your block; change your consent response to lift it."
                 )
         elif status is ObjectionStatus.ADDRESSED:
-            if not is_moderator:
-                raise errors.PermissionDenied("Only the moderator can mark an objection addressed.")
+            joining = self._moderating(actor, "mark an objection addressed", at)
             if o.status is not ObjectionStatus.OPEN:
                 raise errors.InvalidTransition(f"Objection #{o.id} is {o.status.value}, not open.")
         elif status is ObjectionStatus.OPEN:
@@ -649,20 +686,20 @@ class Deliberation:
                 raise errors.InvalidTransition(f"Objection #{o.id} is {o.status.value}; only addressed ones reopen.")
         else:
             raise errors.InvalidTransition("Objections become standing when the record is sealed.")
-        return [Event(actor, at, ObjectionMoved(o.id, status))]
+        return [*joining, Event(actor, at, ObjectionMoved(o.id, status))]
 
     def propose(self, actor: Actor, text: str, at: datetime) -> list[Event]:
         """The moderator puts a proposal written by hand."""
-        self._require_moderator(actor, "put a proposal to the group")
+        events = self._moderating(actor, "put a proposal to the group", at)
         self._require_proposal_round()
         body = clean_text(text, "proposal", TEXT_MAX)
         if self.proposal is not None and self.proposal.text == body:
             raise errors.AlreadyRecorded("This proposal is already the one before the group.")
-        return [Event(actor, at, ProposalSet(body, ProposalSource.HUMAN, None))]
+        return [*events, Event(actor, at, ProposalSet(body, ProposalSource.HUMAN, None))]
 
     def adopt(self, actor: Actor, draft_id: int, at: datetime, *, amended_text: str | None = None) -> list[Event]:
         """The moderator adopts a draft as is, or amended; the record says which and by whom."""
-        self._require_moderator(actor, "adopt a draft")
+        events = self._moderating(actor, "adopt a draft", at)
         self._require_proposal_round()
         draft = self._contribution(draft_id)
         if draft.kind is not ContributionKind.DRAFT:
@@ -674,7 +711,7 @@ class Deliberation:
         current = self.proposal
         if current is not None and current.draft_id == draft_id and current.text == text:
             raise errors.AlreadyRecorded(f"Draft #{draft_id} is already the proposal before the group.")
-        return [Event(actor, at, ProposalSet(text, source, draft_id))]
+        return [*events, Event(actor, at, ProposalSet(text, source, draft_id))]
 
     def _require_proposal_round(self) -> None:
         self._require_open()
@@ -750,13 +787,13 @@ class Deliberation:
 
     def request_ai(self, actor: Actor, at: datetime) -> list[Event]:
         """The moderator asks the AI participants to speak now, before they are due."""
-        self._require_moderator(actor, "ask the AI participants to speak")
+        events = self._moderating(actor, "ask the AI participants to speak", at)
         self._require_open()
         if not self.ai_seats:
             raise errors.InvalidValue("No AI participant sits at this deliberation.")
         if self.round.ai_requested:
             raise errors.AlreadyRecorded("The AI participants were already asked to speak in this round.")
-        return [Event(actor, at, AIRequested(self.current))]
+        return [*events, Event(actor, at, AIRequested(self.current))]
 
     def note_ai_unavailable(self, name: str, reason: str, at: datetime) -> list[Event]:
         """An AI participant failed; the deliberation goes on and the record says so."""
@@ -766,20 +803,20 @@ class Deliberation:
         return [Event(Actor.ai(name), at, AIUnavailableNoted(reason[:REASON_MAX]))]
 
     def extend(self, actor: Actor, minutes: int, at: datetime) -> list[Event]:
-        self._require_moderator(actor, "extend a round")
+        events = self._moderating(actor, "extend a round", at)
         self._require_open()
         if not 1 <= minutes <= MAX_EXTEND_MINUTES:
             raise errors.InvalidValue(f"Extend by 1 minute to {MAX_EXTEND_MINUTES // 1440} days.")
         assert self.round.deadline is not None
         base = max(self.round.deadline, at)
         deadline = base + timedelta(minutes=minutes)
-        return [Event(actor, at, RoundExtended(self.current, deadline))]
+        return [*events, Event(actor, at, RoundExtended(self.current, deadline))]
 
     def cancel(self, actor: Actor, reason: str, at: datetime) -> list[Event]:
-        self._require_moderator(actor, "cancel the deliberation")
+        events = self._moderating(actor, "cancel the deliberation", at)
         self._require_open()
         why = clean_text(reason, "reason", REASON_MAX)
-        return [Event(actor, at, DeliberationCancelled(why))]
+        return [*events, Event(actor, at, DeliberationCancelled(why))]
 
     def advance(
         self, actor: Actor, at: datetime, *, force: bool = False, confirmed: int | None = None
@@ -800,12 +837,13 @@ class Deliberation:
             )
         assert r.min_close_at is not None
         assert r.deadline is not None
+        joining: list[Event] = []
         if actor.kind is ActorKind.SYSTEM:
             if at < r.deadline:
                 raise errors.RoundTooYoung("The round's deadline has not passed yet.")
             forced = False
         else:
-            self._require_moderator(actor, "close a round")
+            joining = self._moderating(actor, "close a round", at)
             if at < r.min_close_at and not force:
                 left = r.min_close_at - at
                 minutes = max(1, int(left.total_seconds() // 60))
@@ -816,7 +854,7 @@ class Deliberation:
             forced = at < r.min_close_at
             if at < r.deadline and confirmed is None:
                 self._confirm_skipping(r)
-        events = [Event(actor, at, RoundClosed(self.current, forced))]
+        events = [*joining, Event(actor, at, RoundClosed(self.current, forced))]
         if self.current + 1 < len(self.rounds):
             events.append(_round_opened(self.current + 1, at, self.settings))
         else:
@@ -1044,4 +1082,4 @@ _APPLY: dict[EventKind, Callable[[Deliberation, Actor, datetime, Any], None]] = 
 # Every kind a deliberation's own chain holds (guild settings live in the guild's chain).
 EVENT_KINDS = frozenset(_APPLY)
 
-__all__ = ["EVENT_KINDS", "AIAsk", "Deliberation", "clean_text"]
+__all__ = ["BIDI_CONTROLS", "EVENT_KINDS", "AIAsk", "Deliberation", "clean_text"]

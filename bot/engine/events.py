@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -271,6 +271,36 @@ class Event:
         return self.payload.KIND
 
 
+def owed_posts(events: Sequence[Event]) -> list[str]:
+    """The posts these events owe Discord, named as the outbox and `posts` name them.
+
+    `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
+    `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
+    record in the thread and the archive channel (`record`, `record-archive`). The first round is
+    announced by the agenda.
+    """
+    refs: list[str] = []
+    for e in events:
+        match e.payload:
+            case DeliberationOpened():
+                refs.append("agenda")
+            case ContributionAdded(id=i):
+                refs.append(f"c:{i}")
+            case ObjectionRaised(id=i):
+                refs.append(f"o:{i}")
+            case RoundOpened(round=i) if i > 0:
+                refs.append(f"round-opened:{i}")
+            case RoundClosed(round=i):
+                refs.append(f"round-closed:{i}")
+            case RoundExtended(round=i, deadline=deadline):
+                refs.append(f"extended:{i}:{deadline.isoformat()}")
+            case DeliberationCancelled():
+                refs.append("cancelled")
+            case DeliberationSealed():
+                refs += ["record", "record-archive"]
+    return refs
+
+
 # ---------------------------------------------------------------------- the stored form
 
 
@@ -410,4 +440,5 @@ __all__ = [
     "Voted",
     "decode",
     "encode",
+    "owed_posts",
 ]

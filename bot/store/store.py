@@ -10,22 +10,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
 from bot.engine import errors
-from bot.engine.events import Event, GuildConfigured
+from bot.engine.events import Event, EventKind, GuildConfigured
 from bot.engine.model import Actor, Contribution
 from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
+from bot.store.schema import SIGNED_SINCE, migrations, split_sql
+from bot.store.signing import Signer, encode_public_key, head_message
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,11 @@ MAX_IN = 900
 
 _T = TypeVar("_T")
 
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, SQL) of every migration shipped with the package, in order."""
-    found = []
-    for entry in resources.files("bot.store").joinpath("migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            number = int(entry.name.split("_", 1)[0])
-            found.append((number, entry.name, entry.read_text()))
-    return sorted(found)
+# The events a guild's ledger records (see migration 0004): a deliberation ending either way.
+TERMINAL_KINDS = frozenset({EventKind.SEALED, EventKind.CANCELLED})
+LEDGER_ACTOR = ("system:ledger", "ledger")
+# Search words as the full-text index's tokenizer (unicode61) sees them: letters and digits.
+_SEARCH_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -95,40 +93,66 @@ class PendingPost:
 
 
 @dataclass(frozen=True)
+class Head:
+    """A chain's last event as written, and the bot's signature of it (None without a key)."""
+
+    stream: str
+    seq: int
+    hash: str
+    key_id: str | None = None
+    signature: str | None = None
+
+
+@dataclass(frozen=True)
 class StoredRecord:
     deliberation_id: int
     guild_id: int
     record: dict[str, Any]
     markdown: str
     chain_head: str
+    # Where the chain head sits and the bot's signature of it (None for records sealed before
+    # signing, or by a bot without a key).
+    seal_seq: int | None = None
+    key_id: str | None = None
+    signature: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        """One line to post where no database edit reaches (the thread); `verify --anchors` reads it back."""
+        line = f"roundtable-anchor {self.guild_id} d:{self.deliberation_id} {self.seal_seq or 0} {self.chain_head}"
+        return f"{line} {self.key_id} {self.signature}" if self.signature else line
 
 
 class Store:
     """One SQLite file. Open with `await Store.open(path)`; close with `await store.close()`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, signer: Signer | None = None) -> None:
         self._conn = conn
         self.path = path
+        # Signs every chain head this store writes; None writes unsigned heads (tools, old tests).
+        self.signer = signer
         # One transaction at a time on the shared connection (see `transaction`).
         self._writer = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str, *, migrate: bool = True) -> Store:
+    async def open(cls, path: Path | str, *, migrate: bool = True, signer: Signer | None = None) -> Store:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        store = cls(conn, path)
+        store = cls(conn, path, signer)
         try:
             await _run(conn, "PRAGMA journal_mode = WAL")
             await _run(conn, "PRAGMA foreign_keys = ON")
             await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # WAL with synchronous=NORMAL survives application crashes; only an OS crash can
-            # lose the last transactions, never corrupt the file.
-            await _run(conn, "PRAGMA synchronous = NORMAL")
+            # FULL: a write the bot acknowledged survives a power loss too (NORMAL in WAL mode
+            # could lose the last transactions to an OS crash). Its cost is in docs/benchmarks.md.
+            await _run(conn, "PRAGMA synchronous = FULL")
             if migrate:
                 await store.migrate()
+            if signer is not None and await store.schema_version() >= SIGNED_SINCE:
+                await store._write(lambda c: _register_key(c, signer))
         except BaseException:
             await conn.close()
             raise
@@ -151,8 +175,10 @@ class Store:
             log.info("applying migration %s", name)
             await _run(self._conn, "BEGIN IMMEDIATE")
             try:
-                for statement in _split_sql(sql):
+                for statement in split_sql(sql):
                     await _run(self._conn, statement)
+                if number in _MIGRATION_STEPS:
+                    await _on_connection_thread(self._conn, _MIGRATION_STEPS[number])
                 await _run(self._conn, f"PRAGMA user_version = {number}")
                 await _run(self._conn, "COMMIT")
             except BaseException:
@@ -189,12 +215,6 @@ class Store:
 
     # ------------------------------------------------------------------ events
 
-    async def _append_events(
-        self, db: aiosqlite.Connection, guild_id: int, stream: str, deliberation_id: int | None, events: Sequence[Event]
-    ) -> str:
-        rows = [event_row(event) for event in events]
-        return await _on_connection_thread(db, _write_events, guild_id, stream, deliberation_id, rows)
-
     async def create_deliberation(
         self,
         guild_id: int,
@@ -212,26 +232,36 @@ class Store:
 
         `ai_due_at`: when its AI participants may next be due to state positions (see `append`).
         """
-        async with self.transaction() as db:
-            async with db.execute(
+        signer = self.signer
+        values = (
+            guild_id,
+            channel_id,
+            question,
+            template,
+            round_kind,
+            _iso(deadline_at),
+            _iso(ai_due_at),
+            events[0].at.isoformat(),
+        )
+        rows = [event_row(event) for event in events]
+
+        def write(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
                 "INSERT INTO deliberations (guild_id, channel_id, question, template, status, round_kind,"
                 " deadline_at, ai_due_at, created_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)",
-                (
-                    guild_id,
-                    channel_id,
-                    question,
-                    template,
-                    round_kind,
-                    _iso(deadline_at),
-                    _iso(ai_due_at),
-                    events[0].at.isoformat(),
-                ),
-            ) as cur:
-                deliberation_id = cur.lastrowid
+                values,
+            )
+            deliberation_id = cur.lastrowid
             assert deliberation_id is not None
-            await self._append_events(db, guild_id, f"d:{deliberation_id}", deliberation_id, events)
-            await _on_connection_thread(db, _owe, guild_id, deliberation_id, owed, events[0].at.isoformat())
-        return deliberation_id
+            stream = f"d:{deliberation_id}"
+            _write_chain(conn, signer, guild_id, stream, deliberation_id, rows)
+            first = conn.execute("SELECT hash FROM events WHERE stream = ? AND seq = 1", (stream,)).fetchone()[0]
+            opened = {"deliberation": deliberation_id, "seq": 1, "head": first}
+            _write_ledger(conn, signer, guild_id, "ledger.opened", opened, rows[0][3])
+            _owe(conn, guild_id, deliberation_id, owed, rows[0][3])
+            return deliberation_id
+
+        return await self._write(write)
 
     async def append(
         self,
@@ -281,7 +311,10 @@ class Store:
             for c in contributions
         ]
 
-        def write(conn: sqlite3.Connection) -> str:
+        signer = self.signer
+        terminal = next((e for e in events if e.kind in TERMINAL_KINDS), None)
+
+        def write(conn: sqlite3.Connection) -> Head:
             # The guild-scoped update doubles as the check that the deliberation is this guild's:
             # no row changed means nothing here, and the transaction rolls back.
             updated = conn.execute(
@@ -291,7 +324,18 @@ class Store:
             )
             if updated.rowcount != 1:
                 raise _not_found(deliberation_id)
-            head = _write_events(conn, guild_id, stream, deliberation_id, prepared)
+            head = _write_chain(conn, signer, guild_id, stream, deliberation_id, prepared)
+            if terminal is not None:
+                # The ledger notes how the deliberation ended and at which head (the terminal
+                # event is the last of its action), so a chain cut back past it is caught.
+                _write_ledger(
+                    conn,
+                    signer,
+                    guild_id,
+                    "ledger.closed",
+                    {"deliberation": deliberation_id, "kind": str(terminal.kind), "seq": head.seq, "head": head.hash},
+                    terminal.at.isoformat(),
+                )
             if rows:
                 conn.executemany(
                     "INSERT INTO contributions (deliberation_id, id, guild_id, kind, author, author_kind, stance,"
@@ -304,29 +348,32 @@ class Store:
             return head
 
         if record is None:
-            return await self._write(write)
+            return (await self._write(write)).hash
         async with self.transaction() as db:
             head = await _on_connection_thread(db, write)
             await self._insert_record(db, guild_id, deliberation_id, record, markdown, head)
-        return head
+        return head.hash
 
     async def _insert_record(
-        self, db: aiosqlite.Connection, guild_id: int, deliberation_id: int, record: Record, markdown: str, head: str
+        self, db: aiosqlite.Connection, guild_id: int, deliberation_id: int, record: Record, markdown: str, head: Head
     ) -> None:
         await _run(
             db,
             "INSERT INTO decision_records (deliberation_id, guild_id, question, outcome, sealed_at, chain_head,"
-            " digest, record_json, markdown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " digest, record_json, markdown, seal_seq, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 deliberation_id,
                 guild_id,
                 record.question,
                 record.outcome.kind,
                 record.closed_at,
-                head,
+                head.hash,
                 record_digest(record),
-                record_json(record.sealed(head)),
+                record_json(record.sealed(head.hash)),
                 markdown,
+                head.seq,
+                head.key_id,
+                head.signature,
             ),
         )
         await _run(
@@ -561,37 +608,34 @@ class Store:
     async def save_guild_settings(self, settings: GuildSettings, actor: Actor, at: datetime) -> None:
         """Guild settings change through an event in the guild's own chain, like everything else."""
         configured = GuildConfigured(settings.moderator_role_id, settings.archive_channel_id, settings.ai_enabled)
-        async with self.transaction() as db:
-            await self._append_events(
-                db, settings.guild_id, f"g:{settings.guild_id}", None, [Event(actor, at, configured)]
-            )
-            await _run(
-                db,
+        signer = self.signer
+        guild_id = settings.guild_id
+        row = event_row(Event(actor, at, configured))
+
+        def write(conn: sqlite3.Connection) -> None:
+            head = _write_chain(conn, signer, guild_id, f"g:{guild_id}", None, [row])
+            _write_ledger(conn, signer, guild_id, "ledger.configured", {"seq": head.seq, "head": head.hash}, row[3])
+            conn.execute(
                 "INSERT INTO guild_settings (guild_id, moderator_role_id, archive_channel_id, ai_enabled, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
                 " moderator_role_id = excluded.moderator_role_id, archive_channel_id = excluded.archive_channel_id,"
                 " ai_enabled = excluded.ai_enabled, updated_at = excluded.updated_at",
-                (
-                    settings.guild_id,
-                    settings.moderator_role_id,
-                    settings.archive_channel_id,
-                    int(settings.ai_enabled),
-                    at.isoformat(),
-                ),
+                (guild_id, settings.moderator_role_id, settings.archive_channel_id, int(settings.ai_enabled), row[3]),
             )
+
+        await self._write(write)
 
     # ------------------------------------------------------------------ records
 
     async def record(self, guild_id: int, deliberation_id: int) -> StoredRecord:
         async with self._conn.execute(
-            "SELECT deliberation_id, guild_id, record_json, markdown, chain_head FROM decision_records"
-            " WHERE deliberation_id = ? AND guild_id = ?",
+            f"SELECT {_RECORD_COLUMNS} FROM decision_records WHERE deliberation_id = ? AND guild_id = ?",
             (deliberation_id, guild_id),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             raise errors.NotFound(f"There is no sealed decision record #{deliberation_id} in this server.")
-        return StoredRecord(row[0], row[1], json.loads(row[2]), row[3], row[4])
+        return _stored_record(row)
 
     async def list_records(self, guild_id: int, *, limit: int = 20, before: int | None = None) -> list[RecordSummary]:
         """Newest first; `before` is the last record of the previous page, and the page after it follows.
@@ -619,10 +663,12 @@ class Store:
         first, like Discord's own search, lets the index walk its matches in id order and stop
         at `limit`: ranking by relevance would score every match, which grows with the archive.
         """
-        words = [w for w in query.split() if w.strip()]
+        # Words only, each quoted: nothing a member types is read as query syntax (quotes, AND,
+        # NEAR, *, column filters, NUL), and what the tokenizer would drop is dropped here.
+        words = _SEARCH_WORD.findall(query)
         if not words:
             raise errors.EmptyText("Search for at least one word.")
-        phrases = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        phrases = " ".join(f'"{w}"' for w in words)
         match = f'guild_id : "{int(guild_id)}" AND {{question markdown}} : ({phrases})'
         async with self._conn.execute(
             "SELECT r.deliberation_id, r.question, r.outcome, r.sealed_at FROM decision_records_fts f"
@@ -634,12 +680,49 @@ class Store:
 
     async def all_records(self, guild_id: int) -> AsyncIterator[StoredRecord]:
         async with self._conn.execute(
-            "SELECT deliberation_id, guild_id, record_json, markdown, chain_head FROM decision_records"
-            " WHERE guild_id = ? ORDER BY deliberation_id",
+            f"SELECT {_RECORD_COLUMNS} FROM decision_records WHERE guild_id = ? ORDER BY deliberation_id",
             (guild_id,),
         ) as cur:
             async for row in cur:
-                yield StoredRecord(row[0], row[1], json.loads(row[2]), row[3], row[4])
+                yield _stored_record(row)
+
+    async def record_proof(self, stored: StoredRecord) -> dict[str, Any] | None:
+        """What checks a sealed record with no database: its chain's events up to the seal, and the key.
+
+        `python -m bot verify FILE.zip` reads it back (bot/store/verify.py, `verify_proof`). None for
+        an anonymous deliberation: its events name the members behind the aliases, and an export
+        must not (its record is checked in the database, or against the anchor posted at its seal).
+        """
+        if stored.record.get("anonymous"):
+            return None
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            events = [
+                list(row)
+                for row in conn.execute(
+                    "SELECT seq, kind, actor, actor_name, at, payload, prev_hash, hash FROM events"
+                    " WHERE stream = ? AND guild_id = ? AND seq <= ? ORDER BY seq",
+                    (f"d:{stored.deliberation_id}", stored.guild_id, stored.seal_seq or 1 << 62),
+                )
+            ]
+            key = None
+            if stored.key_id is not None:
+                query = "SELECT public_key FROM signing_keys WHERE key_id = ?"
+                found = conn.execute(query, (stored.key_id,)).fetchone()
+                key = found[0] if found else None
+            return {
+                "format": 1,
+                "guild_id": stored.guild_id,
+                "deliberation_id": stored.deliberation_id,
+                "stream": f"d:{stored.deliberation_id}",
+                "events": events,
+                "head": {"seq": stored.seal_seq, "hash": stored.chain_head},
+                "signature": stored.signature,
+                "key_id": stored.key_id,
+                "public_key": key,
+            }
+
+        return await _on_connection_thread(self._conn, read)
 
     # ------------------------------------------------------------------ verification
 
@@ -652,32 +735,19 @@ class Store:
             result["records" if table == "decision_records" else table] = int(row[0]) if row else 0
         return result
 
-    async def verify(self) -> list[str]:
-        """Recompute every chain and every sealed record. Returns problems; empty means intact."""
-        from bot.store.verify import verify_connection
+    async def verify(self, *, public_key: bytes | None = None, anchors: str = "") -> list[str]:
+        """Prove the whole database (bot/store/verify.py). Returns problems; empty means intact."""
+        from bot.store.verify import verify_database
 
-        return await verify_connection(self._conn)
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (sqlite3 knows where a trigger body ends)."""
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
-            continue
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements
+        report = await _on_connection_thread(self._conn, verify_database, public_key, anchors)
+        return report.problems
 
 
 async def _on_connection_thread(db: aiosqlite.Connection, fn: Callable[..., _T], *args: Any) -> _T:
     """Run `fn(sqlite3 connection, *args)` on the aiosqlite connection's own thread: one round trip.
 
-    aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods use.
+    aiosqlite has no public call for this; `_execute` and `_conn` are what its own methods use,
+    which is why pyproject.toml pins aiosqlite exactly.
     """
     return await db._execute(lambda: fn(db._conn, *args))
 
@@ -705,13 +775,99 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
     return result
 
 
+def _write_chain(
+    conn: sqlite3.Connection,
+    signer: Signer | None,
+    guild_id: int,
+    stream: str,
+    deliberation_id: int | None,
+    rows: Sequence[tuple[str, str, str, str, str]],
+) -> Head:
+    """Append `rows` to the stream, then record (and sign) its new head."""
+    seq, digest = _write_events(conn, guild_id, stream, deliberation_id, rows)
+    key_id = signature = None
+    if signer is not None:
+        key_id, signature = signer.key_id, signer.sign(head_message(guild_id, stream, seq, digest))
+    conn.execute(
+        "INSERT INTO stream_heads (stream, guild_id, seq, hash, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (stream) DO UPDATE SET guild_id = excluded.guild_id, seq = excluded.seq,"
+        " hash = excluded.hash, key_id = excluded.key_id, signature = excluded.signature",
+        (stream, guild_id, seq, digest, key_id, signature),
+    )
+    return Head(stream, seq, digest, key_id, signature)
+
+
+def _write_ledger(
+    conn: sqlite3.Connection, signer: Signer | None, guild_id: int, kind: str, payload: dict[str, Any], at: str
+) -> Head:
+    """One entry in the guild's ledger chain 'l:<guild>' (see migration 0004)."""
+    row = (kind, LEDGER_ACTOR[0], LEDGER_ACTOR[1], at, canonical(payload))
+    return _write_chain(conn, signer, guild_id, f"l:{guild_id}", None, [row])
+
+
+
+
+def _backfill_ledgers(conn: sqlite3.Connection) -> None:
+    """Migration 0004's second half: the heads and ledgers of a database written before it.
+
+    Taken from the events as they stand (the upgrade trusts the file it upgrades, as the bot
+    does every time it starts); in the order the events were written, so the ledger reads as
+    if it had been kept all along.
+    """
+    conn.execute(
+        "INSERT INTO stream_heads (stream, guild_id, seq, hash)"
+        " SELECT e.stream, e.guild_id, e.seq, e.hash FROM events e"
+        " WHERE e.seq = (SELECT max(seq) FROM events WHERE stream = e.stream)"
+    )
+    found = conn.execute(
+        "SELECT guild_id, stream, seq, kind, hash, at FROM events"
+        " WHERE (stream LIKE 'd:%' AND (seq = 1 OR kind IN (?, ?))) OR stream LIKE 'g:%' ORDER BY id",
+        tuple(TERMINAL_KINDS),
+    ).fetchall()
+    for guild_id, stream, seq, kind, digest, at in found:
+        if stream.startswith("g:"):
+            _write_ledger(conn, None, guild_id, "ledger.configured", {"seq": seq, "head": digest}, at)
+            continue
+        deliberation_id = int(stream[2:])
+        if seq == 1:
+            payload: dict[str, Any] = {"deliberation": deliberation_id, "seq": 1, "head": digest}
+            _write_ledger(conn, None, guild_id, "ledger.opened", payload, at)
+        if kind in TERMINAL_KINDS:
+            payload = {"deliberation": deliberation_id, "kind": kind, "seq": seq, "head": digest}
+            _write_ledger(conn, None, guild_id, "ledger.closed", payload, at)
+
+
+# Python steps that run right after a migration's SQL, in its transaction.
+_MIGRATION_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {4: _backfill_ledgers}
+
+
+def _register_key(conn: sqlite3.Connection, signer: Signer) -> None:
+    """Note the bot's public key; the first key a database sees also signs the heads written before it.
+
+    That adoption happens once (the database had no key yet): from then on a head without a
+    signature is one the bot did not write.
+    """
+    first = conn.execute("SELECT 1 FROM signing_keys LIMIT 1").fetchone() is None
+    conn.execute(
+        "INSERT OR IGNORE INTO signing_keys (key_id, public_key, added_at) VALUES (?, ?, datetime('now'))",
+        (signer.key_id, encode_public_key(signer.public_key)),
+    )
+    if not first:
+        return
+    unsigned = conn.execute("SELECT stream, guild_id, seq, hash FROM stream_heads WHERE signature IS NULL").fetchall()
+    conn.executemany(
+        "UPDATE stream_heads SET key_id = ?, signature = ? WHERE stream = ?",
+        [(signer.key_id, signer.sign(head_message(g, st, seq, h)), st) for st, g, seq, h in unsigned],
+    )
+
+
 def _write_events(
     conn: sqlite3.Connection,
     guild_id: int,
     stream: str,
     deliberation_id: int | None,
     rows: Sequence[tuple[str, str, str, str, str]],
-) -> str:
+) -> tuple[int, str]:
     """Chain `rows` (as `event_row` gives them) onto the stream's head and insert them; returns the new head."""
     head = conn.execute("SELECT seq, hash FROM events WHERE stream = ? ORDER BY seq DESC LIMIT 1", (stream,)).fetchone()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
@@ -726,7 +882,7 @@ def _write_events(
         " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         values,
     )
-    return prev
+    return seq, prev
 
 
 def _owe(conn: sqlite3.Connection, guild_id: int, deliberation_id: int, refs: Sequence[str], at: str) -> None:
@@ -761,6 +917,13 @@ def _not_found(deliberation_id: int) -> errors.NotFound:
     return errors.NotFound(f"There is no deliberation #{deliberation_id} in this server.")
 
 
+_RECORD_COLUMNS = "deliberation_id, guild_id, record_json, markdown, chain_head, seal_seq, key_id, signature"
+
+
+def _stored_record(row: Sequence[Any]) -> StoredRecord:
+    return StoredRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7])
+
+
 def _deliberation_row(row: aiosqlite.Row) -> DeliberationRow:
     return DeliberationRow(
         id=row["id"],
@@ -778,6 +941,7 @@ def _deliberation_row(row: aiosqlite.Row) -> DeliberationRow:
 __all__ = [
     "DeliberationRow",
     "GuildSettings",
+    "Head",
     "OpenHere",
     "PendingPost",
     "RecordSummary",

@@ -6,12 +6,14 @@ import io
 import json
 import random
 import zipfile
+from pathlib import Path
 
 import simcord
 from discord_harness import Table
 from service_flows import seal_quick, until
 
 from bot.app import RoundtableBot
+from bot.cli import main as cli_main
 from bot.engine import ConsentChoice
 from bot.exts.decisions._export import ExportRecord, build_export
 from bot.service import Change
@@ -160,7 +162,7 @@ async def test_show_autocompletes_by_words(env: simcord.Env, table: Table, bot: 
 
 
 async def test_export_attaches_a_zip_of_every_record_as_md_and_json(
-    env: simcord.Env, table: Table, bot: RoundtableBot
+    env: simcord.Env, table: Table, bot: RoundtableBot, tmp_path: Path
 ) -> None:
     sealed = [await seal(env, bot, table, f"Question {n}?", block="No way" if n == 1 else "") for n in range(3)]
 
@@ -174,8 +176,14 @@ async def test_export_attaches_a_zip_of_every_record_as_md_and_json(
     assert attachment.filename == f"roundtable-{table.guild.id}-records.zip"
     archive = zipfile.ZipFile(io.BytesIO(await attachment.read()))
     ids = [c.deliberation.id for c in sealed]
-    expected = {"README.txt", "index.json"} | {f"records/{i}.{ext}" for i in ids for ext in ("md", "json")}
+    expected = {"README.txt", "index.json"} | {
+        f"records/{i}.{ext}" for i in ids for ext in ("md", "json", "proof.json")
+    }
     assert set(archive.namelist()) == expected
+    # The export checks itself offline: events chained and signed, each record what they compose.
+    exported = tmp_path / attachment.filename
+    exported.write_bytes(await attachment.read())
+    assert cli_main(["verify", str(exported)]) == 0
     index = json.loads(archive.read("index.json"))
     assert [row["deliberation_id"] for row in index] == ids
     for i in ids:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import simcord
@@ -11,6 +12,7 @@ from deliberation_helpers import advance, configure, fields, messages, open_deli
 from discord_harness import Table
 
 from bot.app import RoundtableBot
+from bot.cli import main as cli_main
 from bot.exts._shared.errors import APOLOGY
 
 
@@ -111,3 +113,21 @@ async def test_a_post_discord_refuses_for_good_is_given_up_and_the_rest_goes_on(
     assert not messages(table.archive, "Decision record #")
     assert "post record-archive refused by Discord" in caplog.text
     assert await bot.roundtable.pending_posts(table.guild.id, opened.id) == []
+
+
+async def test_the_sealed_records_post_carries_an_anchor_that_verifies_the_database(
+    env: simcord.Env, table: Table, bot: RoundtableBot, tmp_path: Path
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "Support", "Yes.")
+    await advance(table.moderator, opened.where, force=True)
+    consent_round = messages(opened.where, "Round 2 of 2 open: consent")[-1]
+    await table.ada.click(consent_round, label="Endorse")
+    await advance(table.moderator, opened.where, force=True)
+    (posted,) = messages(opened.where, "Decision record #")
+    assert "roundtable-anchor" in posted.content
+    anchors = tmp_path / "anchors.txt"
+    anchors.write_text(posted.content)
+    await bot.close_roundtable()  # the database file is closed, as an operator would check it
+    assert cli_main(["verify", "--db", str(bot.settings.database.path), "--anchors", str(anchors)]) == 0

@@ -552,9 +552,17 @@ def test_any_member_with_the_guilds_moderator_rights_runs_the_deliberation() -> 
         t.d.extend(other, 30, t.now)
     co_moderator = Actor.human(200, "Grace", moderates=True)
     assert co_moderator == other  # the rights are the moment's, never part of who acted
-    event = t.do("extend", co_moderator, 30)[-1]
-    assert event.actor.key == "human:200"
-    assert "human:200" not in t.d.participants  # running it does not make them a participant
+    joined, extended = t.do("extend", co_moderator, 30)
+    assert extended.actor.key == "human:200"
+    # Seated as a moderator the first time they run it: the record names them, no one counts them.
+    assert joined.kind is EventKind.JOINED
+    assert t.d.participants["human:200"].role is Role.MODERATOR
+    assert t.d.participants["human:200"].alias == "Moderator"
+    assert len(t.do("extend", co_moderator, 30)) == 1  # seated once
+    # A member who takes part cannot also run it, whatever their rights.
+    t.do("state_position", ADA, "Yes", "Fridays.")
+    with pytest.raises(PermissionDenied, match="take part in this deliberation as participant"):
+        t.d.extend(Actor.human(1, "Ada", moderates=True), 30, t.now)
 
 
 def test_the_ai_waits_for_every_invited_member_and_everyone_who_joined() -> None:

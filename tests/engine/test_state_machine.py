@@ -160,13 +160,16 @@ class DeliberationMachine(RuleBasedStateMachine):
                 )
                 sealed = t.d.status.value == "closed"
                 record = compose_record(Deliberation.from_events(d_id, t.d.guild_id, t.events)) if sealed else None
+                # The rows the service would write with these events (verify rebuilds and compares them).
+                is_open = t.d.is_open
                 await store.append(
                     t.d.guild_id,
                     d_id,
                     t.events[3:],
                     status=t.d.status.value,
-                    round_kind=None,
-                    deadline_at=None,
+                    round_kind=t.d.round.kind.value if is_open else None,
+                    deadline_at=t.d.round.deadline if is_open else None,
+                    contributions=t.d.contributions.values(),
                     record=record,
                     markdown=render_markdown(record) if record is not None else "",
                 )

@@ -216,7 +216,9 @@ async def test_verify_catches_an_edited_record(settings: Settings, clock: Manual
     conn.execute("UPDATE decision_records SET markdown = replace(markdown, 'Shift work', 'Fine by me')")
     conn.commit()
     conn.close()
-    assert await _problems(db_path) == ["record #1: its stored Markdown was altered"]
+    problems = await _problems(db_path)
+    assert problems[0].startswith("decision_records #1: column markdown is ")
+    assert "Fine by me" in problems[0]
 
 
 async def test_guild_settings_are_events_in_the_guild_chain(roundtable: Roundtable) -> None:
@@ -268,7 +270,9 @@ async def test_the_sealing_event_holds_the_record_digest(settings: Settings, clo
     )
     conn.commit()
     conn.close()
-    assert await _problems(db_path) == [f"record #{d_id}: its content is not what its sealing event sealed"]
+    assert await _problems(db_path) == [
+        f"decision_records #{d_id}: column digest is not what its sealing event sealed"
+    ]
 
 
 async def test_records_sealed_by_an_older_composer_still_verify(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Actor, errors
+from bot.engine.deliberation import Deliberation
 from bot.service import Roundtable
 from bot.store import Store
 from bot.store.store import migrations
@@ -44,7 +45,16 @@ async def test_append_to_another_guilds_deliberation_writes_nothing(roundtable: 
         await roundtable.store.append(2002, d.id, events, status="open", round_kind="positions", deadline_at=None)
     assert await roundtable.store.counts() == before
     # The connection is left usable: no transaction is still open.
-    head = await roundtable.store.append(GUILD, d.id, events, status="open", round_kind="positions", deadline_at=None)
+    after = Deliberation.from_events(d.id, GUILD, [*await roundtable.store.load_events(GUILD, d.id), *events])
+    head = await roundtable.store.append(
+        GUILD,
+        d.id,
+        events,
+        status="open",
+        round_kind="positions",
+        deadline_at=d.round.deadline,
+        contributions=after.contributions.values(),
+    )
     assert len(head) == 64
     assert await roundtable.store.verify() == []
 

@@ -115,14 +115,27 @@ async def test_start_and_lookup_queries_use_indexes(roundtable: Roundtable) -> N
 
 
 def _downgrade_to_version_2(path: Path) -> None:
-    """The file as version 2 left it: the same tables without what migration 0003 (and later ones) added."""
+    """The file as version 2 left it: the same tables without what migrations 0003, 0004 and 0005 added."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE outbox")  # 0005
+    _undo_0004(conn)
     conn.execute("DROP INDEX deliberations_by_thread")
     conn.execute("DROP INDEX deliberations_by_channel")
     conn.execute("ALTER TABLE deliberations DROP COLUMN ai_due_at")
     conn.execute("PRAGMA user_version = 2")
     conn.close()
+
+
+def _undo_0004(conn: sqlite3.Connection) -> None:
+    """What migration 0004 added: ledgers, recorded heads and keys, the records' signatures."""
+    (guard,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_no_delete'").fetchone()
+    conn.execute("DROP TRIGGER events_no_delete")
+    conn.execute("DELETE FROM events WHERE stream LIKE 'l:%'")
+    conn.execute(guard)
+    conn.execute("DROP TABLE stream_heads")
+    conn.execute("DROP TABLE signing_keys")
+    for column in ("seal_seq", "key_id", "signature"):
+        conn.execute(f"ALTER TABLE decision_records DROP COLUMN {column}")
 
 
 async def test_a_version_2_file_upgrades_with_ai_due_times_from_its_events(

@@ -120,7 +120,9 @@ class Decisions(commands.GroupCog, group_name="decisions", group_description="Th
         guild = interaction.guild
         await interaction.response.defer(ephemeral=True, thinking=True)
         records = [
-            ExportRecord(r.deliberation_id, r.record, r.markdown, r.chain_head)
+            ExportRecord(
+                r.deliberation_id, r.record, r.markdown, r.chain_head, await self.bot.roundtable.record_proof(r)
+            )
             async for r in self.bot.roundtable.all_records(guild.id)
         ]
         if not records:

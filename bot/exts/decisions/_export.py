@@ -7,6 +7,7 @@ Layout of every archive (docs/dev/archive-dissent-ai.md):
         index.json                 [{deliberation_id, question, outcome, sealed_at, chain_head, files}]
         records/<id>.md            the record as posted, verbatim (render_markdown)
         records/<id>.json          the record as stored (compose_record) plus its `chain_head`
+        records/<id>.proof.json    its events up to the seal, the signed head and the public key
 
 Pure functions on plain data, run on a worker thread by the cog (zipping is CPU work).
 """
@@ -33,8 +34,15 @@ Each sealed decision record is here twice:
 AI contributions are labelled in both (author kind "ai", participant name and model) and are
 never counted in the tally. Anonymous deliberations show aliases only.
 
-index.json lists every record in this file. To check an archive against the bot's database,
-run `python -m bot verify` where the database lives.
+- records/<id>.proof.json - the deliberation's events up to its seal, the bot's Ed25519
+  signature of the chain head, and the public key it was signed with.
+
+index.json lists every record in this file. To check this archive with no database:
+
+    python -m bot verify THIS-FILE.zip --public-key roundtable-signing.key.pub
+
+(the public key file from the bot's operator; without it, the key carried in each proof is
+used, which proves the records unchanged since signing but not who signed them).
 """
 
 
@@ -44,6 +52,8 @@ class ExportRecord:
     record: dict[str, Any]
     markdown: str
     chain_head: str
+    # Its events, signed head and public key (`Store.record_proof`): checkable with no database.
+    proof: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,10 +65,14 @@ class ExportFile:
 
 def _entries(item: ExportRecord) -> list[tuple[str, bytes]]:
     data = record_json({**item.record, "chain_head": item.chain_head}, pretty=True)
-    return [
+    entries = [
         (f"records/{item.deliberation_id}.md", item.markdown.encode()),
         (f"records/{item.deliberation_id}.json", data.encode()),
     ]
+    if item.proof is not None:
+        proof = json.dumps(item.proof, ensure_ascii=False, indent=1).encode()
+        entries.append((f"records/{item.deliberation_id}.proof.json", proof))
+    return entries
 
 
 class _Part:

@@ -322,7 +322,10 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         """The sealed record in the deliberation's thread."""
         stored = await self.bot.roundtable.record(guild_id, d.id)
         channel = await deliberation_channel(self.bot, guild_id, d.id)
-        return await safe_send(channel, embed=record_embed(stored), files=record_files(stored))
+        # The anchor line puts the sealed chain head where no database edit reaches: anyone can
+        # collect it and run `python -m bot verify --anchors FILE` against the database.
+        anchor = f"Sealed. Anchor: `{stored.anchor}`"
+        return await safe_send(channel, anchor, embed=record_embed(stored), files=record_files(stored))
 
     async def _post_record_in_archive(self, guild_id: int, d: Deliberation, _: str) -> discord.Message | None:
         """The sealed record in the archive channel, if the guild has one."""

@@ -1,0 +1,303 @@
+"""Replay a deliberation's stored events through the engine's rules, refusing any that could not have happened.
+
+`Deliberation.apply` never refuses: events were checked when they were decided. An event
+written into the file by hand was not, so `verify` checks each one against the state before
+it (the same conditions the engine's decide methods require) and only then applies it. Where an
+action is one event, the engine is asked to decide it again and must give back that event.
+Payloads arrive typed (`bot.engine.events.decode` has refused any that does not fit its kind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bot.engine import errors
+from bot.engine.deliberation import RESPONDABLE, VOTABLE, Deliberation
+from bot.engine.events import (
+    AIRequested,
+    AIUnavailableNoted,
+    ConsentGiven,
+    ContributionAdded,
+    ContributionEdited,
+    DeliberationOpened,
+    Event,
+    EventKind,
+    ObjectionMoved,
+    ObjectionRaised,
+    ParticipantJoined,
+    ProposalSet,
+    RoleChanged,
+    RoundClosed,
+    RoundExtended,
+    RoundOpened,
+    StatementModerated,
+    Voted,
+)
+from bot.engine.model import (
+    ACCEPTS,
+    Actor,
+    ActorKind,
+    ConsentChoice,
+    ContributionKind,
+    DeliberationStatus,
+    ObjectionStatus,
+    ProposalSource,
+    Role,
+    RoundStatus,
+)
+from bot.engine.templates import RoundKind
+
+
+class InvalidEvent(Exception):
+    """A stored event the engine's rules would never have produced in this state."""
+
+
+def replay(deliberation_id: int, guild_id: int, events: Iterable[Event]) -> Deliberation:
+    """The deliberation the events make, checking each against the state before it.
+
+    Raises `InvalidEvent` naming the first event (1-based, as its `seq`) that breaks a rule.
+    """
+    d = Deliberation(deliberation_id, guild_id)
+    # Times are not required to rise: an imported conversation (bot/polis.py) keeps its own.
+    for seq, event in enumerate(events, start=1):
+        try:
+            _check(d, seq, event)
+            d.apply(event)
+        except InvalidEvent as exc:
+            raise InvalidEvent(f"event seq {seq} ({event.kind}): {exc}") from None
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise InvalidEvent(f"event seq {seq} ({event.kind}): malformed payload ({exc!r})") from None
+    return d
+
+
+def _check(d: Deliberation, seq: int, e: Event) -> None:
+    if (seq == 1) != (e.kind is EventKind.OPENED):
+        raise InvalidEvent("a deliberation opens with its first event, and only then")
+    if seq > 1 and d.status is not DeliberationStatus.OPEN:
+        raise InvalidEvent(f"the deliberation was already {d.status.value}")
+    check = _CHECKS.get(e.kind)
+    if check is None:
+        raise InvalidEvent("not an event kind a deliberation records")
+    check(d, e.actor, e.payload, e)
+
+
+def _redecide(decide: Callable[[], list[Event]], e: Event) -> None:
+    """The engine, asked again, must decide exactly this event (after any seating it needs)."""
+    try:
+        decided = decide()
+    except errors.RoundtableError as refusal:
+        raise InvalidEvent(f"the engine refuses it: {refusal.user_message}") from None
+    if not decided or decided[-1].kind != e.kind or decided[-1].payload != e.payload:
+        raise InvalidEvent("the engine decides something else for this action")
+
+
+def _member(d: Deliberation, actor: Actor, *, voice: bool = True) -> None:
+    if actor.kind is not ActorKind.HUMAN:
+        raise InvalidEvent("only a member does this")
+    p = d.participants.get(actor.key)
+    if p is None:
+        raise InvalidEvent(f"{actor.key} has not joined")
+    if voice and p.role is Role.OBSERVER:
+        raise InvalidEvent(f"{actor.key} is an observer")
+
+
+def _moderator(d: Deliberation, actor: Actor) -> None:
+    if actor.kind is not ActorKind.HUMAN or not d.is_moderator(actor.key):
+        raise InvalidEvent(f"{actor.key} is not a moderator of this deliberation")
+
+
+def _round_accepts(d: Deliberation, what: str) -> None:
+    if d.round.status is not RoundStatus.OPEN or what not in ACCEPTS[d.round.kind]:
+        raise InvalidEvent(f"the {d.round.kind.value} round does not take {what}s")
+
+
+def _opened(d: Deliberation, actor: Actor, p: DeliberationOpened, e: Event) -> None:
+    if actor.kind is not ActorKind.HUMAN or p.moderator != actor.key:
+        raise InvalidEvent("a member opens a deliberation and moderates it")
+    if not p.question.strip() or not p.rounds:
+        raise InvalidEvent("no question or no rounds")
+
+
+def _joined(d: Deliberation, actor: Actor, p: ParticipantJoined, e: Event) -> None:
+    if actor.kind is not ActorKind.HUMAN:
+        raise InvalidEvent("AI participants are seated when the deliberation opens")
+    if actor.key in d.participants:
+        raise InvalidEvent(f"{actor.key} had joined already")
+    first = not any(d.humans(include_observers=True))
+    if first and (p.role is not Role.MODERATOR or actor.key != d.moderator):
+        raise InvalidEvent("the member who opened it joins first, as moderator")
+    # Later, a member with the guild's moderator rights may be seated as a moderator to run it.
+
+
+def _role(d: Deliberation, actor: Actor, p: RoleChanged, e: Event) -> None:
+    _member(d, actor, voice=False)
+    current = d.participants[actor.key].role
+    if p.role is Role.MODERATOR or current is Role.MODERATOR or p.role is current or d.spoke(actor.key):
+        raise InvalidEvent("this role change is not allowed")
+
+
+def _participant_flag(d: Deliberation, actor: Actor, p: Any, e: Event) -> None:
+    _member(d, actor, voice=False)
+
+
+def _round_opened(d: Deliberation, actor: Actor, p: RoundOpened, e: Event) -> None:
+    expected = 0 if not any(r.opened_at for r in d.rounds) else d.current + 1
+    if p.round != expected or p.round >= len(d.rounds):
+        raise InvalidEvent(f"round {p.round} opens out of turn (expected {expected})")
+    if p.round > 0 and d.round.status is not RoundStatus.CLOSED:
+        raise InvalidEvent("the round before it is still open")
+
+
+def _round_closed(d: Deliberation, actor: Actor, p: RoundClosed, e: Event) -> None:
+    if p.round != d.current or d.round.status is not RoundStatus.OPEN:
+        raise InvalidEvent(f"round {p.round} is not the open round")
+    if actor.kind is not ActorKind.SYSTEM:
+        _moderator(d, actor)
+
+
+def _extended(d: Deliberation, actor: Actor, p: RoundExtended, e: Event) -> None:
+    _moderator(d, actor)
+    if p.round != d.current or d.round.status is not RoundStatus.OPEN:
+        raise InvalidEvent("only the open round is extended")
+
+
+def _contribution_added(d: Deliberation, actor: Actor, p: ContributionAdded, e: Event) -> None:
+    if p.id != d.next_id:
+        raise InvalidEvent(f"id {p.id} is not the next id ({d.next_id})")
+    if p.round != d.current:
+        raise InvalidEvent(f"it names round {p.round}, not the current one")
+    _round_accepts(d, p.kind.value)
+    if actor.kind is ActorKind.AI:
+        if actor.id not in d.ai_seats:
+            raise InvalidEvent(f"no AI participant called {actor.id} sits here")
+    else:
+        _member(d, actor)
+    if p.kind is ContributionKind.POSITION and d.position_of(actor.key) is not None:
+        # A second position is an edit of the first (`state_position`), never a new one.
+        raise InvalidEvent(f"{actor.key} had stated a position already")
+    if not p.text.strip():
+        raise InvalidEvent("its text is empty")
+    if p.reply_to is not None:
+        target = d.contributions.get(p.reply_to)
+        if p.kind is ContributionKind.RESPONSE and target is not None and target.kind not in RESPONDABLE:
+            raise InvalidEvent(f"it responds to #{p.reply_to}, a {target.kind.value}")
+        if target is None and p.reply_to not in d.objections:
+            raise InvalidEvent(f"it answers #{p.reply_to}, which does not exist")
+
+
+def _edited(d: Deliberation, actor: Actor, p: ContributionEdited, e: Event) -> None:
+    c = d.contributions.get(p.id)
+    if c is None:
+        raise InvalidEvent(f"there is no contribution #{p.id}")
+    if c.author != actor.key or c.by_ai:
+        raise InvalidEvent(f"#{c.id} is not {actor.key}'s to edit")
+    _round_accepts(d, c.kind.value)
+
+
+def _vote(d: Deliberation, actor: Actor, p: Voted, e: Event) -> None:
+    _member(d, actor)
+    _round_accepts(d, "vote")
+    c = d.contributions.get(p.statement)
+    if c is None or c.kind not in VOTABLE:
+        raise InvalidEvent(f"#{p.statement} is not a position or statement")
+    if c.id in d.moderated_out:
+        raise InvalidEvent(f"#{c.id} was moderated out")
+
+
+def _objection(d: Deliberation, actor: Actor, p: ObjectionRaised, e: Event) -> None:
+    _member(d, actor)
+    if p.id != d.next_id:
+        raise InvalidEvent(f"id {p.id} is not the next id ({d.next_id})")
+    if p.block:
+        current = d.consent.get(actor.key)
+        if current is None or current.choice is not ConsentChoice.BLOCK:
+            raise InvalidEvent("an objection from a block follows the member's block")
+    else:
+        _round_accepts(d, "objection")
+    if p.target is not None and p.target not in d.contributions:
+        raise InvalidEvent(f"it objects to #{p.target}, which does not exist")
+
+
+def _moved(d: Deliberation, actor: Actor, p: ObjectionMoved, e: Event) -> None:
+    objection = d.objections.get(p.id)
+    if objection is None:
+        raise InvalidEvent(f"#{p.id} is not an objection")
+    if objection.from_block and p.status is ObjectionStatus.WITHDRAWN:
+        # A block's objection is lifted by its author's new consent answer, in the same action.
+        if objection.author != actor.key or objection.status is not ObjectionStatus.OPEN:
+            raise InvalidEvent("a block's objection is lifted only by its author's new answer")
+        return
+    _redecide(lambda: d.move_objection(actor, objection.id, p.status, e.at), e)
+
+
+def _proposal(d: Deliberation, actor: Actor, p: ProposalSet, e: Event) -> None:
+    _moderator(d, actor)
+    if d.round.kind is RoundKind.CONSENT:
+        raise InvalidEvent("the proposal cannot change in the consent round")
+    if p.source is ProposalSource.HUMAN:
+        if p.draft is not None:
+            raise InvalidEvent("a proposal written by hand names no draft")
+    else:
+        c = d.contributions.get(p.draft) if p.draft is not None else None
+        if c is None or c.kind is not ContributionKind.DRAFT:
+            raise InvalidEvent(f"#{p.draft} is not a draft")
+        if p.source is ProposalSource.ADOPTED and p.text != c.text:
+            raise InvalidEvent("an adopted draft keeps the draft's text")
+    if not p.text.strip():
+        raise InvalidEvent("its text is empty")
+
+
+def _consent(d: Deliberation, actor: Actor, p: ConsentGiven, e: Event) -> None:
+    _member(d, actor)
+    _round_accepts(d, "consent")
+    if p.choice is ConsentChoice.BLOCK and not p.reason.strip():
+        raise InvalidEvent("a block without a reason")
+
+
+def _moderated(d: Deliberation, actor: Actor, p: StatementModerated, e: Event) -> None:
+    _redecide(lambda: d.moderate(actor, p.id, p.hidden, e.at), e)
+
+
+def _ai_requested(d: Deliberation, actor: Actor, p: AIRequested, e: Event) -> None:
+    _redecide(lambda: d.request_ai(actor, e.at), e)
+
+
+def _ai_unavailable(d: Deliberation, actor: Actor, p: AIUnavailableNoted, e: Event) -> None:
+    if actor.kind is not ActorKind.AI or actor.id not in d.ai_seats:
+        raise InvalidEvent(f"no AI participant called {actor.id} sits here")
+
+
+def _cancelled(d: Deliberation, actor: Actor, p: Any, e: Event) -> None:
+    _moderator(d, actor)
+
+
+def _sealed(d: Deliberation, actor: Actor, p: Any, e: Event) -> None:
+    if d.current != len(d.rounds) - 1 or d.round.status is not RoundStatus.CLOSED:
+        raise InvalidEvent("sealed before its last round closed")
+
+
+_CHECKS: dict[EventKind, Callable[[Deliberation, Actor, Any, Event], None]] = {
+    EventKind.OPENED: _opened,
+    EventKind.JOINED: _joined,
+    EventKind.ROLE_CHANGED: _role,
+    EventKind.AI_OPT_OUT: _participant_flag,
+    EventKind.REMINDERS: _participant_flag,
+    EventKind.ROUND_OPENED: _round_opened,
+    EventKind.ROUND_CLOSED: _round_closed,
+    EventKind.ROUND_EXTENDED: _extended,
+    EventKind.CONTRIBUTION_ADDED: _contribution_added,
+    EventKind.CONTRIBUTION_EDITED: _edited,
+    EventKind.VOTE_CAST: _vote,
+    EventKind.OBJECTION_RAISED: _objection,
+    EventKind.OBJECTION_MOVED: _moved,
+    EventKind.PROPOSAL_SET: _proposal,
+    EventKind.CONSENT_GIVEN: _consent,
+    EventKind.STATEMENT_MODERATED: _moderated,
+    EventKind.AI_REQUESTED: _ai_requested,
+    EventKind.AI_UNAVAILABLE: _ai_unavailable,
+    EventKind.CANCELLED: _cancelled,
+    EventKind.SEALED: _sealed,
+}
+
+__all__ = ["InvalidEvent", "replay"]

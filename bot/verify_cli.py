@@ -1,0 +1,170 @@
+"""`python -m bot verify` and `python -m bot export`: prove the database or an exported archive.
+
+Kept out of bot/cli.py so that the command table there stays small; both are reached from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.engine.record import record_json
+from bot.store import Store, StoredRecord
+from bot.store.signing import load_public_key
+from bot.store.verify import NotARoundtableDatabase, Report, check_roundtable_file, verify_database, verify_proof
+
+
+def _open_roundtable_file(path: Path) -> sqlite3.Connection:
+    """The file, if it is Roundtable's; else `NotARoundtableDatabase`.
+
+    Not opened read-only: the full-text index's integrity check is an INSERT (that writes
+    nothing), which a read-only connection refuses. Nothing here writes to the file.
+    """
+    if not path.is_file():
+        raise NotARoundtableDatabase("no such file")
+    if path.stat().st_size == 0:
+        raise NotARoundtableDatabase("the file is empty")
+    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
+    try:
+        check_roundtable_file(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _public_key(args: argparse.Namespace) -> bytes | None:
+    if args.public_key is None:
+        return None
+    try:
+        return load_public_key(args.public_key)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{args.public_key}: not a public key ({exc}).") from None
+
+
+def verify_cli(args: argparse.Namespace, database: Callable[[], Path]) -> int:
+    public_key = _public_key(args)
+    if args.file is not None:
+        return _verify_zip(args.file, public_key)
+    path = database()
+    anchors = ""
+    if args.anchors is not None:
+        try:
+            anchors = args.anchors.read_text(errors="replace")
+        except OSError as exc:
+            print(f"{args.anchors}: cannot read the anchors ({exc.strerror}).", file=sys.stderr)
+            return 2
+    try:
+        conn = _open_roundtable_file(path)
+    except NotARoundtableDatabase as exc:
+        print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
+        return 2
+    try:
+        report = verify_database(conn, public_key, anchors)
+    except sqlite3.DatabaseError as exc:
+        print(f"{path}: not a readable Roundtable database ({exc}).", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    return _print_report(str(path), report, public_key is not None)
+
+
+def _print_report(name: str, report: Report, keyed: bool) -> int:
+    if report.problems:
+        print(f"{name}: NOT intact.", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    signed = f", {report.signed_heads} signed heads checked" + (" against the given key" if keyed else "")
+    anchored = f", {report.anchors} anchors found" if report.anchors else ""
+    print(
+        f"{name}: intact ({report.events} events in {report.streams} chains,"
+        f" {report.records} sealed records verified{signed}{anchored})."
+    )
+    return 0
+
+
+def _verify_zip(path: Path, public_key: bytes | None) -> int:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        print(f"{path}: not a Roundtable export ({exc}).", file=sys.stderr)
+        return 2
+    problems: list[str] = []
+    checked = unproven = 0
+    with archive:
+        names = set(archive.namelist())
+        records = sorted(n for n in names if n.startswith("records/") and n.endswith(".json") and ".proof" not in n)
+        if not records:
+            print(f"{path}: not a Roundtable export (no records/).", file=sys.stderr)
+            return 2
+        for name in records:
+            stem = name.removesuffix(".json")
+            if f"{stem}.proof.json" not in names:
+                if json.loads(archive.read(name)).get("anonymous"):
+                    unproven += 1  # exported without its events, which name the members behind the aliases
+                else:
+                    problems.append(f"{name}: no proof ({stem}.proof.json) to check it with")
+                continue
+            try:
+                record = json.loads(archive.read(name))
+                proof = json.loads(archive.read(f"{stem}.proof.json"))
+                markdown = archive.read(f"{stem}.md").decode() if f"{stem}.md" in names else None
+                problems += verify_proof(record, markdown, proof, public_key)
+            except (ValueError, KeyError, TypeError) as exc:
+                problems.append(f"{name}: unreadable ({exc})")
+            checked += 1
+    if problems:
+        print(f"{path}: NOT intact.", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    whose = "the given public key" if public_key is not None else "the key each proof carries"
+    anonymous = (
+        f"; {unproven} anonymous record(s) carry no events to check (their events name members)" if unproven else ""
+    )
+    print(f"{path}: intact ({checked} records, each chained, composed and signed; checked against {whose}{anonymous}).")
+    return 0
+
+
+async def _records(path: Path, guild_id: int) -> list[tuple[StoredRecord, dict[str, Any] | None]]:
+    store = await Store.open(path, migrate=False)
+    try:
+        return [(stored, await store.record_proof(stored)) async for stored in store.all_records(guild_id)]
+    finally:
+        await store.close()
+
+
+def export_cli(args: argparse.Namespace, path: Path) -> int:
+    try:
+        _open_roundtable_file(path).close()
+    except NotARoundtableDatabase as exc:
+        print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
+        return 2
+    records = asyncio.run(_records(path, args.guild))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.format == "zip":
+        from bot.exts.decisions._export import ExportRecord, build_export
+
+        items = [ExportRecord(s.deliberation_id, s.record, s.markdown, s.chain_head, proof) for s, proof in records]
+        for part in build_export(args.guild, items, max_bytes=1 << 62):
+            (out / part.filename).write_bytes(part.data)
+    for stored, proof in records if args.format != "zip" else ():
+        if args.format == "json":
+            target = out / f"decision-{stored.deliberation_id}.json"
+            target.write_text(record_json(stored.record, pretty=True))
+        else:
+            (out / f"decision-{stored.deliberation_id}.md").write_text(stored.markdown)
+        if proof is not None:
+            proof_file = out / f"decision-{stored.deliberation_id}.proof.json"
+            proof_file.write_text(json.dumps(proof, indent=1, ensure_ascii=False) + "\n")
+    print(f"Wrote {len(records)} decision record(s) to {args.out}.")
+    return 0
