@@ -15,3 +15,8 @@ def ai_label(name: str, model: str) -> str:
 def unavailable_notice(name: str) -> str:
     """The short notice posted when an AI participant could not contribute."""
     return f"AI participant {clean_line(name, 40) or 'unnamed'} is unavailable"
+
+
+def rejected_notice(name: str, why: str) -> str:
+    """The notice posted instead of an AI contribution that failed the gate (`bot.ai.gate`)."""
+    return f"AI participant {clean_line(name, 40) or 'unnamed'} gave no usable contribution ({why})"
