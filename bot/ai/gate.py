@@ -46,6 +46,8 @@ _MARKUP = re.compile(
 )
 # What may end a finished sentence: terminal punctuation in several scripts, then closing marks.
 _SENTENCE_END = re.compile(r"[.!?…。！？؟।][\"'”’»)\]]*$")
+# A finished sentence inside a piece: Latin marks before a space, CJK marks anywhere.
+_FINISHED = re.compile(r"[.!?…؟।][\"'”’»)\]]*(?=\s)|[。！？][”’」』)\]]*")
 # A piece that stops on a hyphen or dash right after a letter was cut mid-word ("the next few-").
 _DANGLING_HYPHEN = re.compile(r"\w[-‐‑–]$")
 
@@ -122,7 +124,7 @@ def trim_to_sentence(piece: str) -> str:
     piece = piece.rstrip()
     if ends_sentence(piece):
         return piece
-    ends = [m.end() for m in re.finditer(r"[.!?…。！？؟।][\"'”’»)\]]*(?=\s|$)", piece)]
+    ends = [m.end() for m in _FINISHED.finditer(piece)]
     return piece[: ends[-1]] if ends else piece
 
 

@@ -41,7 +41,7 @@ def split_sentences(text: str, max_chars: int = MAX_QUOTE_CHARS) -> list[str]:
     """The sentences of `text`, each normalised and at most `max_chars` long.
 
     Every piece returned occurs in `normalise(text)`: a long sentence is cut between words,
-    never rewritten. Pieces without a letter or digit ("—", "...") are dropped.
+    never rewritten. Pieces too short to quote, or without a letter or digit, are dropped.
     """
     pieces: list[str] = []
     for raw in _SENTENCE_END.split(unicodedata.normalize("NFKC", strip_control(text))):
@@ -54,7 +54,8 @@ def split_sentences(text: str, max_chars: int = MAX_QUOTE_CHARS) -> list[str]:
             sentence = sentence[cut:].strip()
         if sentence:
             pieces.append(sentence)
-    return [p for p in pieces if any(ch.isalnum() for ch in p)]
+    # Too short to cite ("Yes."), or nothing but punctuation: never listed, so never cited.
+    return [p for p in pieces if len(p) >= MIN_QUOTE_CHARS and any(ch.isalnum() for ch in p)]
 
 
 @dataclass(frozen=True, slots=True)
