@@ -76,8 +76,10 @@ class GateConfig(BaseModel):
     echo_max_words: int = Field(default=6, ge=3, le=50)
     # Share of the text's word runs that repeat an earlier run; above this it is a loop.
     repeat_max_share: float = Field(default=0.3, gt=0, le=1)
-    # Every claim must end a sentence (after unfinished tails are trimmed back to one).
-    require_sentence_end: bool = True
+    # Every claim must end with a full stop, question or exclamation mark (after an unfinished
+    # tail is trimmed back to one). Off: a claim may end without one unless it ends on a comma
+    # or a word like "the" (small models often leave the final full stop out).
+    require_sentence_end: bool = False
 
 
 class AIConfig(BaseModel):

@@ -10,7 +10,8 @@ the notice and the record), or None. It rejects output that
 - mostly copies one member's text (word n-grams shared with that member's contributions);
 - repeats itself (a model caught in a loop);
 - ends mid-word or mid-sentence (a piece cut by the token limit or a length bound, ending in
-  "few-", or, with `require_sentence_end`, any piece that does not end a sentence).
+  "few-", on a comma or on a word like "the"; with `require_sentence_end`, any piece without
+  a full stop, question or exclamation mark at its end).
 
 Output that fails the reply format after the retry is rejected by the participant before it
 gets here (`FORMAT`). Thresholds are settings (`GateConfig`, `[ai.gate]` in config.toml).
@@ -48,6 +49,19 @@ _MARKUP = re.compile(
 _SENTENCE_END = re.compile(r"[.!?…。！？؟।][\"'”’»)\]]*$")
 # A finished sentence inside a piece: Latin marks before a space, CJK marks anywhere.
 _FINISHED = re.compile(r"[.!?…؟।][\"'”’»)\]]*(?=\s)|[。！？][”’」』)\]]*")
+# Words an English sentence does not end on: a piece ending on one was cut off ("... and the").
+# fmt: off
+_DANGLING_WORDS = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "nor", "so", "because", "although", "though", "if", "than", "that",
+        "which", "who", "whom", "whose", "where", "when", "while", "to", "of", "in", "on", "at", "by", "for", "with",
+        "from", "into", "onto", "about", "as", "is", "are", "was", "were", "be", "been", "being", "has", "have",
+        "had", "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "not",
+        "no", "my", "your", "our", "their", "his", "her", "its", "this", "these", "those", "very", "more", "most",
+        "less", "least", "such"
+    }
+)
+# fmt: on
 # A piece that stops on a hyphen or dash right after a letter was cut mid-word ("the next few-").
 _DANGLING_HYPHEN = re.compile(r"\w[-‐‑–]$")
 
@@ -115,6 +129,17 @@ def ends_mid_word(piece: str, cut: bool) -> bool:
     return cut and piece[-1].isalnum()
 
 
+def ends_mid_sentence(piece: str) -> bool:
+    """A piece that stops on a comma, a colon, or a word no English sentence ends on."""
+    piece = piece.rstrip()
+    if not piece or ends_sentence(piece):
+        return False
+    if piece[-1] in ",;:(":
+        return True
+    last = _WORD.findall(piece.casefold())
+    return bool(last) and last[-1] in _DANGLING_WORDS
+
+
 def ends_sentence(piece: str) -> bool:
     return bool(_SENTENCE_END.search(piece.rstrip()))
 
@@ -164,6 +189,8 @@ def gate(candidate: Candidate, config: GateConfig) -> str | None:
         return REPEATS
     if any(ends_mid_word(p, c) for p, c in zip(candidate.pieces, candidate.cut, strict=True)):
         return MID_WORD
+    if any(ends_mid_sentence(p) for p in pieces):
+        return MID_SENTENCE
     if config.require_sentence_end and not all(ends_sentence(p) for p in pieces):
         return MID_SENTENCE
     return None

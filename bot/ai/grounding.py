@@ -204,4 +204,3 @@ def cited_ids(claims: Sequence[Claim]) -> tuple[int, ...]:
         for citation in claim.citations:
             seen.setdefault(citation.contribution_id, None)
     return tuple(seen)
-

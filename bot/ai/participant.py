@@ -375,6 +375,7 @@ class AIParticipant:
             if isinstance(outcome, str):
                 why = outcome
                 log.info("AI participant %s: output refused (%s), attempt %d", self.name, why, attempt + 1)
+                log.debug("AI participant %s: refused output %r", self.name, obj)
                 continue
             stance, text, missing, claims, answers = outcome
             return AIResult(
@@ -417,8 +418,12 @@ class AIParticipant:
             log.info("AI participant %s: claim dropped (%s): %.80r", self.name, problem, text)
         # The visible text within the length budget: whole claims only.
         claims: list[grounding.Claim] = []
+        said: set[str] = set()
         used = 0
         for claim in check.kept:
+            if grounding.normalise(claim.text).casefold() in said:
+                continue  # the same point twice is said once
+            said.add(grounding.normalise(claim.text).casefold())
             used += len(claim.text) + 3
             if used > self.config.max_output_chars:
                 break

@@ -176,9 +176,9 @@ def _material_lines(material: Material) -> list[str]:
 
 def _claims_words(what: str, max_claims: int, claim_chars: int, cite: str) -> str:
     return (
-        f'"claims" (one to {max_claims} {what}, each an object with "text" (one or two sentences in '
-        f'your own words, at most {claim_chars} characters) and "quotes" (the bracketed numbers of '
-        f"the sentences it {cite}))"
+        f'"claims" (one to {max_claims} {what}, each an object with "quotes" (the bracketed numbers of '
+        f'the sentences it {cite}) and "text" (what you think of them, in one or two sentences of your '
+        f"own, at most {claim_chars} characters; never repeat a member's sentence))"
     )
 
 
@@ -298,11 +298,13 @@ def _claims(keys: Sequence[str], claim_chars: int, max_claims: int) -> dict[str,
         "maxItems": max_claims,
         "items": {
             "type": "object",
+            # The sentences first, then what the model makes of them: asked the other way round,
+            # a small model tends to copy a sentence as its text.
             "properties": {
-                "text": _string(claim_chars),
                 "quotes": {"type": "array", "items": quote_item, "minItems": 1, "maxItems": 2},
+                "text": _string(claim_chars),
             },
-            "required": ["text", "quotes"],
+            "required": ["quotes", "text"],
             "additionalProperties": False,
         },
     }

@@ -167,6 +167,7 @@ def test_a_grounded_contribution_in_its_own_words_passes() -> None:
         (("I think the cost of it is real. " * 4,), gate.REPEATS),
         (("It seems that the next few-",), gate.MID_WORD),
         (("The group should weigh the cost and the",), gate.MID_SENTENCE),
+        (("The group should weigh the cost first,",), gate.MID_SENTENCE),
     ],
 )
 def test_each_rejection_reason(pieces: tuple[str, ...], reason: str) -> None:
@@ -174,9 +175,14 @@ def test_each_rejection_reason(pieces: tuple[str, ...], reason: str) -> None:
 
 
 def test_a_piece_cut_by_a_bound_ends_mid_word_even_without_a_hyphen() -> None:
-    lenient = GateConfig(require_sentence_end=False)
-    assert verdict("The group should weigh the cost of movi", cut=(True,), config=lenient) == gate.MID_WORD
-    assert verdict("The group should weigh the cost of moving", config=lenient) is None
+    assert verdict("The group should weigh the cost of movi", cut=(True,)) == gate.MID_WORD
+    assert verdict("The group should weigh the cost of moving") is None
+
+
+def test_a_full_stop_can_be_required() -> None:
+    strict = GateConfig(require_sentence_end=True)
+    assert verdict("The group should weigh the cost of moving", config=strict) == gate.MID_SENTENCE
+    assert verdict("The group should weigh the cost of moving?", config=strict) is None
 
 
 def test_quoting_two_members_a_little_is_not_copying() -> None:
