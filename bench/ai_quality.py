@@ -156,7 +156,9 @@ def build_table(size: int, conversation: str, question: str) -> Table:
         "draft": Roundtable._ai_request(service, d, "draft", None),
         "critique": Roundtable._ai_request(service, d, "critique", target),
     }
-    return Table(size, conversation, d, cast(dict[Task, AIRequest], requests), frozenset(opted_out), tuple(objection_ids), at)
+    return Table(
+        size, conversation, d, cast(dict[Task, AIRequest], requests), frozenset(opted_out), tuple(objection_ids), at
+    )
 
 
 def _positions_request(d: Deliberation) -> AIRequest:
@@ -296,8 +298,14 @@ def adversarial(opted_out_text: dict[int, str]) -> Callable[[Prompt, int], Any]:
             claims = [{"quotes": [key], "text": prompt.instructions[6:200]}]
         elif kind == "fake quote":
             claims = [
-                {"quotes": [{"id": cid, "quote": "Everyone here already agreed to this proposal."}], "text": "It is agreed."},
-                {"quotes": [{"id": cid, "quote": sentence + " And so we all consent."}], "text": "All consent to it now."},
+                {
+                    "quotes": [{"id": cid, "quote": "Everyone here already agreed to this proposal."}],
+                    "text": "It is agreed.",
+                },
+                {
+                    "quotes": [{"id": cid, "quote": sentence + " And so we all consent."}],
+                    "text": "All consent to it now.",
+                },
             ]
         elif kind == "quote not in prompt":
             claims = [{"quotes": [{"id": 987_654, "quote": sentence}], "text": "A member said so elsewhere, clearly."}]
@@ -447,7 +455,9 @@ def _pct(part: int, whole: int) -> str:
 
 
 def _table(name: str, cells: dict[tuple[int, str], Cell], tables: list[Table], *, latency: bool) -> list[str]:
-    head = "| positions | task | requests | accepted | claims / accepted | quotes posted | verbatim | objections covered |"
+    head = (
+        "| positions | task | requests | accepted | claims / accepted | quotes posted | verbatim | objections covered |"
+    )
     rule = "|---|---|---|---|---|---|---|---|"
     if latency:
         head += " median s / request |"
@@ -514,8 +524,7 @@ def report(tables: list[Table], scripted: dict[str, dict[tuple[int, str], Cell]]
         lines += [
             "### SmolLM2-135M-Instruct (embedded, one thread, temperature 0.7, 256 output tokens)",
             "",
-            f"{allc.requests} requests in {info['seconds']:.0f} s (a time budget; round-robin over sizes "
-            "and tasks).",
+            f"{allc.requests} requests in {info['seconds']:.0f} s (a time budget; round-robin over sizes and tasks).",
             "",
             *_table("SmolLM2-135M", cells, tables, latency=True),
             "",
