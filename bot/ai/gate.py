@@ -194,3 +194,40 @@ def gate(candidate: Candidate, config: GateConfig) -> str | None:
     if config.require_sentence_end and not all(ends_sentence(p) for p in pieces):
         return MID_SENTENCE
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """The pieces that may be posted (by index), each dropped piece with its reason, and the verdict."""
+
+    kept: tuple[int, ...]
+    dropped: tuple[tuple[int, str], ...]
+    verdict: str | None
+
+
+def screen(candidate: Candidate, config: GateConfig) -> Screened:
+    """Drop the pieces that are unusable on their own, then judge what is left as a whole.
+
+    A piece that copies a member, echoes the instructions, is digit soup, loops or is cut off
+    is dropped, and the rest may still be posted: none of its words reaches the channel. Markup
+    anywhere rejects everything (the shape of an injection taints the whole answer). When no
+    piece is left, the verdict is the first dropped piece's reason.
+    """
+    if any(_MARKUP.search(p) for p in candidate.pieces):
+        return Screened((), (), MARKUP)
+    kept: list[int] = []
+    dropped: list[tuple[int, str]] = []
+    for i, (piece, cut) in enumerate(zip(candidate.pieces, candidate.cut, strict=True)):
+        alone = Candidate([piece], [cut], candidate.instructions, candidate.members)
+        # Length and count are judged on the whole; every other rule applies to each piece too.
+        problem = gate(alone, config.model_copy(update={"min_chars": 1, "min_claims": 1}))
+        if problem is None:
+            kept.append(i)
+        else:
+            dropped.append((i, problem))
+    if not kept:
+        return Screened((), tuple(dropped), dropped[0][1] if dropped else NO_SUPPORTED_CLAIM)
+    rest = Candidate(
+        [candidate.pieces[i] for i in kept], [candidate.cut[i] for i in kept], candidate.instructions, candidate.members
+    )
+    return Screened(tuple(kept), tuple(dropped), gate(rest, config))

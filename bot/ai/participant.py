@@ -438,10 +438,13 @@ class AIParticipant:
             members.setdefault(c.author_label, []).append(c.text)
         texts = {label: "\n".join(parts) for label, parts in members.items()}
         instructions = prompts.instructions_of(messages)
+        screened = gate.screen(gate.Candidate([c.text for c in claims], cut, instructions, texts), self.gate_config)
+        for index, problem in screened.dropped:
+            log.info("AI participant %s: claim dropped (%s): %.80r", self.name, problem, claims[index].text)
+        if screened.verdict is not None:
+            return screened.verdict
+        claims = [claims[i] for i in screened.kept]
         pieces = [c.text for c in claims]
-        why = gate.gate(gate.Candidate(pieces, cut, instructions, texts), self.gate_config)
-        if why is not None:
-            return why
         missing: str | None = None
         if request.task != "draft" and isinstance(obj.get("missing"), str):
             missing = gate.trim_to_sentence(clean_line(obj["missing"], prompts.MISSING_CHARS) or "") or None

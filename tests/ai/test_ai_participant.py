@@ -245,8 +245,8 @@ async def test_output_is_cleaned_and_clipped() -> None:
         reply(
             stance="mixed",
             claims=[
-                _claim("Hey @here and <@123456789012345678> see <#42>, it matters.", "1.1"),
-                _claim("Thursday works " + " ".join(_word(i) for i in range(500)) + " well.", "2.1"),
+                _claim("Hey @here and @everyone, the release week matters more than the weekday.", "1.1"),
+                _claim("Ask <@123456789012345678> in <#42>: " + " ".join(_word(i) for i in range(500)) + ".", "2.1"),
             ],
             missing="# HEADING about the members who were not asked.",
         )
