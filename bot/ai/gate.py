@@ -208,10 +208,11 @@ class Screened:
 def screen(candidate: Candidate, config: GateConfig) -> Screened:
     """Drop the pieces that are unusable on their own, then judge what is left as a whole.
 
-    A piece that copies a member, echoes the instructions, is digit soup, loops or is cut off
-    is dropped, and the rest may still be posted: none of its words reaches the channel. Markup
-    anywhere rejects everything (the shape of an injection taints the whole answer). When no
-    piece is left, the verdict is the first dropped piece's reason.
+    A piece that copies a member, echoes the instructions, is digit soup, loops, mostly repeats
+    an earlier piece or is cut off is dropped, and the rest may still be posted: none of its
+    words reaches the channel. Markup anywhere rejects everything (the shape of an injection
+    taints the whole answer). When no piece is left, the verdict is the first dropped piece's
+    reason.
     """
     if any(_MARKUP.search(p) for p in candidate.pieces):
         return Screened((), (), MARKUP)
@@ -221,6 +222,12 @@ def screen(candidate: Candidate, config: GateConfig) -> Screened:
         alone = Candidate([piece], [cut], candidate.instructions, candidate.members)
         # Length and count are judged on the whole; every other rule applies to each piece too.
         problem = gate(alone, config.model_copy(update={"min_chars": 1, "min_claims": 1}))
+        said = words(piece)
+        if problem is None and any(
+            copied_share(said, words(candidate.pieces[j]), config.copy_ngram_words) > config.copy_max_share
+            for j in kept
+        ):
+            problem = REPEATS  # mostly says again what an earlier piece said
         if problem is None:
             kept.append(i)
         else:

@@ -331,3 +331,11 @@ async def test_a_copied_claim_is_left_out_and_the_rest_posted() -> None:
     assert isinstance(result, AIResult)
     assert result.text == "Both days cost somebody, so weigh who carries it."
     assert "support day" not in result.text
+
+
+def test_a_claim_that_mostly_repeats_an_earlier_one_is_dropped() -> None:
+    first = "The bill will help people who are already going through a difficult time."
+    again = "The bill will help people who are already going through a difficult time, but not all."
+    screened = gate.screen(Candidate([first, again], [False, False], INSTRUCTIONS, MEMBERS), CONFIG)
+    assert screened.kept == (0,)
+    assert screened.dropped == ((1, gate.REPEATS),)
