@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,13 @@ async def test_two_ai_participants_one_dead_reach_a_sealed_labelled_record(
     (post,) = ai_posts(thread)
     assert post.embeds[0].description
     assert "written by an AI" in (post.embeds[0].footer.text or "")
+    # Issue 10: every quote shown under the AI's text is a member's own words, verbatim.
+    said = {"Ada": "Mondays clash with the release.", "Grace": "Thursday is our support day."}
+    quoted = {f.name: f.value for f in post.embeds[0].fields}["Quoted from members"]
+    for line in quoted.split("\n"):
+        match = re.fullmatch(r'#(\d+) (\w+): "(.*)"', line)
+        assert match is not None, line
+        assert match[3] in said[match[2]]
 
     await table.admin.slash(thread, "deliberation advance", force=True)
     await table.ada.slash(thread, "consent", choice="endorse")
