@@ -13,8 +13,8 @@ member opts out of AI processing, and a moderator's draft stands for the AI to c
 Each task (position, critique, draft) is asked through the production path
 (`AIParticipant.respond`: prompt, schema, checks, gate, one retry) of three providers:
 
-- SmolLM2-135M-Instruct on the embedded xllamacpp server (time-bounded; round-robin over sizes
-  and tasks so that every cell gets requests before the budget runs out);
+- SmolLM2-135M-Instruct on the embedded xllamacpp server (time-bounded; each round asks a
+  position and a draft at every size and a critique at one size, in turn);
 - an ideal scripted provider: claims in its own words, citing listed sentences, drafts that
   answer every objection it was shown;
 - an adversarial scripted provider: every answer is bad (a copy of a member, an echo of the
@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import statistics
 import time
@@ -434,17 +435,23 @@ async def run_model(tables: list[Table], budget_seconds: float) -> tuple[dict[tu
     rounds = 0
     try:
         while time.perf_counter() - started < budget_seconds:
+            # Positions and drafts (the goals) at every size each round; a critique at one size,
+            # in turn.
+            goals: tuple[Task, ...] = ("position", "draft")
+            plan = [(t, task) for task in goals for t in tables]
+            plan.append((tables[rounds % len(tables)], cast(Task, "critique")))
             rounds += 1
-            for table in tables:
-                for task in TASKS:
-                    if time.perf_counter() - started >= budget_seconds:
-                        break
-                    await ask(participant, table, task, cells[(table.size, task)])
-                    log.info("model: %s/%s %s", table.size, task, cells[(table.size, task)].accepted)
+            for table, task in plan:
+                if time.perf_counter() - started >= budget_seconds:
+                    break
+                cell = cells[(table.size, task)]
+                await ask(participant, table, task, cell)
+                log.info("model: %s %s: %d/%d accepted", table.size, task, cell.accepted, cell.requests)
     finally:
         await participant.aclose()
         await server.astop()
-    return cells, {"seconds": time.perf_counter() - started, "rounds": rounds}
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return cells, {"seconds": time.perf_counter() - started, "rounds": rounds, "load": load}
 
 
 # ---------------------------------------------------------------- report
