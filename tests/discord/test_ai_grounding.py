@@ -119,7 +119,7 @@ async def test_anonymous_deliberations_show_aliases_under_the_quotes(
     await table.admin.slash(thread, "summary draft")
 
     (embed,) = _drafts(thread)
-    fields = {f.name: f.value for f in embed.fields}
+    fields = {f.name: f.value or "" for f in embed.fields}
     d = await bot.roundtable.get(table.guild.id, 1)
     ada_alias = d.participants[f"human:{table.ada.user.id}"].alias
     grace_alias = d.participants[f"human:{table.grace.user.id}"].alias
