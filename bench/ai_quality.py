@@ -1,7 +1,7 @@
 """AI quality benchmark: how often the AI path ends in a grounded, accepted contribution.
 
 Run: `.venv/bin/python -m bench.ai_quality` (`--model-seconds N` bounds the SmolLM2 part,
-default 240; `--no-model` runs the scripted providers only). Writes the "ai-quality" section of
+default 300; `--no-model` runs the scripted providers only). Writes the "ai-quality" section of
 docs/benchmarks.md.
 
 Deliberations are built from the Polis conversations in `../shared/data/polis/` with the real
@@ -505,7 +505,7 @@ def report(tables: list[Table], scripted: dict[str, dict[tuple[int, str], Cell]]
         "## AI quality: grounded, gated contributions (`bench/ai_quality.py`)",
         "",
         "Rerun: `.venv/bin/python -m bench.ai_quality` (`--model-seconds N` bounds the SmolLM2 part, "
-        "default 240 s; `--no-model` for the scripted providers alone).",
+        "default 300 s; `--no-model` for the scripted providers alone).",
         "",
         f"Machine: {machine()}",
         "",
@@ -581,7 +581,7 @@ async def main_async(args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--model-seconds", type=float, default=240.0)
+    parser.add_argument("--model-seconds", type=float, default=300.0)
     parser.add_argument("--no-model", action="store_true")
     parser.add_argument("--dry-run", action="store_true", help="print the section, do not write it")
     args = parser.parse_args()
