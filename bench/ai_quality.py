@@ -531,7 +531,9 @@ def report(tables: list[Table], scripted: dict[str, dict[tuple[int, str], Cell]]
         lines += [
             "### SmolLM2-135M-Instruct (embedded, one thread, temperature 0.7, 256 output tokens)",
             "",
-            f"{allc.requests} requests in {info['seconds']:.0f} s (a time budget; round-robin over sizes and tasks).",
+            f"{allc.requests} requests in {info['seconds']:.0f} s (a time budget; each round asks a position "
+            "and a draft at every size and a critique at one size, in turn). The machine is shared "
+            f"(load average {info['load']} at the end of the run), so latencies vary.",
             "",
             *_table("SmolLM2-135M", cells, tables, latency=True),
             "",
