@@ -619,6 +619,8 @@ def _ai_contribution(d: Deliberation, result: AIResult, task: Task, target: int 
         "latency_ms": round(result.latency_ms, 1),
         "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens,
+        # Each claim with its verified citations (contribution id and verbatim quote).
+        "claims": [claim.to_dict() for claim in result.claims],
     }
     if task == "position":
         text = result.text if not result.missing else f"{result.text}\n\nWhat I may be missing: {result.missing}"

@@ -57,6 +57,31 @@ class AIParticipantConfig(BaseModel):
         return value
 
 
+class GateConfig(BaseModel):
+    """The `[ai.gate]` section: what an AI contribution must be before it is posted (`bot.ai.gate`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Claims whose every quote was verified; fewer, and nothing is posted.
+    min_claims: int = Field(default=1, ge=1, le=10)
+    # Characters of posted text, at the least.
+    min_chars: int = Field(default=20, ge=1, le=1000)
+    # Letters among the non-space characters; below this the text is digits or punctuation.
+    min_letter_share: float = Field(default=0.6, ge=0, le=1)
+    # Share of the text's words copied (in runs of `copy_ngram_words`) from one member's text;
+    # above this the contribution is a copy.
+    copy_max_share: float = Field(default=0.5, gt=0, le=1)
+    copy_ngram_words: int = Field(default=5, ge=2, le=20)
+    # This many consecutive words of the prompt's own instructions make an echo.
+    echo_max_words: int = Field(default=6, ge=3, le=50)
+    # Share of the text's word runs that repeat an earlier run; above this it is a loop.
+    repeat_max_share: float = Field(default=0.3, gt=0, le=1)
+    # Every claim must end with a full stop, question or exclamation mark (after an unfinished
+    # tail is trimmed back to one). Off: a claim may end without one unless it ends on a comma
+    # or a word like "the" (small models often leave the final full stop out).
+    require_sentence_end: bool = False
+
+
 class AIConfig(BaseModel):
     """The `[ai]` section: participants, the embedded server and failure handling."""
 
@@ -79,6 +104,8 @@ class AIConfig(BaseModel):
     # Exponential backoff between retries: base * 2**attempt, capped, with jitter.
     backoff_base_seconds: float = Field(default=0.5, ge=0, le=60)
     backoff_max_seconds: float = Field(default=8.0, ge=0, le=600)
+    # The gate every AI contribution passes before it is posted.
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> AIConfig:

@@ -14,4 +14,9 @@ def unavailable_notice(name: str) -> str:
     return f"AI participant {clean_line(name, 40) or 'unnamed'} is unavailable"
 
 
-__all__ = ["ai_label", "unavailable_notice"]
+def rejected_notice(name: str, why: str) -> str:
+    """The notice posted instead of an AI contribution that failed the gate (`bot.ai.gate`)."""
+    return f"AI participant {clean_line(name, 40) or 'unnamed'} gave no usable contribution ({why})"
+
+
+__all__ = ["ai_label", "rejected_notice", "unavailable_notice"]

@@ -1,10 +1,13 @@
 """One AI participant behind one client path: `openai.AsyncOpenAI` to any OpenAI-compatible endpoint.
 
-The model is never trusted with structure. Every reply is bounded by a JSON schema when the
-endpoint supports one, parsed leniently, validated strictly, cleaned and clipped; ids it
-cites are filtered to the ids it was given. Failures (timeouts, refused connections, 5xx,
-garbage) are retried with backoff and end as `AIUnavailable`, never as an exception the
-caller must handle; a circuit breaker stops calling an endpoint that keeps failing.
+The model is never trusted with structure or with quotes. Every reply is bounded by a JSON
+schema when the endpoint supports one, parsed leniently, validated strictly, cleaned and
+clipped; every claim's citations are checked against the contributions the prompt showed
+(`bot.ai.grounding`), and what would be posted passes the gate (`bot.ai.gate`) or is not
+posted at all (`AIRejected`, after one retry). Ids it cites are filtered to the ids it was
+given. Transport failures (timeouts, refused connections, 5xx) are retried with backoff and
+end as `AIUnavailable`, never as an exception the caller must handle; a circuit breaker stops
+calling an endpoint that keeps failing.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ import openai
 from openai.resources.chat.completions import AsyncCompletions
 from openai.types.chat import ChatCompletion
 
-from bot.ai import prompts
-from bot.ai.clean import clean_line, clean_text
-from bot.ai.config import AIConfig, AIParticipantConfig
+from bot.ai import gate, grounding, prompts
+from bot.ai.clean import clean_line
+from bot.ai.config import AIConfig, AIParticipantConfig, GateConfig
 from bot.ai.labels import ai_label
-from bot.ai.prompts import Message, Note
-from bot.ai.types import AIRequest, AIResult, AIUnavailable, QuotedContribution
+from bot.ai.prompts import Material, Message
+from bot.ai.types import AIRejected, AIRequest, AIResult, AIUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,11 @@ Sleep = Callable[[float], Awaitable[None]]
 # The embedded server needs no key, but the SDK insists on one; a placeholder also stops the
 # SDK from picking up OPENAI_API_KEY and sending it to an endpoint it was not meant for.
 PLACEHOLDER_KEY = "not-needed"
-NOTE_OUTPUT_TOKENS = 160
-NOTE_CHARS = 400
 # The one retry after invalid output samples at least this warm: at temperature 0 it would
 # only repeat the same mistake.
 RETRY_TEMPERATURE = 0.6
-MAX_CONDENSE_LEVELS = 6
+# Room in the prompt for the material's own header lines, beyond the fixed parts.
+MATERIAL_HEADER_TOKENS = 60
 
 
 class OutputInvalid(ValueError):
@@ -166,19 +168,11 @@ def load_json_object(content: str | None) -> dict[str, Any]:
     raise OutputInvalid("malformed JSON")
 
 
-def _required_text(obj: dict[str, Any], key: str, max_chars: int) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise OutputInvalid(f"{key!r} missing or not a string")
-    text = clean_text(value, max_chars)
-    if not text:
-        raise OutputInvalid(f"{key!r} is empty")
-    return text
-
-
-def _optional_line(obj: dict[str, Any], key: str, max_chars: int) -> str | None:
-    value = obj.get(key)
-    return clean_line(value, max_chars) if isinstance(value, str) else None
+def _required_claims(obj: dict[str, Any]) -> list[Any]:
+    claims = obj.get("claims")
+    if not isinstance(claims, list) or not claims:
+        raise OutputInvalid("'claims' missing or not a list")
+    return claims
 
 
 def filter_ids(value: object, allowed: Sequence[int]) -> tuple[int, ...]:
@@ -212,8 +206,8 @@ class AIParticipant:
         jitter: Callable[[], float] = random.random,
         backoff_base_seconds: float = 0.5,
         backoff_max_seconds: float = 8.0,
-        map_concurrency: int = 2,
         unavailable_reason: str | None = None,
+        gate_config: GateConfig | None = None,
     ) -> None:
         self.config = config
         self.base_url = base_url
@@ -222,7 +216,7 @@ class AIParticipant:
         self._jitter = jitter
         self._backoff_base = backoff_base_seconds
         self._backoff_max = backoff_max_seconds
-        self._map_slots = asyncio.Semaphore(map_concurrency)
+        self.gate_config = gate_config or GateConfig()
         self._json_schema_ok = True
         self._client: openai.AsyncOpenAI | None = None
         self._unavailable_reason = unavailable_reason
@@ -280,11 +274,15 @@ class AIParticipant:
         started = time.perf_counter()
         try:
             result = await self._run(request, started)
-        except OutputInvalid as exc:
-            unavailable = AIUnavailable(self.name, f"invalid output: {exc}")
-            self.breaker.record_failure()
-            log.warning("AI participant %s unavailable: %s", self.name, unavailable.reason)
-            return unavailable
+        except AIRejected as rejected:
+            # Output that does not follow the format says the endpoint is misbehaving; output
+            # the gate refuses says only that this answer was not usable.
+            if rejected.why.startswith(gate.FORMAT):
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            log.warning("AI participant %s gave no usable contribution: %s", self.name, rejected.why)
+            return rejected
         except AIUnavailable as unavailable:
             self.breaker.record_failure()
             log.warning("AI participant %s unavailable: %s", self.name, unavailable.reason)
@@ -302,227 +300,171 @@ class AIParticipant:
     # -- tasks -----------------------------------------------------------------------------
 
     @property
-    def _budget_chars(self) -> int:
-        # Keep the schema's length bound reachable within the output token budget
-        # (about 2.5 characters per token, less the JSON around the text).
-        by_tokens = int((self.config.max_output_tokens - 60) * 2.5)
-        return max(100, min(self.config.max_output_chars, by_tokens))
+    def max_claims(self) -> int:
+        # About fifty output tokens a claim (text, quotes and JSON), after the other keys.
+        return max(1, min(4, (self.config.max_output_tokens - 60) // 50))
 
     @property
-    def _note_chars(self) -> int:
-        # Short enough to finish within the note's token limit (about 2.5 characters a token).
-        out_tokens = min(NOTE_OUTPUT_TOKENS, self.config.max_output_tokens)
-        return max(100, min(NOTE_CHARS, int((out_tokens - 20) * 2.5)))
+    def claim_chars(self) -> int:
+        # Keep the schema's length bound reachable within the output token budget (about 2.5
+        # characters per token, less the JSON around the text).
+        per_claim_tokens = (self.config.max_output_tokens - 60) / self.max_claims
+        return max(60, min(300, int(per_claim_tokens * 2.5) - 20))
 
     @property
     def _prompt_budget(self) -> int:
         return self.config.context_tokens - self.config.max_output_tokens - prompts.PROMPT_MARGIN_TOKENS
 
-    def _fits(self, messages: list[Message], output_tokens: int) -> bool:
-        limit = self.config.context_tokens - output_tokens - prompts.PROMPT_MARGIN_TOKENS
-        return prompts.estimate_messages_tokens(messages) <= limit
+    def material(self, request: AIRequest) -> Material:
+        """The contributions this participant's prompt can show, within its context."""
+        fixed = prompts.estimate_messages_tokens(self.task_messages(request, Material()))
+        return prompts.select_material(request, max(0, self._prompt_budget - fixed - MATERIAL_HEADER_TOKENS))
+
+    def task_messages(self, request: AIRequest, material: Material) -> list[Message]:
+        return prompts.task_messages(
+            request,
+            material,
+            name=self.config.name,
+            persona=self.config.persona,
+            max_claims=self.max_claims,
+            claim_chars=self.claim_chars,
+        )
+
+    def schema(self, request: AIRequest, material: Material) -> dict[str, Any]:
+        keys, chars, most = material.keys, self.claim_chars, self.max_claims
+        if request.task == "position":
+            return prompts.position_schema(keys, chars, most)
+        if request.task == "critique":
+            return prompts.critique_schema(keys, chars, most)
+        return prompts.draft_schema(keys, [c.id for c in material.shown], chars, most)
 
     async def _run(self, request: AIRequest, started: float) -> AIResult:
         exchange = _Exchange()
-        budget = self._budget_chars
-        given = tuple(c.id for c in request.contributions)
-        notes: list[Note] | None = None
-        messages = self._task_messages(request, None)
-        if not self._fits(messages, self.config.max_output_tokens):
-            notes = await self._condense(request, exchange)
-            messages = self._task_messages(request, notes)
-
-        stance: str | None
-        missing: str | None
-        answers: tuple[int, ...] = ()
-        if request.task == "draft":
-            refs = [n.number for n in notes] if notes is not None else list(given)
-            obj = await self._structured(
-                messages,
-                prompts.draft_schema(budget, refs),
-                exchange,
-                self.config.max_output_tokens,
-            )
-            exchange.calls.append(messages)
-            text = _required_text(obj, "proposal", self.config.max_output_chars)
-            cited = filter_ids(obj.get("answers"), refs)
-            if notes is not None:
-                by_number = {n.number: n.ids for n in notes}
-                cited_ids = {i for number in cited for i in by_number[number]}
-                answers = tuple(i for i in given if i in cited_ids)
-            else:
-                answers = cited
-            stance, missing = None, None
-        else:
-            key = "reasoning" if request.task == "position" else "critique"
-            schema = prompts.position_schema(budget) if request.task == "position" else prompts.critique_schema(budget)
-            obj = await self._structured(messages, schema, exchange, self.config.max_output_tokens, text_key=key)
-            exchange.calls.append(messages)
-            text = _required_text(obj, key, self.config.max_output_chars)
-            stance = _optional_line(obj, "stance", 80)
-            missing = _optional_line(obj, "missing", 200)
-
-        return AIResult(
-            participant=self.name,
-            model=self.model,
-            endpoint_host=self.endpoint_host,
-            stance=stance,
-            text=text,
-            missing=missing,
-            answers=answers,
-            prompt_sha256=prompts.prompt_sha256(exchange.calls),
-            given_ids=given,
-            left_out_count=request.left_out_count,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            prompt_tokens=exchange.prompt_tokens,
-            completion_tokens=exchange.completion_tokens,
-        )
-
-    def _task_messages(self, request: AIRequest, notes: Sequence[Note] | None) -> list[Message]:
-        return prompts.task_messages(
-            request,
-            name=self.config.name,
-            persona=self.config.persona,
-            budget_chars=self._budget_chars,
-            notes=notes,
-            item_tokens=self._prompt_budget // 3,
-        )
-
-    def _note_messages(
-        self,
-        request: AIRequest,
-        contributions: Sequence[QuotedContribution] = (),
-        notes: Sequence[Note] | None = None,
-    ) -> list[Message]:
-        return prompts.note_messages(
-            request,
-            name=self.config.name,
-            persona=self.config.persona,
-            contributions=contributions,
-            notes=notes,
-            budget_chars=self._note_chars,
-            item_tokens=self._prompt_budget // 3,
-        )
-
-    # -- map-reduce ------------------------------------------------------------------------
-
-    def _batches(self, items: Sequence[Any], build: Callable[[list[Any]], list[Message]]) -> list[list[Any]]:
-        """Greedy packing: as many items per batch as keep the note prompt within context."""
-        out_tokens = min(NOTE_OUTPUT_TOKENS, self.config.max_output_tokens)
-        batches: list[list[Any]] = []
-        current: list[Any] = []
-        for item in items:
-            if current and not self._fits(build([*current, item]), out_tokens):
-                batches.append(current)
-                current = []
-            current.append(item)
-        if current:
-            batches.append(current)
-        return batches
-
-    async def _condense(self, request: AIRequest, exchange: _Exchange) -> list[Note]:
-        """Summarise batches into notes, and notes into fewer notes, until the task fits."""
-        contribution_batches = self._batches(request.contributions, lambda batch: self._note_messages(request, batch))
-        log.info(
-            "AI participant %s condensing %d contributions in %d batches",
-            self.name,
-            len(request.contributions),
-            len(contribution_batches),
-        )
-        notes = await self._notes_from(
-            request,
-            [(self._note_messages(request, b), tuple(c.id for c in b)) for b in contribution_batches],
-            exchange,
-        )
-        for _ in range(MAX_CONDENSE_LEVELS):
-            if self._fits(self._task_messages(request, notes), self.config.max_output_tokens):
-                return notes
-            note_batches = self._batches(notes, lambda batch: self._note_messages(request, (), batch))
-            if len(note_batches) >= len(notes):  # no progress possible: pair them up regardless
-                note_batches = [notes[i : i + 2] for i in range(0, len(notes), 2)]
-            notes = await self._notes_from(
-                request,
-                [
-                    (
-                        self._note_messages(request, (), b),
-                        tuple(i for n in b for i in n.ids),
-                    )
-                    for b in note_batches
-                ],
-                exchange,
-            )
-        if self._fits(self._task_messages(request, notes), self.config.max_output_tokens):
-            return notes
-        raise AIUnavailable(self.name, "too much material to fit the model's context")
-
-    async def _notes_from(
-        self,
-        request: AIRequest,
-        jobs: list[tuple[list[Message], tuple[int, ...]]],
-        exchange: _Exchange,
-    ) -> list[Note]:
-        out_tokens = min(NOTE_OUTPUT_TOKENS, self.config.max_output_tokens)
-
-        note_chars = self._note_chars
-
-        async def one(messages: list[Message]) -> str:
-            async with self._map_slots:
-                obj = await self._structured(
-                    messages,
-                    prompts.note_schema(note_chars),
-                    exchange,
-                    out_tokens,
-                    text_key="note",
-                )
-                return _required_text(obj, "note", NOTE_CHARS)
-
-        texts = await asyncio.gather(*(one(messages) for messages, _ in jobs))
-        # Recorded in job order, not completion order, so the prompt hash is reproducible.
-        exchange.calls.extend(messages for messages, _ in jobs)
-        return [
-            Note(number=i + 1, text=text, ids=ids) for i, (text, (_, ids)) in enumerate(zip(texts, jobs, strict=True))
-        ]
-
-    # -- one structured exchange -----------------------------------------------------------
-
-    async def _structured(
-        self,
-        messages: list[Message],
-        schema: dict[str, Any],
-        exchange: _Exchange,
-        max_tokens: int,
-        *,
-        text_key: str = "proposal",
-    ) -> dict[str, Any]:
-        """A schema-bounded reply; on invalid output, one retry in `json_object` mode."""
-        problem = "no reply"
+        material = self.material(request)
+        messages = self.task_messages(request, material)
+        if prompts.estimate_messages_tokens(messages) > self._prompt_budget:
+            raise AIUnavailable(self.name, "the question alone does not fit the model's context")
+        schema = self.schema(request, material)
+        exchange.calls.append(messages)
+        why = "no reply"
+        format_failed = False
+        # One retry: after output that breaks the format (in json_object mode, for endpoints
+        # that ignore the schema), or after output the gate refuses (sampled warmer).
         for attempt in range(2):
-            use_schema = attempt == 0 and self._json_schema_ok
+            use_schema = self._json_schema_ok and not format_failed
             response_format: dict[str, Any] = (
                 {"type": "json_schema", "json_schema": schema} if use_schema else {"type": "json_object"}
             )
             try:
-                completion = await self._complete(messages, response_format, max_tokens, retry=attempt > 0)
+                completion = await self._complete(
+                    messages, response_format, self.config.max_output_tokens, retry=attempt > 0
+                )
             except _FormatRejected:
                 log.info("AI participant %s: endpoint refuses json_schema", self.name)
                 self._json_schema_ok = False
-                completion = await self._complete(messages, {"type": "json_object"}, max_tokens)
+                completion = await self._complete(messages, {"type": "json_object"}, self.config.max_output_tokens)
             exchange.add_usage(completion)
-            content = completion.choices[0].message.content if completion.choices else None
+            choice = completion.choices[0] if completion.choices else None
             try:
-                obj = load_json_object(content)
-                _required_text(obj, text_key, 10_000)  # the one field that must be there
+                obj = load_json_object(choice.message.content if choice is not None else None)
+                raw_claims = _required_claims(obj)
             except OutputInvalid as exc:
-                problem = str(exc)
-                log.info(
-                    "AI participant %s: invalid output (%s), attempt %d",
-                    self.name,
-                    problem,
-                    attempt + 1,
-                )
+                why, format_failed = f"{gate.FORMAT}: {exc}", True
+                log.info("AI participant %s: invalid output (%s), attempt %d", self.name, exc, attempt + 1)
                 continue
-            return obj
-        raise AIUnavailable(self.name, f"invalid output: {problem}")
+            format_failed = False
+            truncated = choice is not None and choice.finish_reason == "length"
+            outcome = self._accept(request, material, messages, obj, raw_claims, truncated=truncated)
+            if isinstance(outcome, str):
+                why = outcome
+                log.info("AI participant %s: output refused (%s), attempt %d", self.name, why, attempt + 1)
+                log.debug("AI participant %s: refused output %r", self.name, obj)
+                continue
+            stance, text, missing, claims, answers = outcome
+            return AIResult(
+                participant=self.name,
+                model=self.model,
+                endpoint_host=self.endpoint_host,
+                stance=stance,
+                text=text,
+                missing=missing,
+                answers=answers,
+                prompt_sha256=prompts.prompt_sha256(exchange.calls),
+                given_ids=tuple(c.id for c in material.shown),
+                left_out_count=request.left_out_count,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                prompt_tokens=exchange.prompt_tokens,
+                completion_tokens=exchange.completion_tokens,
+                claims=claims,
+            )
+        raise AIRejected(self.name, why)
+
+    def _accept(
+        self,
+        request: AIRequest,
+        material: Material,
+        messages: list[Message],
+        obj: dict[str, Any],
+        raw_claims: list[Any],
+        *,
+        truncated: bool,
+    ) -> tuple[str | None, str, str | None, tuple[grounding.Claim, ...], tuple[int, ...]] | str:
+        """The contribution to post from a parsed reply, or the gate's reason to post nothing."""
+        limit = self.claim_chars
+
+        def tidy(text: str) -> str:
+            # An unfinished tail after a finished sentence is dropped; the sentence stays.
+            return gate.trim_to_sentence(clean_line(text, limit) or "")
+
+        check = grounding.check_claims(raw_claims, material.sources, material.given, clean=tidy)
+        for text, problem in check.dropped:
+            log.info("AI participant %s: claim dropped (%s): %.80r", self.name, problem, text)
+        # The visible text within the length budget: whole claims only.
+        claims: list[grounding.Claim] = []
+        said: set[str] = set()
+        used = 0
+        for claim in check.kept:
+            if grounding.normalise(claim.text).casefold() in said:
+                continue  # the same point twice is said once
+            said.add(grounding.normalise(claim.text).casefold())
+            used += len(claim.text) + 3
+            if used > self.config.max_output_chars:
+                break
+            claims.append(claim)
+        # A claim that filled its length bound, or the last one when the token limit cut the
+        # reply, may have been cut short.
+        cut = [len(c.text) >= limit - 1 for c in claims]
+        if truncated and cut:
+            cut[-1] = True
+        members: dict[str, list[str]] = {}
+        for c in material.shown:
+            members.setdefault(c.author_label, []).append(c.text)
+        texts = {label: "\n".join(parts) for label, parts in members.items()}
+        instructions = prompts.instructions_of(messages)
+        screened = gate.screen(gate.Candidate([c.text for c in claims], cut, instructions, texts), self.gate_config)
+        for index, problem in screened.dropped:
+            log.info("AI participant %s: claim dropped (%s): %.80r", self.name, problem, claims[index].text)
+        if screened.verdict is not None:
+            return screened.verdict
+        claims = [claims[i] for i in screened.kept]
+        pieces = [c.text for c in claims]
+        missing: str | None = None
+        if request.task != "draft" and isinstance(obj.get("missing"), str):
+            missing = gate.trim_to_sentence(clean_line(obj["missing"], prompts.MISSING_CHARS) or "") or None
+            # Optional: a line the gate would refuse is left out rather than posted.
+            if missing and gate.gate(gate.Candidate([missing], [False], instructions, texts), self.gate_config):
+                missing = None
+        if request.task == "draft":
+            text = "\n".join(f"- {p}" for p in pieces)
+            answers = filter_ids(obj.get("answers"), [c.id for c in material.shown])
+            return None, text, None, tuple(claims), answers
+        stance = clean_line(obj["stance"], 80) if isinstance(obj.get("stance"), str) else None
+        allowed = prompts.POSITION_STANCES if request.task == "position" else prompts.CRITIQUE_STANCES
+        if stance is not None and stance.casefold() not in allowed and gate.letter_share(stance) < 0.8:
+            stance = None  # an endpoint without the schema's enum answered something odd
+        return stance, " ".join(pieces), missing, tuple(claims), ()
+
+    # -- one structured exchange -----------------------------------------------------------
 
     def _backoff(self, retry: int) -> float:
         delay = min(self._backoff_max, self._backoff_base * 2**retry)
@@ -599,7 +541,7 @@ def participants_from_config(
             sleep=sleep,
             backoff_base_seconds=config.backoff_base_seconds,
             backoff_max_seconds=config.backoff_max_seconds,
-            map_concurrency=config.parallel_requests,
+            gate_config=config.gate,
         )
         for p in config.participants
     ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.ai.grounding import Claim
+from bot.ai.labels import rejected_notice, unavailable_notice
+
 Task = Literal["position", "critique", "draft"]
 
 
@@ -62,6 +65,8 @@ class AIResult:
     latency_ms: float
     prompt_tokens: int | None
     completion_tokens: int | None
+    # What `text` is made of: each claim with its verified citations (`bot.ai.grounding`).
+    claims: tuple[Claim, ...] = ()
 
 
 # Both a result (returned by `ask_all`) and an exception (raised inside the retry loop).
@@ -85,4 +90,24 @@ class AIUnavailable(Exception):
     @property
     def notice(self) -> str:
         """The short public notice; the reason stays in the logs."""
-        return f"AI participant {self.participant} is unavailable"
+        return unavailable_notice(self.participant)
+
+
+class AIRejected(AIUnavailable):
+    """The participant answered, but the answer failed the gate (`bot.ai.gate`) and is not posted.
+
+    `reason` is what the record keeps ("gave no usable contribution (ends mid-word)"); `why`
+    is the gate's bare reason.
+    """
+
+    def __init__(self, participant: str, why: str) -> None:
+        super().__init__(participant, f"gave no usable contribution ({why})")
+        self.why = why
+
+    def __str__(self) -> str:
+        return self.notice
+
+    @property
+    def notice(self) -> str:
+        # The reason is the gate's own wording, safe to show: it names no host and no error.
+        return rejected_notice(self.participant, self.why)

@@ -20,7 +20,7 @@ from ai_fakes import (
 
 from bot.ai import prompts
 from bot.ai.participant import CircuitBreaker, ask_all, filter_ids, load_json_object
-from bot.ai.types import AIRequest, AIResult, AIUnavailable, QuotedContribution
+from bot.ai.types import AIRejected, AIRequest, AIResult, AIUnavailable, QuotedContribution
 
 QUESTION = "Should the project move its weekly meeting to Thursday?"
 CONTRIBUTIONS = (
@@ -30,7 +30,25 @@ CONTRIBUTIONS = (
 )
 POSITION = AIRequest(QUESTION, "position", CONTRIBUTIONS, left_out_count=2)
 DRAFT = AIRequest(QUESTION, "draft", CONTRIBUTIONS, left_out_count=0)
-GOOD_POSITION = {"stance": "mixed", "reasoning": "Both days have costs.", "missing": "Time zones."}
+GOOD_POSITION = {
+    "stance": "mixed",
+    "claims": [{"text": "Both days have costs for different people.", "quotes": ["1.1", "2.1"]}],
+    "missing": "How the time zones of members fall.",
+}
+
+
+def _word(i: int) -> str:
+    """A distinct made-up word per number (a long text that never repeats itself)."""
+    letters = ""
+    while True:
+        i, r = divmod(i, 26)
+        letters += chr(97 + r)
+        if not i:
+            return "w" + letters
+
+
+def _claim(text: str, *quotes: object) -> dict[str, object]:
+    return {"text": text, "quotes": list(quotes)}
 
 
 async def test_position_result_carries_provenance() -> None:
@@ -42,9 +60,19 @@ async def test_position_result_carries_provenance() -> None:
     assert result.endpoint_host == "fake.test"
     assert (result.stance, result.text, result.missing) == (
         "mixed",
-        "Both days have costs.",
-        "Time zones.",
+        "Both days have costs for different people.",
+        "How the time zones of members fall.",
     )
+    # The sentence numbers became checked citations: contribution id and the exact sentence.
+    assert [c.to_dict() for c in result.claims] == [
+        {
+            "text": "Both days have costs for different people.",
+            "cites": [
+                {"id": 1, "quote": "Mondays clash with the release."},
+                {"id": 2, "quote": "Thursday is our support day."},
+            ],
+        }
+    ]
     assert result.given_ids == (1, 2, 3)
     assert result.answers == ()
     assert result.left_out_count == 2
@@ -164,14 +192,14 @@ async def test_invalid_output_twice_is_unavailable() -> None:
     script = Script(completion("not json"), reply(stance="for"), default=reply(**GOOD_POSITION))
     result = await make_participant(script).respond(POSITION)
 
-    assert isinstance(result, AIUnavailable)
-    assert "invalid output" in result.reason
+    assert isinstance(result, AIRejected)
+    assert result.reason.startswith("gave no usable contribution (did not follow the reply format")
     assert script.formats == ["json_schema", "json_object"]
 
 
 @pytest.mark.parametrize(
     "content",
-    [None, "", "[1, 2]", '{"reasoning": 42}', '{"reasoning": "\\u0000\\u0007"}', "{broken"],
+    [None, "", "[1, 2]", '{"claims": 42}', '{"claims": [{"text": "\\u0000\\u0007", "quotes": ["1.1"]}]}', "{broken"],
 )
 async def test_garbage_is_never_accepted(content: str | None) -> None:
     script = Script(completion(content), completion(content))
@@ -193,7 +221,8 @@ def test_lenient_parsing_strips_chatter_and_fences() -> None:
 
 
 async def test_draft_answers_are_filtered_to_given_ids() -> None:
-    script = Script(reply(proposal="Meet on Thursdays.", answers=[3, 99, "1", 3, True, -1, 2.0]))
+    claims = [_claim("Meet on Thursdays, and ask the volunteers first.", "3.1")]
+    script = Script(reply(claims=claims, answers=[3, 99, "1", 3, True, -1, 2.0]))
     result = await make_participant(script).respond(DRAFT)
 
     assert isinstance(result, AIResult)
@@ -201,6 +230,9 @@ async def test_draft_answers_are_filtered_to_given_ids() -> None:
     assert set(result.answers) <= set(result.given_ids)
     schema = script.calls[0]["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["answers"]["items"]["enum"] == [1, 2, 3]
+    # A draft lists the objections first: they are what a proposal must answer.
+    assert schema["properties"]["claims"]["items"]["properties"]["quotes"]["items"]["enum"] == ["3.1", "1.1", "2.1"]
+    assert result.text == "- Meet on Thursdays, and ask the volunteers first."
 
 
 def test_filter_ids_ignores_non_lists() -> None:
@@ -211,28 +243,42 @@ def test_filter_ids_ignores_non_lists() -> None:
 async def test_output_is_cleaned_and_clipped() -> None:
     script = Script(
         reply(
-            stance="@everyone for",
-            reasoning="Hey @here and <@123456789012345678> see <#42> " + "x" * 5000,
-            missing="# HEADING",
+            stance="mixed",
+            claims=[
+                _claim("Hey @here and @everyone, the release week matters more than the weekday.", "1.1"),
+                _claim("Ask <@123456789012345678> in <#42>: " + " ".join(_word(i) for i in range(500)) + ".", "2.1"),
+            ],
+            missing="# HEADING about the members who were not asked.",
         )
     )
-    result = await make_participant(script, max_output_chars=300).respond(POSITION)
+    participant = make_participant(script, max_output_chars=300)
+    result = await participant.respond(POSITION)
 
     assert isinstance(result, AIResult)
     assert len(result.text) <= 300
     for raw in ("@everyone", "@here", "<@1", "<#4"):
         assert raw not in result.text + (result.stance or "")
+    # The over-long claim was clipped to its bound and ends on "…", never mid-word.
+    assert len(result.claims) == 2
+    assert len(result.claims[1].text) <= participant.claim_chars
     assert result.missing is not None
     assert not result.missing.startswith("#")
 
 
 async def test_critique_sends_the_target_as_quoted_data() -> None:
     request = AIRequest(QUESTION, "critique", CONTRIBUTIONS, 0, target_text="Meet Thursdays.")
-    script = Script(reply(stance="cautious", critique="Too vague.", missing="Costs."))
+    script = Script(
+        reply(
+            stance="supports it with changes",
+            claims=[_claim("It does not say who asks the volunteers.", "3.1")],
+            missing="What the support team thinks.",
+        )
+    )
     result = await make_participant(script).respond(request)
 
     assert isinstance(result, AIResult)
-    assert result.text == "Too vague."
+    assert result.text == "It does not say who asks the volunteers."
+    assert result.stance == "supports it with changes"
     user = script.calls[0]["messages"][1]["content"]
     assert '<<<DATA draft\n"Meet Thursdays."\nDATA>>>' in user
 
@@ -277,32 +323,33 @@ async def test_hung_transport_is_cut_by_the_guard_timeout() -> None:
     assert "timed out" in result.reason
 
 
-async def test_map_reduce_keeps_every_prompt_within_context() -> None:
-    contributions = tuple(
-        QuotedContribution(i, "position", f"Member {i}", "for", f"Point {i}: " + "word " * 60) for i in range(1, 201)
+async def test_too_much_material_is_cut_to_fit_the_context_and_says_so() -> None:
+    contributions = (
+        *(
+            QuotedContribution(i, "position", f"Member {i}", "for", f"Point {i} is this. " + "word " * 60 + ".")
+            for i in range(1, 201)
+        ),
+        QuotedContribution(500, "objection", "Member 500", None, "Nobody asked the volunteers at all."),
     )
     request = AIRequest(QUESTION, "draft", contributions, left_out_count=5)
-
-    def answer(call: dict[str, object]) -> object:
-        schema = call["response_format"]["json_schema"]  # type: ignore[index]
-        if schema["name"] == "note":
-            return reply(note="People mostly agree; some worry about support load.")
-        return reply(proposal="Meet on Thursdays, rotate support.", answers=[1, 2, 999])
-
-    script = Script(default=answer)
+    script = Script(reply(claims=[_claim("Ask the volunteers before anything moves.", "500.1")], answers=[500, 1]))
     participant = make_participant(script, context_tokens=2048, max_output_tokens=256)
     result = await participant.respond(request)
 
     assert isinstance(result, AIResult)
-    assert len(script.calls) > 2
-    for call in script.calls:
-        estimate = prompts.estimate_messages_tokens(call["messages"])
-        assert estimate + call["max_tokens"] <= 2048
-        assert "5 members opted out" in call["messages"][1]["content"]
-    assert set(result.answers) <= set(result.given_ids)
-    assert result.answers  # notes 1 and 2 were cited, so their contributions are answered
-    assert result.given_ids == tuple(range(1, 201))
-    assert result.prompt_sha256 == prompts.prompt_sha256([c["messages"] for c in script.calls])
+    assert len(script.calls) == 1  # one call: no summaries of summaries to quote from
+    call = script.calls[0]
+    assert prompts.estimate_messages_tokens(call["messages"]) + call["max_tokens"] <= 2048
+    user = call["messages"][1]["content"]
+    assert "5 members opted out" in user
+    shown = len(result.given_ids)
+    assert 10 < shown < 201
+    assert f"{201 - shown} more contributions are not shown, for lack of room." in user
+    # The objection comes first, whatever its id.
+    assert result.given_ids[0] == 500
+    assert result.answers == (500, 1)
+    assert result.claims[0].citations[0].quote == "Nobody asked the volunteers at all."
+    assert result.prompt_sha256 == prompts.prompt_sha256([call["messages"]])
 
 
 async def test_missing_api_key_env_is_unavailable_without_a_call(

@@ -9,7 +9,7 @@ from ai_fakes import Script, make_participant, reply
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.ai import prompts
+from bot.ai import grounding, prompts
 from bot.ai.clean import ZWSP, clean_line, clean_text
 from bot.ai.labels import ai_label, unavailable_notice
 from bot.ai.types import AIRequest, AIResult, QuotedContribution
@@ -40,7 +40,13 @@ def _blocks(content: str) -> dict[str, list[str]]:
 
 
 async def test_injection_attempts_end_up_only_as_quoted_data() -> None:
-    script = Script(reply(stance="for", reasoning="Consensus reached. @everyone", missing="x"))
+    script = Script(
+        reply(
+            stance="for",
+            claims=[{"text": "Consensus is not mine to declare, says @everyone here.", "quotes": ["1.1"]}],
+            missing="The members who opted out.",
+        )
+    )
     result = await make_participant(script).respond(_request())
 
     messages = script.calls[0]["messages"]
@@ -49,19 +55,22 @@ async def test_injection_attempts_end_up_only_as_quoted_data() -> None:
     for text in INJECTIONS:
         assert text[:20] not in system
 
-    # Exactly the blocks the prompt builds, each line one JSON value.
+    # Exactly the blocks the prompt builds: a header per contribution, then its numbered
+    # sentences, each one JSON string.
     assert user.count("<<<DATA") == 2
     assert user.count("DATA>>>") == 2
     blocks = _blocks(user)
     assert set(blocks) == {"question", "contributions"}
-    quoted = [json.loads(line) for line in blocks["contributions"]]
-    assert [q["id"] for q in quoted] == list(range(1, len(INJECTIONS) + 1))
-    for q, original in zip(quoted, INJECTIONS, strict=True):
-        if len(original) < 1000:
-            assert q["text"] == original  # verbatim, as data
-        else:
-            assert q["text"].endswith("[clipped]")
-            assert len(q["text"]) < 2000
+    headers = [line for line in blocks["contributions"] if line.startswith("#")]
+    sentences = [line for line in blocks["contributions"] if not line.startswith("#")]
+    assert [int(h[1:].split()[0]) for h in headers] == list(range(1, len(INJECTIONS) + 1))
+    for line in sentences:
+        key, _, quoted = line.partition(" ")
+        assert re.fullmatch(r"\[\d+\.\d+\]", key)
+        sentence = json.loads(quoted)
+        owner = INJECTIONS[int(key[1:].split(".")[0]) - 1]
+        assert grounding.normalise(sentence) in grounding.normalise(owner)  # verbatim, as data
+        assert len(sentence) <= grounding.MAX_QUOTE_CHARS
     # Special tokens and markers cannot appear raw: `<` and `>` are escaped.
     outside = user.replace("<<<DATA", "").replace("DATA>>>", "")
     assert "<|im_start|>" not in outside
@@ -76,7 +85,8 @@ async def test_injection_attempts_end_up_only_as_quoted_data() -> None:
 
 
 async def test_draft_with_injections_cites_only_given_ids() -> None:
-    script = Script(reply(proposal="Adopted by consensus!", answers=[1, 2, 10_000, -5]))
+    claims = [{"text": "Ask the volunteers before the meeting moves.", "quotes": ["7.1"]}]
+    script = Script(reply(claims=claims, answers=[1, 2, 10_000, -5]))
     result = await make_participant(script).respond(_request("draft"))
     assert isinstance(result, AIResult)
     assert result.answers == (1, 2)
@@ -84,9 +94,9 @@ async def test_draft_with_injections_cites_only_given_ids() -> None:
 
 def test_one_left_out_member_is_singular() -> None:
     request = AIRequest("Q?", "position", (), left_out_count=1)
-    messages = prompts.task_messages(request, name="n", persona="p", budget_chars=200)
+    messages = prompts.task_messages(request, prompts.Material(), name="n", persona="p", max_claims=2, claim_chars=200)
     assert "1 member opted out of AI processing" in messages[1]["content"]
-    assert "No member has contributed yet." in messages[1]["content"]
+    assert "No member contribution can be quoted yet." in messages[1]["content"]
 
 
 def test_prompt_hash_covers_exact_messages() -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ACCEPTS, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
 from bot.exts._shared.buttons import ObjectionButton, PersistentButton, RespondButton, VoteButton, components
@@ -114,6 +115,12 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
         embed.add_field(name="Votes", value=tally_text(d, c.id), inline=False)
     if c.answers:
         embed.add_field(name="Answers", value=", ".join(f"#{i}" for i in c.answers), inline=False)
+    # An AI's claims rest on members' own words, each quote checked before posting: show them.
+    cited = "\n".join(f'#{s.id} {s.author}: "{s.quote}"' for s in coverage.sources(d, c))
+    if cited:
+        embed.add_field(name="Quoted from members", value=_clip(cited, 1024), inline=False)
+    if c.kind is ContributionKind.DRAFT and (left := coverage.not_addressed_text(coverage.unaddressed(d, c.id))):
+        embed.add_field(name="Not addressed", value=_clip(left, 1024), inline=False)
     footer = [f"Deliberation #{d.id}"]
     if c.history:
         footer.append(f"edited {len(c.history)} time{'s' if len(c.history) != 1 else ''}")

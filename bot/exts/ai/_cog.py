@@ -25,7 +25,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.ai.labels import unavailable_notice
 from bot.ai.types import Task
 from bot.engine.errors import AlreadyRecorded, RoundtableError
 from bot.engine.model import Actor
@@ -95,7 +94,8 @@ class AIParticipants(commands.Cog):
             for failed in turn.unavailable:
                 # The reason stays in the logs: it may name hosts or errors members need not see.
                 log.info("AI participant %s unavailable: %s", failed.participant, failed.reason)
-                await safe_send(channel, f"{unavailable_notice(failed.participant)}; the deliberation goes on.")
+                # A rejected answer's notice says why (the gate's own words, e.g. "ends mid-word").
+                await safe_send(channel, f"{failed.notice}; the deliberation goes on.")
 
     # ------------------------------------------------------------------ AI positions when due
 
