@@ -105,9 +105,10 @@ class ArchiveServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server  # the bound port when 0 was asked for
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        # The bound port, when 0 (any free port) was asked for.
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
         self._task = asyncio.create_task(self._poll(), name="roundtable-archive-poller")
 
     async def stop(self) -> None:
@@ -120,10 +121,11 @@ class ArchiveServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_rebuilt(self, timeout: float) -> None:
+    async def wait_rebuilt(self, seconds: float) -> None:
         """Wait for the next rebuild (tests and the sandbox use it)."""
         self._rebuilt.clear()
-        await asyncio.wait_for(self._rebuilt.wait(), timeout)
+        async with asyncio.timeout(seconds):
+            await self._rebuilt.wait()
 
     async def rebuild_if_changed(self) -> bool:
         store = await Store.open(self.db, migrate=False)

@@ -120,7 +120,9 @@ async def populate(rt: Roundtable, clock: ManualClock) -> Archive:
 
     # 3. Advice: positions and synthesis, no decision.
     clock.advance(60 * 24 * 30)
-    a = (await rt.start(GUILD, 5, MOD, "What should the next workshop cover?", template="advice", ai=False)).deliberation
+    a = (
+        await rt.start(GUILD, 5, MOD, "What should the next workshop cover?", template="advice", ai=False)
+    ).deliberation
     await rt.act(GUILD, a.id, lambda d, at: d.state_position(CLEO, "Testing", "Property-based testing.", at))
     await rt.act(GUILD, a.id, lambda d, at: d.state_position(DAN, "Docs", "Writing good docs.", at))
     await _advance(rt, clock, GUILD, a.id)
@@ -142,7 +144,9 @@ async def populate(rt: Roundtable, clock: ManualClock) -> Archive:
     await _advance(rt, clock, GUILD, n.id)
 
     # 5. Another guild's record, which must never appear in this guild's archive.
-    o = (await rt.start(OTHER_GUILD, 6, MOD, "Another server's secret question?", template="quick", quorum=1)).deliberation
+    o = (
+        await rt.start(OTHER_GUILD, 6, MOD, "Another server's secret question?", template="quick", quorum=1)
+    ).deliberation
     await rt.act(OTHER_GUILD, o.id, lambda d, at: d.state_position(ADA, "Yes", "Elsewhere.", at))
     await _advance(rt, clock, OTHER_GUILD, o.id)
     await rt.act(OTHER_GUILD, o.id, lambda d, at: d.give_consent(ADA, ConsentChoice.ENDORSE, at))
