@@ -549,11 +549,34 @@ async def run_demo(sandbox: Sandbox) -> str:
             why="Two moderators cannot handle reports from four hundred members.",
         )
         await m["Alan"].slash(channel, "statement", text="We should first ask members what problems they see.")
+        # The moderator's dissent panel (shown to the Moderator, the page's first viewer): open
+        # objections, who is silent, and the opinion map so far.
+        await mod.slash(channel, "dissent")
+
+    def panel_shown() -> bool:
+        last = list(channel.history(viewer=mod))[-1:]
+        return any(e.title and e.title.startswith("Dissent panel") for m in last for e in m.embeds)
+
+    await _settle_until(sandbox, panel_shown, DEMO_AI_WAIT_SECONDS)
+    async with sandbox.turn:
         await sandbox.preview.refresh()
     return (
         f"Demo ready: deliberation #{sealed_id} is sealed (see the web archive and #archive), and #{open_id} "
         f"is open in its dissent round with an objection and a dissent map. {ai_note}"
     )
+
+
+async def _settle_until(sandbox: Sandbox, done: Callable[[], bool], seconds: float) -> bool:
+    """Settle the simulator until `done()` (work on other threads finishes after settling)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        async with sandbox.turn:
+            await sandbox.env.settle()
+        if done():
+            return True
+        await asyncio.sleep(0.2)
+    return False
 
 
 async def _wait_for_ai(sandbox: Sandbox, deliberation_id: int) -> str:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -89,7 +89,6 @@ class ArchiveServer:
     _state: tuple[int, int] | None = None
     _runner: web.AppRunner | None = None
     _task: asyncio.Task[None] | None = None
-    _rebuilt: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         if self.host not in LOOPBACK:
@@ -121,11 +120,11 @@ class ArchiveServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_rebuilt(self, seconds: float) -> None:
-        """Wait for the next rebuild (tests and the sandbox use it)."""
-        self._rebuilt.clear()
+    async def wait_for_records(self, count: int, seconds: float) -> None:
+        """Wait until the served site holds at least `count` records (tests use it)."""
         async with asyncio.timeout(seconds):
-            await self._rebuilt.wait()
+            while self.last is None or self.last.records < count:
+                await asyncio.sleep(0.1)
 
     async def rebuild_if_changed(self) -> bool:
         store = await Store.open(self.db, migrate=False)
@@ -141,7 +140,6 @@ class ArchiveServer:
             await store.close()
         self._state = state
         self.builds += 1
-        self._rebuilt.set()
         log.info("Archive rebuilt: %s record(s) in %s", self.last.records, self.out)
         return True
 
