@@ -91,6 +91,7 @@ class ArchiveServer:
     _task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
+        self._built = asyncio.Condition()
         if self.host not in LOOPBACK:
             raise ValueError("the archive is served on 127.0.0.1 only")
 
@@ -122,9 +123,8 @@ class ArchiveServer:
 
     async def wait_for_records(self, count: int, seconds: float) -> None:
         """Wait until the served site holds at least `count` records (tests use it)."""
-        async with asyncio.timeout(seconds):
-            while self.last is None or self.last.records < count:
-                await asyncio.sleep(0.1)
+        async with asyncio.timeout(seconds), self._built:
+            await self._built.wait_for(lambda: self.last is not None and self.last.records >= count)
 
     async def rebuild_if_changed(self) -> bool:
         store = await Store.open(self.db, migrate=False)
@@ -140,6 +140,8 @@ class ArchiveServer:
             await store.close()
         self._state = state
         self.builds += 1
+        async with self._built:
+            self._built.notify_all()
         log.info("Archive rebuilt: %s record(s) in %s", self.last.records, self.out)
         return True
 

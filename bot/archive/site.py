@@ -202,6 +202,7 @@ def _record_view(stored: StoredRecord, charts: Charts) -> dict[str, Any]:
     ]
     return {
         "r": record,
+        "moderator": _moderator(record),
         "stored": stored,
         "digest": record_digest(record),
         "replies_to": targets,
@@ -216,6 +217,18 @@ def _record_view(stored: StoredRecord, charts: Charts) -> dict[str, Any]:
         "json_name": f"decision-{stored.deliberation_id}.json",
         "markdown_name": f"decision-{stored.deliberation_id}.md",
     }
+
+
+def _moderator(record: dict[str, Any]) -> str:
+    """The moderator as the page shows them: in an anonymous record, their alias.
+
+    The record's `moderator` field holds the moderator's name even when members are under
+    aliases; the page keeps to the aliases (the JSON beside it is the record as sealed).
+    """
+    if not record.get("anonymous"):
+        return str(record["moderator"])
+    aliases = [h["name"] for h in record["participants"]["humans"] if h.get("role") == "moderator"]
+    return aliases[0] if aliases else "the moderator"
 
 
 def _index_entry(stored: StoredRecord) -> dict[str, Any]:
