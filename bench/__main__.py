@@ -13,6 +13,7 @@ BENCHES = {
     "store": "bench.store_bench",
     "discord": "bench.discord_bench",
     "polis": "bench.polis_bench",
+    "cli": "bench.cli_bench",
     "ai": "bench.ai_bench",
 }
 

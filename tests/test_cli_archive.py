@@ -92,7 +92,8 @@ def test_every_help_lists_the_exit_codes(command: list[str], tmp_path: Path) -> 
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[discord]\ntoken = "not-a-real-token"\n[database]\npath = "{tmp_path / "rt.sqlite3"}"\n[ai]\nenabled = false\n',
+        f'[discord]\ntoken = "not-a-real-token"\n[database]\npath = "{tmp_path / "rt.sqlite3"}"\n'
+        '[ai]\nenabled = false\n',
         encoding="utf-8",
     )
     return path

@@ -346,6 +346,38 @@ def draw_charts(stored: StoredRecord, deliberation: Deliberation | None, out: Pa
     return Charts(consent=consent, opinion_map=opinion, opinion_caption=caption, notes=tuple(notes))
 
 
+def _manifest(stored: StoredRecord, out: Path) -> Path:
+    return out / CHART_DIR / f"decision-{stored.deliberation_id}-{stored.chain_head[:12]}.json"
+
+
+def _cached_charts(stored: StoredRecord, out: Path) -> Charts | None:
+    """The charts an earlier build drew for this very record (same chain head), if all still there."""
+    try:
+        data = json.loads(_manifest(stored, out).read_text(encoding="utf-8"))
+        charts = Charts(
+            consent=data["consent"],
+            opinion_map=data["opinion_map"],
+            opinion_caption=data["opinion_caption"],
+            notes=tuple(data["notes"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    files = [f for f in (charts.consent, charts.opinion_map) if f]
+    return charts if all((out / f).is_file() for f in files) else None
+
+
+def _draw_and_remember(stored: StoredRecord, deliberation: Deliberation | None, out: Path) -> Charts:
+    charts = draw_charts(stored, deliberation, out)
+    manifest = {
+        "consent": charts.consent,
+        "opinion_map": charts.opinion_map,
+        "opinion_caption": charts.opinion_caption,
+        "notes": list(charts.notes),
+    }
+    _write(_manifest(stored, out), json.dumps(manifest).encode())
+    return charts
+
+
 # ---------------------------------------------------------------------- from the store
 
 
@@ -370,9 +402,12 @@ async def build_archive(
     drawn: dict[int, Charts] = {}
     if charts:
         for stored in records:
-            events = await store.load_events(guild_id, stored.deliberation_id)
-            deliberation = Deliberation.from_events(stored.deliberation_id, guild_id, events) if events else None
-            drawn[stored.deliberation_id] = await asyncio.to_thread(draw_charts, stored, deliberation, out)
+            cached = _cached_charts(stored, out)
+            if cached is None:
+                events = await store.load_events(guild_id, stored.deliberation_id)
+                deliberation = Deliberation.from_events(stored.deliberation_id, guild_id, events) if events else None
+                cached = await asyncio.to_thread(_draw_and_remember, stored, deliberation, out)
+            drawn[stored.deliberation_id] = cached
     else:
         drawn = {s.deliberation_id: Charts(notes=("Charts were not drawn for this build.",)) for s in records}
     pages = await asyncio.to_thread(
