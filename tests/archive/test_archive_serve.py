@@ -66,3 +66,29 @@ async def test_a_newly_sealed_record_appears_without_a_restart(
 def test_the_archive_is_served_on_loopback_only(db_path: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         ArchiveServer(db_path, GUILD, tmp_path / "site", host="0.0.0.0")
+
+
+async def test_a_rebuild_reuses_the_charts_of_sealed_records_and_redraws_missing_ones(
+    settings: Settings, clock: ManualClock, db_path: Path, tmp_path: Path
+) -> None:
+    from bot.archive import build_archive
+    from bot.store import Store
+
+    rt = await Roundtable.open(settings, clock)
+    await sealed_quick(rt, clock, GUILD, "Move to Fridays?")
+    await rt.close()
+    out = tmp_path / "site"
+    store = await Store.open(db_path)
+    try:
+        await build_archive(store, GUILD, out)
+        charts = sorted((out / "charts").glob("*.png"))
+        assert charts
+        drawn = {p: p.stat().st_mtime_ns for p in charts}
+        await build_archive(store, GUILD, out)
+        assert {p: p.stat().st_mtime_ns for p in sorted((out / "charts").glob("*.png"))} == drawn
+        # A chart lost from the folder is drawn again, not linked broken.
+        charts[0].unlink()
+        await build_archive(store, GUILD, out)
+        assert charts[0].read_bytes().startswith(b"\x89PNG")
+    finally:
+        await store.close()
