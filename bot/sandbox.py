@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import pickle
+import signal
 import webbrowser
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -431,17 +432,23 @@ def run_from_cli(args: argparse.Namespace) -> int:
     # The simulator's own chatter is not what a newcomer needs to read.
     for noisy in ("discord", "simcord", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run_sandbox(
-                settings,
-                port=args.port,
-                open_browser=args.open_browser,
-                data_dir=Path(args.data_dir),
-                speed=args.speed,
-                demo=args.demo,
-            )
+    async def until_stopped() -> None:
+        # Ctrl-C and a service manager's SIGTERM both stop the sandbox through its clean-up, which
+        # saves the clock and the channels' history for the next session.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await run_sandbox(
+            settings,
+            port=args.port,
+            open_browser=args.open_browser,
+            data_dir=Path(args.data_dir),
+            speed=args.speed,
+            demo=args.demo,
         )
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(until_stopped())
     return 0
 
 

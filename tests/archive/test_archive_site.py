@@ -349,3 +349,31 @@ def test_the_block_is_quoted_as_a_standing_objection(site: Site) -> None:
     assert "Block #" in text
     assert BLOCK_REASON in text
     assert "No consensus" in text
+
+
+def test_citations_in_an_ai_contributions_provenance_are_listed_as_text(site: Site, tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from bot.archive.site import Charts, render_site
+
+    stored = site.records[site.ids.consent]
+    record = json.loads(json.dumps(stored.record))
+    ai_position = next(p for p in record["positions"] if p["author"]["kind"] == "ai")
+    cited = next(p for p in record["positions"] if p["author"]["kind"] == "human")
+    ai_position["provenance"]["citations"] = [
+        {"contribution_id": cited["id"], "quote": cited["text"]},
+        {"contribution_id": cited["id"], "quote": "<i>quoted</i> @everyone"},
+    ]
+    render_site(
+        [replace(stored, record=record)],
+        {stored.deliberation_id: Charts()},
+        tmp_path,
+        guild_id=GUILD,
+        generated_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    html = (tmp_path / f"decision-{stored.deliberation_id}.html").read_text(encoding="utf-8")
+    assert "Citations" in html
+    assert f'<a href="#c{cited["id"]}">#{cited["id"]}</a>: <q>{cited["text"]}</q>' in html
+    assert "&lt;i&gt;quoted&lt;/i&gt; @everyone" in html
+    assert not any(tag == "i" for tag, _ in _elements(html))
