@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -84,11 +84,12 @@ class ArchiveServer:
     port: int = 0
     poll_seconds: float = POLL_SECONDS
     charts: bool = True
-    builds: int = 0
-    last: BuildReport | None = None
-    _state: tuple[int, int] | None = None
-    _runner: web.AppRunner | None = None
-    _task: asyncio.Task[None] | None = None
+    # How many times the site was built, and the last build's report.
+    builds: int = field(default=0, init=False)
+    last: BuildReport | None = field(default=None, init=False)
+    _state: tuple[int, int] | None = field(default=None, init=False, repr=False)
+    _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._built = asyncio.Condition()

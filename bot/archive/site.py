@@ -9,13 +9,12 @@ statement numbers, never names.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -381,10 +380,6 @@ def _draw_and_remember(stored: StoredRecord, deliberation: Deliberation | None, 
 # ---------------------------------------------------------------------- from the store
 
 
-async def known_guilds(store: Store) -> list[int]:
-    return await store.guild_ids()
-
-
 async def build_archive(
     store: Store,
     guild_id: int,
@@ -416,22 +411,12 @@ async def build_archive(
     return BuildReport(out=out, guild_id=guild_id, records=len(records), pages=pages)
 
 
-def fingerprint(records: Iterable[StoredRecord]) -> str:
-    """What the site depends on, to rebuild only when a record was sealed (or changed)."""
-    digest = hashlib.sha256()
-    for stored in records:
-        digest.update(f"{stored.deliberation_id}:{stored.chain_head};".encode())
-    return digest.hexdigest()
-
-
 __all__ = [
     "BuildReport",
     "Charts",
     "UnknownGuild",
     "build_archive",
     "draw_charts",
-    "fingerprint",
-    "known_guilds",
     "page_name",
     "render_site",
 ]
