@@ -98,7 +98,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise CommandError(
             "Discord refused the bot's intents: enable them for the bot in the developer portal.", EXIT_DISCORD
         ) from None
-    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException, OSError, TimeoutError) as exc:
+    # Connection failures only (aiohttp's include DNS and refused connections): a local OSError, such
+    # as an unwritable database folder, is not Discord's and keeps its traceback.
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.ConnectionClosed, discord.HTTPException,
+            TimeoutError) as exc:
         reason = str(exc) or type(exc).__name__
         raise CommandError(f"Cannot reach Discord: {reason}. Check the network and try again.", EXIT_DISCORD) from None
     return EXIT_OK
