@@ -14,6 +14,7 @@ BENCHES = {
     "verify": "bench.verify_bench",
     "discord": "bench.discord_bench",
     "polis": "bench.polis_bench",
+    "cli": "bench.cli_bench",
     "ai": "bench.ai_bench",
 }
 

@@ -1,24 +1,46 @@
-"""`python -m bot`: run the bot, open the sandbox, verify and export the archive, migrate."""
+"""`python -m bot`: run the bot, open the sandbox, verify, export and publish the archive, migrate.
+
+Only the standard library is imported up front, so `--help` answers at once; each command
+imports what it uses (discord.py, the store, scikit-learn, matplotlib, SimCord) when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    from bot.archive.site import BuildReport
+    from bot.config import Settings
+    from bot.store import Store
 
-from bot.analysis.cli import add_commands as add_polis_commands
-from bot.config import CONFIG_ENV, Settings
-from bot.engine import Actor, RoundtableError
-from bot.sandbox import add_command as add_sandbox_command
-from bot.service import Roundtable
-from bot.store import Store
+_T = TypeVar("_T")
+
+# Kept here, not imported from bot.config: the help text must not load the settings machinery.
+CONFIG_ENV = "ROUNDTABLE_CONFIG"
+
+# Exit codes (listed in `--help`).
+EXIT_OK = 0
+EXIT_FAILED = 1  # the check failed (verify found tampering) or the request was refused
+EXIT_USAGE = 2  # bad usage or input: unknown guild, no database, invalid settings, no token
+EXIT_DISCORD = 3  # Discord could not be reached, or it rejected the token
+EXIT_CODES = """exit codes:
+  0  done
+  1  the check failed (verify found an altered record or event) or the request was refused
+  2  bad usage or input: an unknown guild, no database, invalid settings, no token
+  3  Discord could not be reached, or it rejected the token (run)"""
+
+
+class CommandError(Exception):
+    """A command cannot go on: one clear line for the operator, and the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
 
 NO_TOKEN = """No Discord token is set, so Roundtable cannot connect to Discord.
 
@@ -31,14 +53,24 @@ Or try the bot without Discord, in the offline sandbox:  make sandbox
 """
 
 
+def _run_async(coro: Coroutine[Any, Any, _T]) -> _T:
+    import asyncio  # not at the top: it alone costs a sixth of the help's time budget
+
+    return asyncio.run(coro)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
     overrides: dict[str, Any] = {}
     if getattr(args, "db", None):
         overrides["database"] = {"path": Path(args.db)}
     try:
         settings = Settings.load(Path(args.config) if args.config else None, **overrides)
     except ValidationError as exc:
-        raise SystemExit(f"The configuration is not valid:\n{exc}") from exc
+        raise CommandError(f"The configuration is not valid:\n{exc}") from exc
     return settings
 
 
@@ -47,11 +79,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    import logging
+
+    import aiohttp
+    import discord
+
     from bot.app import create_bot  # discord.py is imported only when the bot runs
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    create_bot(settings).run(settings.discord.token.get_secret_value(), log_handler=None)
-    return 0
+    try:
+        create_bot(settings).run(settings.discord.token.get_secret_value(), log_handler=None)
+    except discord.LoginFailure as exc:
+        raise CommandError(
+            f"Discord rejected the token ({exc}); set a valid one in config.toml or ROUNDTABLE__DISCORD__TOKEN.",
+            EXIT_DISCORD,
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise CommandError(
+            "Discord refused the bot's intents: enable them for the bot in the developer portal.", EXIT_DISCORD
+        ) from None
+    # Connection failures only (aiohttp's include DNS and refused connections): a local OSError, such
+    # as an unwritable database folder, is not Discord's and keeps its traceback.
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.ConnectionClosed, discord.HTTPException,
+            TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise CommandError(f"Cannot reach Discord: {reason}. Check the network and try again.", EXIT_DISCORD) from None
+    return EXIT_OK
+
+
+async def _open_guild(path: Path, guild_id: int) -> Store:
+    """The store, if it holds `guild_id`; otherwise a CommandError naming the guilds it holds."""
+    from bot.store import Store
+
+    store = await Store.open(path, migrate=False)
+    try:
+        known = await store.guild_ids()
+    except Exception:
+        await store.close()  # an open connection's thread would keep the process alive
+        raise
+    if guild_id not in known:
+        await store.close()
+        held = ", ".join(str(g) for g in known) or "none"
+        raise CommandError(f"The database {path} holds nothing for guild {guild_id}. Guild ids it holds: {held}.")
+    return store
+
+
+def _database(args: argparse.Namespace) -> Path:
+    path = _settings(args).database.path
+    if not path.exists():
+        raise CommandError(f"No database at {path}.")
+    return path
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -63,10 +140,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from bot.verify_cli import export_cli
 
-    return export_cli(args, _settings(args).database.path)
+    return export_cli(args, _database(args))
 
 
 async def _upgrade(path: Path) -> tuple[int, int]:
+    from bot.store import Store
+
     store = await Store.open(path, migrate=False)
     try:
         return await store.migrate()
@@ -76,13 +155,17 @@ async def _upgrade(path: Path) -> tuple[int, int]:
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     path = _settings(args).database.path
-    before, after = asyncio.run(_upgrade(path))
+    before, after = _run_async(_upgrade(path))
     print(f"{path}: schema version {before} -> {after}." if after != before else f"{path}: up to date ({after}).")
     return 0
 
 
 async def _polis_import(settings: Settings, args: argparse.Namespace) -> str:
+    from datetime import UTC, datetime
+
+    from bot.engine import Actor
     from bot.polis import ReplayClock, import_polis
+    from bot.service import Roundtable
 
     clock = ReplayClock(datetime.now(UTC))
     roundtable = await Roundtable.open(settings, clock)
@@ -107,12 +190,13 @@ def _cmd_polis_import(args: argparse.Namespace) -> int:
     if not (args.directory / "comments.csv").is_file() or not (args.directory / "votes.csv").is_file():
         print(f"{args.directory} is not a Polis export (comments.csv and votes.csv).", file=sys.stderr)
         return 2
-    print(asyncio.run(_polis_import(_settings(args), args)))
+    print(_run_async(_polis_import(_settings(args), args)))
     return 0
 
 
 async def _polis_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.polis import export_polis
+    from bot.service import Roundtable
 
     roundtable = await Roundtable.open(settings)
     try:
@@ -127,8 +211,10 @@ def _cmd_polis_export(args: argparse.Namespace) -> int:
     if not settings.database.path.exists():
         print(f"No database at {settings.database.path}.", file=sys.stderr)
         return 2
+    from bot.engine import RoundtableError
+
     try:
-        rows = asyncio.run(_polis_export(settings, args))
+        rows = _run_async(_polis_export(settings, args))
     except RoundtableError as refusal:
         print(refusal.user_message, file=sys.stderr)
         return 1
@@ -136,7 +222,73 @@ def _cmd_polis_export(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _archive_build(path: Path, args: argparse.Namespace) -> BuildReport:
+    from bot.archive import build_archive
+
+    store = await _open_guild(path, args.guild)
+    try:
+        return await build_archive(store, args.guild, Path(args.out), charts=not args.no_charts)
+    finally:
+        await store.close()
+
+
+def _cmd_archive_build(args: argparse.Namespace) -> int:
+    report = _run_async(_archive_build(_database(args), args))
+    index = (report.out / "index.html").resolve()
+    print(f"Wrote the archive of guild {report.guild_id} ({report.records} record(s)): open {index.as_uri()}")
+    return EXIT_OK
+
+
+async def _archive_serve(path: Path, args: argparse.Namespace, out: Path) -> None:
+    from bot.archive.serve import ArchiveServer
+
+    store = await _open_guild(path, args.guild)  # says which guilds exist if this one does not
+    await store.close()
+    server = ArchiveServer(path, args.guild, out, port=args.port, charts=not args.no_charts)
+    await server.start()
+    try:
+        print(f"Serving the archive of guild {args.guild} (read-only) at {server.url}", flush=True)
+        print("It is rebuilt as records are sealed. Press Ctrl-C to stop.", flush=True)
+        import asyncio
+
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+def _cmd_archive_serve(args: argparse.Namespace) -> int:
+    import contextlib
+    import logging
+    import tempfile
+
+    path = _database(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with contextlib.ExitStack() as stack:
+        out = Path(args.out) if args.out else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="archive-")))
+        with contextlib.suppress(KeyboardInterrupt):
+            _run_async(_archive_serve(path, args, out))
+    return EXIT_OK
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox import run_from_cli  # SimCord and discord.py load only here
+
+    return run_from_cli(args)
+
+
+def _with_exit_codes(parser: argparse.ArgumentParser) -> None:
+    """Every parser's --help ends with the exit codes."""
+    parser.epilog = EXIT_CODES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _with_exit_codes(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from bot.analysis.cli import add_commands as add_polis_commands  # argparse only, the analysis loads later
+
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Roundtable: structured deliberations on Discord."
     )
@@ -166,7 +318,59 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
     upgrade.set_defaults(func=_cmd_db_upgrade)
 
-    add_sandbox_command(sub)
+    archive = sub.add_parser(
+        "archive",
+        help="the archive as a static web site: build it, or serve it",
+        description="A guild's sealed decision records as a self-contained, searchable web site.",
+    )
+    archive_sub = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
+    build = archive_sub.add_parser(
+        "build", help="write the site into a folder (works from file:// and any static host)"
+    )
+    build.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
+    build.add_argument("--out", required=True, help="the directory to write into")
+    build.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
+    build.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    build.set_defaults(func=_cmd_archive_build)
+    serve = archive_sub.add_parser(
+        "serve", help="serve the site read-only on 127.0.0.1, rebuilt as records are sealed"
+    )
+    serve.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
+    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free port)")
+    serve.add_argument("--out", help="where to build the site (default: a temporary directory)")
+    serve.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
+    serve.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    serve.set_defaults(func=_cmd_archive_serve)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the real bot offline in a simulated Discord, in your browser",
+        description=(
+            "Runs Roundtable inside SimCord's in-memory Discord and serves a page on 127.0.0.1 "
+            "where you act as a moderator or as members, with the web archive beside it. "
+            "No token, no network."
+        ),
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="page port (default: any free port)")
+    sandbox.add_argument("--open", dest="open_browser", action="store_true", help="open the page in a browser")
+    sandbox.add_argument(
+        "--data-dir",
+        default="sandbox-data",
+        help="where the sandbox keeps its database between sessions (default: sandbox-data)",
+    )
+    sandbox.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="how much faster than real time the sandbox clock runs (e.g. 60: a minute a second)",
+    )
+    sandbox.add_argument(
+        "--demo",
+        action="store_true",
+        help="start with a sealed deliberation and one open in its dissent round (on a fresh data dir)",
+    )
+    sandbox.set_defaults(func=_cmd_sandbox)
+
     add_polis_commands(sub)
     polis = sub.choices["polis"].get_default("polis_subparsers")
     polis_import = polis.add_parser(
@@ -183,9 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
     polis_export.add_argument("--out", type=Path, required=True, help="the directory to write into")
     polis_export.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
     polis_export.set_defaults(func=_cmd_polis_export)
+    _with_exit_codes(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CommandError as error:
+        print(error, file=sys.stderr)
+        return error.code

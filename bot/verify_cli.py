@@ -134,10 +134,14 @@ def _verify_zip(path: Path, public_key: bytes | None) -> int:
     return 0
 
 
-async def _records(path: Path, guild_id: int) -> list[tuple[StoredRecord, dict[str, Any] | None]]:
+async def _records(path: Path, guild_id: int) -> tuple[list[int], list[tuple[StoredRecord, dict[str, Any] | None]]]:
+    """The guilds the file holds, and this guild's records with their proofs (none if it holds no such guild)."""
     store = await Store.open(path, migrate=False)
     try:
-        return [(stored, await store.record_proof(stored)) async for stored in store.all_records(guild_id)]
+        known = await store.guild_ids()
+        if guild_id not in known:
+            return known, []
+        return known, [(stored, await store.record_proof(stored)) async for stored in store.all_records(guild_id)]
     finally:
         await store.close()
 
@@ -148,7 +152,11 @@ def export_cli(args: argparse.Namespace, path: Path) -> int:
     except NotARoundtableDatabase as exc:
         print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
         return 2
-    records = asyncio.run(_records(path, args.guild))
+    known, records = asyncio.run(_records(path, args.guild))
+    if args.guild not in known:
+        held = ", ".join(str(g) for g in known) or "none"
+        print(f"The database {path} holds nothing for guild {args.guild}. Guild ids it holds: {held}.", file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.format == "zip":

@@ -11,10 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-from bot.analysis.groups import POLIS_RULE
-from bot.analysis.opinions import analyze
-from bot.analysis.polis_export import infer_in_group_rule, read_polis_export
-
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `polis` and its `analyze` sub-command."""
@@ -38,6 +34,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Print the analysis of one export as JSON; exit 2 if the directory is not an export."""
+    # Imported here: numpy and scikit-learn would slow every `python -m bot --help`.
+    from bot.analysis.groups import POLIS_RULE
+    from bot.analysis.opinions import analyze
+    from bot.analysis.polis_export import infer_in_group_rule, read_polis_export
+
     directory: Path = args.directory
     if not (directory / "votes.csv").is_file() or not (directory / "comments.csv").is_file():
         print(f"error: {directory} has no comments.csv and votes.csv", file=sys.stderr)

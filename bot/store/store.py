@@ -735,6 +735,13 @@ class Store:
             result["records" if table == "decision_records" else table] = int(row[0]) if row else 0
         return result
 
+    async def guild_ids(self) -> list[int]:
+        """The guilds this database holds deliberations or settings for, for the CLI to name."""
+        async with self._conn.execute(
+            "SELECT guild_id FROM deliberations UNION SELECT guild_id FROM guild_settings ORDER BY guild_id"
+        ) as cur:
+            return [int(row[0]) async for row in cur]
+
     async def verify(self, *, public_key: bytes | None = None, anchors: str = "") -> list[str]:
         """Prove the whole database (bot/store/verify.py). Returns problems; empty means intact."""
         from bot.store.verify import verify_database

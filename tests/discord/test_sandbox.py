@@ -14,7 +14,7 @@ import discord
 import pytest
 
 from bot.config import Settings
-from bot.sandbox import open_sandbox
+from bot.sandbox import BOT_NAME, DEMO_OPEN_QUESTION, DEMO_SEALED_QUESTION, HISTORY_FILE, open_sandbox, run_demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
@@ -158,3 +158,86 @@ class _PageClient:
             response.raise_for_status()
             payload: dict[str, Any] = await response.json()
         return payload
+
+
+async def test_the_demo_seals_one_deliberation_into_the_archive_and_leaves_one_in_dissent(
+    tmp_path: Path, sandbox_settings: Settings
+) -> None:
+    async with open_sandbox(sandbox_settings, data_dir=tmp_path / "data") as sandbox:
+        assert sandbox.bot.user is not None
+        assert sandbox.bot.user.name == BOT_NAME
+        assert len(sandbox.members) == 5
+        summary = await run_demo(sandbox)
+        assert "#1 is sealed" in summary
+
+        # #archive holds the sealed record, as Discord would show it.
+        posted = [e.title for m in sandbox.archive.history() for e in m.embeds]
+        assert posted == ["Decision record #1"]
+        # The other deliberation waits in its dissent round, with an objection raised.
+        d = await sandbox.bot.roundtable.get(sandbox.guild.id, 2)
+        assert d.question == DEMO_OPEN_QUESTION
+        assert d.round.kind.value == "dissent"
+        assert [o.what for o in d.open_objections()] == ["A code we cannot enforce fairly"]
+        # The moderator, the page's first viewer, sees the dissent map.
+        seen = [e.title for m in sandbox.deliberations.history(viewer=sandbox.moderator) for e in m.embeds]
+        assert "Dissent map · deliberation #2" in seen
+
+        # The guide links the web archive, where #archive's records can be read.
+        guide = next(iter(sandbox.deliberations.history())).content
+        assert sandbox.archive_url in guide
+        assert str(sandbox.guild.id) in guide
+        await sandbox.archive_site.wait_for_records(1, 30)
+        index = (await _chromium(tmp_path, "--dump-dom", sandbox.archive_url)).decode()
+        record = (await _chromium(tmp_path, "--dump-dom", sandbox.archive_url + "decision-1.html")).decode()
+        page = (await _chromium(tmp_path, "--dump-dom", sandbox.url)).decode()
+    assert DEMO_SEALED_QUESTION in index
+    assert DEMO_OPEN_QUESTION not in index  # not sealed, not in the archive
+    assert DEMO_SEALED_QUESTION in record
+    assert "Consent with reservations or stand-asides" in record
+    assert "I will join online when I can." in record  # Linus's stand-aside, verbatim
+    assert "Dissent map" in page
+    assert BOT_NAME in page
+
+
+async def test_after_a_restart_the_open_deliberation_is_still_on_the_page(
+    tmp_path: Path, sandbox_settings: Settings
+) -> None:
+    data = tmp_path / "data"
+    async with open_sandbox(sandbox_settings, data_dir=data) as sandbox:
+        assert sandbox.restored_messages == 0
+        async with sandbox.turn:
+            await sandbox.moderator.slash(sandbox.deliberations, "deliberation start", question="Fridays?")
+            await sandbox.members["Ada"].slash(
+                sandbox.deliberations, "position", stance="Yes", reasoning="Fridays suit most of us."
+            )
+
+    async with open_sandbox(sandbox_settings, data_dir=data) as sandbox:
+        assert sandbox.restored_messages >= 2
+        history = list(sandbox.deliberations.history())
+        titles = [e.title for m in history for e in m.embeds]
+        assert "Deliberation #1" in titles
+        assert "Position #1: Yes" in titles
+        # The guide is posted afresh, not piled up session after session.
+        assert sum(1 for m in history if m.content.startswith("**Welcome to the Roundtable sandbox")) == 1
+        # The restored agenda's buttons still work: Grace states her position from it.
+        agenda = next(m for m in history if any(e.title == "Deliberation #1" for e in m.embeds))
+        async with sandbox.turn:
+            shown = await sandbox.members["Grace"].click(agenda, label="State position")
+            assert shown.modal is not None
+        page = (await _chromium(tmp_path, "--dump-dom", sandbox.url)).decode()
+    assert "Deliberation #1" in page
+    assert "Fridays suit most of us." in page
+
+
+async def test_an_unreadable_saved_history_is_set_aside_and_the_sandbox_starts(
+    tmp_path: Path, sandbox_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / HISTORY_FILE).write_bytes(b"\x80\x04 half a pickle")
+    async with open_sandbox(sandbox_settings, data_dir=data) as sandbox:
+        assert sandbox.restored_messages == 0
+        assert any("could not be read" in r.getMessage() for r in caplog.records)
+        async with sandbox.turn:
+            shown = await sandbox.moderator.slash(sandbox.deliberations, "deliberation status")
+        assert shown.response is not None
