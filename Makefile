@@ -26,6 +26,7 @@ chromium:
 test: $(STAMP) chromium
 	$(PY) -m pytest -q
 	$(PY) -m ruff check bot tests bench
+	$(PY) -m ruff format --check bot tests bench
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 

@@ -1,7 +1,7 @@
 """Run every benchmark in turn; each rewrites its own section of docs/benchmarks.md.
 
-    python -m bench                 # all of them (the AI bench alone takes about 12 minutes)
-    python -m bench store discord   # some of them
+python -m bench                 # all of them (the AI bench alone takes about 12 minutes)
+python -m bench store discord   # some of them
 """
 
 from __future__ import annotations

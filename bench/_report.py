@@ -16,7 +16,7 @@ REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
     "# Benchmarks\n\nEach section is written by the benchmark named in it; rerun it to refresh the figures.\n"
     "`make bench` runs them all (about 20 minutes, the AI bench most of it); "
-    "`make bench BENCH=\"store discord\"` runs some.\n"
+    '`make bench BENCH="store discord"` runs some.\n'
 )
 
 

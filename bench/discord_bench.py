@@ -369,9 +369,7 @@ async def measure_breakdown(tmp: Path, count: int) -> dict[str, Timing]:
                 samples.clear()
                 gc.collect()
                 gc.freeze()
-            await world.members[i].slash(
-                world.threads[i % THREADS], "position", stance="Support", reasoning=REASONING
-            )
+            await world.members[i].slash(world.threads[i % THREADS], "position", stance="Support", reasoning=REASONING)
     finally:
         gc.unfreeze()
         for owner, name, original in reversed(undo):
@@ -427,13 +425,19 @@ async def create_deliberations(tmp: Path, db: Path) -> float:
     moderator = Actor.human(1, "Moderator")
     for guild_id in guild_ids():
         for n in range(PER_GUILD):
-            change = await service.start(guild_id, None, moderator, f"Question {n} of guild {guild_id}?",
-                                         template="consent", round_minutes=1440)
+            change = await service.start(
+                guild_id, None, moderator, f"Question {n} of guild {guild_id}?", template="consent", round_minutes=1440
+            )
             d = change.deliberation.id
             for m in range(POSITIONS):
                 member = Actor.human(1000 + m, f"Member {m}")
-                await service.act(guild_id, d, lambda dl, at, a=member, m=m: dl.state_position(
-                    a, "Support" if m % 2 else "Oppose", f"Reasoning {m} " * 30, at))
+                await service.act(
+                    guild_id,
+                    d,
+                    lambda dl, at, a=member, m=m: dl.state_position(
+                        a, "Support" if m % 2 else "Oppose", f"Reasoning {m} " * 30, at
+                    ),
+                )
             silent = Actor.human(2000, "Still thinking")
             await service.act(guild_id, d, lambda dl, at, a=silent: dl.join(a, Role.PARTICIPANT, at))
     elapsed = time.perf_counter() - start
@@ -786,8 +790,10 @@ def restore_report(res: RestoreResults) -> list[str]:
     for ai in (False, True):
         full, empty = res.runs[("service", "full", ai)], res.runs[("service", "empty", ai)]
         rss = (_med(full, _rss) - _med(empty, _rss)) / n
-        heap = ((res.traced[("service", "full", ai)].heap_growth_b or 0)
-                - (res.traced[("service", "empty", ai)].heap_growth_b or 0)) / n
+        heap = (
+            (res.traced[("service", "full", ai)].heap_growth_b or 0)
+            - (res.traced[("service", "empty", ai)].heap_growth_b or 0)
+        ) / n
         restore = (_med(full, lambda r: r.restore_s) - _med(empty, lambda r: r.restore_s)) / n
         lines.append(
             f"- AI {'on' if ai else 'off'}: {rss:.1f} KiB resident, {heap / 1024:.1f} KiB of Python heap,"

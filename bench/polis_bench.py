@@ -86,8 +86,12 @@ def red_dwarf(
     from reddwarf.implementations.polis import run_pipeline
 
     rows = [
-        {"participant_id": v.participant_id, "statement_id": v.statement_id, "vote": v.vote,
-         "modified": v.created_ms or i}
+        {
+            "participant_id": v.participant_id,
+            "statement_id": v.statement_id,
+            "vote": v.vote,
+            "modified": v.created_ms or i,
+        }
         for i, v in enumerate(votes)
     ]
     # red-dwarf pivots without de-duplicating; give it the latest vote per pair, as Polis does.
@@ -170,9 +174,7 @@ def conversation_rows(export: PolisExport) -> tuple[list[str], list[str], list[s
     ours_ari = ari_against_polis(export, ours.assignments)
     rd_ari: float | None = None
     try:
-        rd_t, (rd_groups, rd_k) = best_time(
-            lambda: red_dwarf(export.votes, sorted(export.moderated_out), keep)
-        )
+        rd_t, (rd_groups, rd_k) = best_time(lambda: red_dwarf(export.votes, sorted(export.moderated_out), keep))
         rd_ari = ari_against_polis(export, rd_groups)
         rd_cell = f"{rd_ari:.3f} | {rd_k} | {rd_t * 1000:.0f} ms | {rd_t / ours_t:.1f}x"
     except ImportError:
@@ -232,8 +234,7 @@ def synthetic_votes(n_participants: int, n_statements: int, seed: int = 0) -> li
     pids, sids = np.nonzero(seen)
     order = rng.permutation(len(pids))
     return [
-        StatementVote(int(p), int(s), 1 if agree[p, s] else -1)
-        for p, s in zip(pids[order], sids[order], strict=True)
+        StatementVote(int(p), int(s), 1 if agree[p, s] else -1) for p, s in zip(pids[order], sids[order], strict=True)
     ]
 
 
@@ -271,73 +272,74 @@ def main() -> None:
         print(rows[0], flush=True)
     synth = synthetic_rows()
     print("\n".join(synth))
-    body = "\n".join([
-        "## Opinion groups vs Polis and red-dwarf (`bench/polis_bench.py`)",
-        "",
-        "Rerun: `.venv/bin/python -m bench.polis_bench` (needs the `bench` extra for "
-        "red-dwarf 0.4.0 and the Polis open data in `../shared/data/polis/`).",
-        "",
-        f"Machine: {machine()}",
-        "",
-        "ARI is the adjusted Rand index against the groups in Polis's export, over every "
-        "participant Polis grouped (anyone we leave out counts as a group of their own). "
-        "*Export rule* is the in-group rule inferred from which participants carry a "
-        "group id; *today's rule* is current Polis (≥ min(7, n) votes, topped up to 15). "
-        "Times are the best of several runs, from the vote list to the finished analysis "
-        "(matrix, PCA, clustering, all statement statistics); red-dwarf gets the same "
-        "votes and the same clustered participants (`keep_participant_ids`).",
-        "",
-        "| conversation | in-group rule (export) | ARI, export rule | ARI, today's rule "
-        "| ARI at Polis's k | k ours / Polis | time ours | ARI red-dwarf | k red-dwarf "
-        "| time red-dwarf | red-dwarf / ours |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        *conv_rows,
-        "",
-        f"Goals (issue 5): ARI ≥ {ARI_GOAL} on each conversation, and ours ≥ 3x faster than "
-        "red-dwarf with equal or better ARI.",
-        "",
-        *status_rows,
-        "",
-        "Why the misses are not fixable from an export. Polis's groups are unions of 100 base "
-        "clusters that it carries from one recomputation to the next (`clean-start-clusters` in "
-        "polismath's `clusters.clj`), so they depend on the order people arrived and on when "
-        "Polis recomputed; the export holds neither. The first column counts participants whose "
-        "Polis group is not the nearest Polis group centre in the plane rebuilt from the export "
-        "(k-means on participants never returns such a grouping; base clusters allow it only for "
-        "the few whose base cluster straddles a boundary); the second "
-        "repeats our ARI at Polis's k; "
-        f"the third reseeds our base clusters from {BASE_ORDERS} reorderings of the same "
-        "participants (each an equally valid history) and gives min / median / max ARI at Polis's "
-        "k. The last two run red-dwarf's clustering (scikit-learn k-means directly on the "
-        "participants, no base clusters) at Polis's k, seeded as red-dwarf does (lexicographically "
-        "smallest points, because `np.unique` sorts) and as Polis's `init-clusters` does (first "
-        "distinct rows in matrix order). A replay of the vote stream through Polis's update rules "
-        "(base and group clusters carried between recomputations, hold-back on k) was also tried "
-        "while investigating (not rerun here): its result swings with the recomputation schedule "
-        "(canadian 0.138 recomputing hourly, 0.898 daily; seattle 0.884 / 0.802), so it cannot "
-        "stand in for Polis's unknown schedule.",
-        "",
-        "| conversation | Polis-grouped, nearer another Polis group | ours at Polis's k "
-        "| base clusterings: min / median / max | direct k-means, "
-        "red-dwarf seeding | direct k-means, Polis seeding |",
-        "|---|---|---|---|---|---|",
-        *evidence_rows,
-        "",
-        "Top group-informed-consensus statements (ours) beside Polis's own counts:",
-        "",
-        "| conversation | statement | group-informed consensus | agree / disagree / seen "
-        "(ours) | agrees / disagrees (Polis comments.csv) |",
-        "|---|---|---|---|---|",
-        *top_rows,
-        "",
-        f"Synthetic matrices: three opinion groups, {SYNTHETIC_STATEMENTS:,} statements, "
-        "each participant votes on half of them.",
-        "",
-        "| participants × statements | votes | matrix build | full analysis | k "
-        "| red-dwarf |",
-        "|---|---|---|---|---|---|",
-        *synth,
-    ])
+    body = "\n".join(
+        [
+            "## Opinion groups vs Polis and red-dwarf (`bench/polis_bench.py`)",
+            "",
+            "Rerun: `.venv/bin/python -m bench.polis_bench` (needs the `bench` extra for "
+            "red-dwarf 0.4.0 and the Polis open data in `../shared/data/polis/`).",
+            "",
+            f"Machine: {machine()}",
+            "",
+            "ARI is the adjusted Rand index against the groups in Polis's export, over every "
+            "participant Polis grouped (anyone we leave out counts as a group of their own). "
+            "*Export rule* is the in-group rule inferred from which participants carry a "
+            "group id; *today's rule* is current Polis (≥ min(7, n) votes, topped up to 15). "
+            "Times are the best of several runs, from the vote list to the finished analysis "
+            "(matrix, PCA, clustering, all statement statistics); red-dwarf gets the same "
+            "votes and the same clustered participants (`keep_participant_ids`).",
+            "",
+            "| conversation | in-group rule (export) | ARI, export rule | ARI, today's rule "
+            "| ARI at Polis's k | k ours / Polis | time ours | ARI red-dwarf | k red-dwarf "
+            "| time red-dwarf | red-dwarf / ours |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            *conv_rows,
+            "",
+            f"Goals (issue 5): ARI ≥ {ARI_GOAL} on each conversation, and ours ≥ 3x faster than "
+            "red-dwarf with equal or better ARI.",
+            "",
+            *status_rows,
+            "",
+            "Why the misses are not fixable from an export. Polis's groups are unions of 100 base "
+            "clusters that it carries from one recomputation to the next (`clean-start-clusters` in "
+            "polismath's `clusters.clj`), so they depend on the order people arrived and on when "
+            "Polis recomputed; the export holds neither. The first column counts participants whose "
+            "Polis group is not the nearest Polis group centre in the plane rebuilt from the export "
+            "(k-means on participants never returns such a grouping; base clusters allow it only for "
+            "the few whose base cluster straddles a boundary); the second "
+            "repeats our ARI at Polis's k; "
+            f"the third reseeds our base clusters from {BASE_ORDERS} reorderings of the same "
+            "participants (each an equally valid history) and gives min / median / max ARI at Polis's "
+            "k. The last two run red-dwarf's clustering (scikit-learn k-means directly on the "
+            "participants, no base clusters) at Polis's k, seeded as red-dwarf does (lexicographically "
+            "smallest points, because `np.unique` sorts) and as Polis's `init-clusters` does (first "
+            "distinct rows in matrix order). A replay of the vote stream through Polis's update rules "
+            "(base and group clusters carried between recomputations, hold-back on k) was also tried "
+            "while investigating (not rerun here): its result swings with the recomputation schedule "
+            "(canadian 0.138 recomputing hourly, 0.898 daily; seattle 0.884 / 0.802), so it cannot "
+            "stand in for Polis's unknown schedule.",
+            "",
+            "| conversation | Polis-grouped, nearer another Polis group | ours at Polis's k "
+            "| base clusterings: min / median / max | direct k-means, "
+            "red-dwarf seeding | direct k-means, Polis seeding |",
+            "|---|---|---|---|---|---|",
+            *evidence_rows,
+            "",
+            "Top group-informed-consensus statements (ours) beside Polis's own counts:",
+            "",
+            "| conversation | statement | group-informed consensus | agree / disagree / seen "
+            "(ours) | agrees / disagrees (Polis comments.csv) |",
+            "|---|---|---|---|---|",
+            *top_rows,
+            "",
+            f"Synthetic matrices: three opinion groups, {SYNTHETIC_STATEMENTS:,} statements, "
+            "each participant votes on half of them.",
+            "",
+            "| participants × statements | votes | matrix build | full analysis | k | red-dwarf |",
+            "|---|---|---|---|---|---|",
+            *synth,
+        ]
+    )
     write_section("polis", body)
 
 

@@ -146,11 +146,7 @@ class Workload:
     @classmethod
     def make(cls, count: int, words: Words) -> Workload:
         per = count // DELIBERATIONS
-        positions = [
-            (d, 1000 + m, words.text(6), words.text(70))
-            for d in range(DELIBERATIONS)
-            for m in range(per)
-        ]
+        positions = [(d, 1000 + m, words.text(6), words.text(70)) for d in range(DELIBERATIONS) for m in range(per)]
         return cls(positions)
 
 
@@ -245,8 +241,13 @@ async def store_append(path: Path, work: Workload, synchronous: str | None = Non
     for d in range(DELIBERATIONS):
         ids.append(
             await store.create_deliberation(
-                GUILD, None, opening_events(f"Question {d}?", T0),
-                question=f"Question {d}?", template="consent", round_kind="positions", deadline_at=deadline,
+                GUILD,
+                None,
+                opening_events(f"Question {d}?", T0),
+                question=f"Question {d}?",
+                template="consent",
+                round_kind="positions",
+                deadline_at=deadline,
             )
         )
     next_id = [1] * DELIBERATIONS
@@ -255,11 +256,14 @@ async def store_append(path: Path, work: Workload, synchronous: str | None = Non
     for d, member, stance, text in work.positions:
         at = next(clock)
         event = position_event(member, next_id[d], stance, text, at)
-        contribution = Contribution(
-            next_id[d], ContributionKind.POSITION, event.actor.key, 0, at, stance, text
-        )
+        contribution = Contribution(next_id[d], ContributionKind.POSITION, event.actor.key, 0, at, stance, text)
         await store.append(
-            GUILD, ids[d], [event], status="open", round_kind="positions", deadline_at=deadline,
+            GUILD,
+            ids[d],
+            [event],
+            status="open",
+            round_kind="positions",
+            deadline_at=deadline,
             contributions=[contribution],
         )
         next_id[d] += 1
@@ -503,8 +507,15 @@ class RecordFactory:
         sealed = {**record, "chain_head": head}
         markdown = render_markdown(sealed)
         return (
-            deliberation_id, guild_id, record["question"], record["outcome"]["kind"], record["closed_at"], head,
-            record_digest(record), record_json(sealed), markdown,
+            deliberation_id,
+            guild_id,
+            record["question"],
+            record["outcome"]["kind"],
+            record["closed_at"],
+            head,
+            record_digest(record),
+            record_json(sealed),
+            markdown,
         )
 
 
@@ -731,10 +742,16 @@ def report(tp: Throughput, count: int, comp: Composition, scales: list[Scale], s
     for i, q in enumerate(scales[0].queries):
         cells = [f"{ms(s.queries[i].timing.median)} / {ms(s.queries[i].timing.p95)}" for s in scales]
         lines.append(f"| {q.label} | " + " | ".join(cells) + f" | {_growth(scales, i):.1f}x |")
-    lines.append("| records matching the topic word (busy guild) | " + " | ".join(
-        f"{s.topic_matches:,}" for s in scales) + " | |")
-    lines.append("| database size (MB), build time (s) | " + " | ".join(
-        f"{s.file_mb:,.0f}, {s.build_seconds:.1f}" for s in scales) + " | |")
+    lines.append(
+        "| records matching the topic word (busy guild) | "
+        + " | ".join(f"{s.topic_matches:,}" for s in scales)
+        + " | |"
+    )
+    lines.append(
+        "| database size (MB), build time (s) | "
+        + " | ".join(f"{s.file_mb:,.0f}, {s.build_seconds:.1f}" for s in scales)
+        + " | |"
+    )
     lines += [
         "",
         f"Growth is the median at {scales[-1].total:,} records over the median at {scales[0].total:,}. Searches"
@@ -766,11 +783,10 @@ def verdicts(store_share: float, service_share: float, scales: list[Scale]) -> l
     flat = [first.queries[i].label for i, ok in enumerate(is_flat) if ok]
     steep = [
         f"{first.queries[i].label} ({growth[i]:.0f}x, {ms(last.queries[i].timing.median)} ms)"
-        for i, ok in enumerate(is_flat) if not ok
+        for i, ok in enumerate(is_flat)
+        if not ok
     ]
-    scans = [
-        step for plan in last.plans.values() for step in plan if step.startswith("SCAN") and "VIRTUAL" not in step
-    ]
+    scans = [step for plan in last.plans.values() for step in plan if step.startswith("SCAN") and "VIRTUAL" not in step]
     out.append(
         f"- Latency flat from {first.total:,} to {last.total:,} records (goal; flat: the median grows at most"
         " 3x, or stays under 1 ms):"

@@ -100,8 +100,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ) from None
     # Connection failures only (aiohttp's include DNS and refused connections): a local OSError, such
     # as an unwritable database folder, is not Discord's and keeps its traceback.
-    except (aiohttp.ClientError, discord.GatewayNotFound, discord.ConnectionClosed, discord.HTTPException,
-            TimeoutError) as exc:
+    except (
+        aiohttp.ClientError,
+        discord.GatewayNotFound,
+        discord.ConnectionClosed,
+        discord.HTTPException,
+        TimeoutError,
+    ) as exc:
         reason = str(exc) or type(exc).__name__
         raise CommandError(f"Cannot reach Discord: {reason}. Check the network and try again.", EXIT_DISCORD) from None
     return EXIT_OK
@@ -332,9 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
     build.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
     build.set_defaults(func=_cmd_archive_build)
-    serve = archive_sub.add_parser(
-        "serve", help="serve the site read-only on 127.0.0.1, rebuilt as records are sealed"
-    )
+    serve = archive_sub.add_parser("serve", help="serve the site read-only on 127.0.0.1, rebuilt as records are sealed")
     serve.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free port)")
     serve.add_argument("--out", help="where to build the site (default: a temporary directory)")

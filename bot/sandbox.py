@@ -144,7 +144,8 @@ def sandbox_settings(settings: Settings, data_dir: Path) -> Settings:
         # commands unsynced (the page warns about it).
         update={"run_in_channel": True, "dev_guild_ids": [], "token": None}
     )
-    database = settings.database.model_copy(update={"path": data_dir / "roundtable.sqlite3"})
+    # Its own database and its own signing key beside it: sandbox data is never signed with a real key.
+    database = settings.database.model_copy(update={"path": data_dir / "roundtable.sqlite3", "signing_key": None})
     # A newcomer runs a whole deliberation in one sitting: the moderator may close rounds at once.
     minutes = min(settings.deliberation.round_minutes, SANDBOX_ROUND_MINUTES)
     defaults = settings.deliberation.model_copy(update={"min_round_minutes": 0, "round_minutes": minutes})
@@ -243,9 +244,7 @@ def _save_history(env: simcord.Env, data_dir: Path, channels: list[simcord.Chann
     blobs: dict[str, bytes] = {}
     for channel in channels:
         kept = [
-            m
-            for m in backend.messages.get(channel.id, {}).values()
-            if not m.is_ephemeral and m.webhook_id != guide_id
+            m for m in backend.messages.get(channel.id, {}).values() if not m.is_ephemeral and m.webhook_id != guide_id
         ]
         saved[channel.id] = kept
         for message in kept:
@@ -432,6 +431,7 @@ def run_from_cli(args: argparse.Namespace) -> int:
     # The simulator's own chatter is not what a newcomer needs to read.
     for noisy in ("discord", "simcord", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
     async def until_stopped() -> None:
         # Ctrl-C and a service manager's SIGTERM both stop the sandbox through its clean-up, which
         # saves the clock and the channels' history for the next session.

@@ -93,7 +93,7 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[discord]\ntoken = "not-a-real-token"\n[database]\npath = "{tmp_path / "rt.sqlite3"}"\n'
-        '[ai]\nenabled = false\n',
+        "[ai]\nenabled = false\n",
         encoding="utf-8",
     )
     return path

@@ -230,6 +230,7 @@ def instructions_of(messages: Sequence[Message]) -> str:
     """The prompt's own words, without the quoted data: what an echo would repeat."""
     return "\n".join(_DATA_BLOCK.sub(" ", m["content"]) for m in messages)
 
+
 # Letter runs cost one token per ~6 letters; digits, punctuation and newlines one each;
 # non-ASCII characters about one token per 1.2 UTF-8 bytes (measured on SmolLM2's tokenizer
 # for Cyrillic, Arabic, CJK and emoji). It overestimates English, which is the safe side.

@@ -116,12 +116,16 @@ def consent_chart_png(counts: dict[str, int], ai_stances: list[tuple[str, str]])
     if ai_ax is not None:
         ai_ax.set_axis_off()
         ai_ax.set_title("AI participant · not counted", fontsize=11, color="#555555")
-        lines = [
-            f"{textwrap.shorten(name, 22)}: {stance.replace('_', ' ')}" for name, stance in ai_stances
-        ]
+        lines = [f"{textwrap.shorten(name, 22)}: {stance.replace('_', ' ')}" for name, stance in ai_stances]
         ai_ax.text(
-            0.0, 0.95, "\n".join(lines), va="top", ha="left", fontsize=10,
-            transform=ai_ax.transAxes, color="#333333",
+            0.0,
+            0.95,
+            "\n".join(lines),
+            va="top",
+            ha="left",
+            fontsize=10,
+            transform=ai_ax.transAxes,
+            color="#333333",
             bbox={"boxstyle": "round", "facecolor": "#f0f0f0", "edgecolor": "#999999"},
         )
     fig.tight_layout()

@@ -116,9 +116,7 @@ def project(matrix: VoteMatrix) -> Projection:
     n_p, n_s = values.shape
     voted = ~np.isnan(values)
     counts = voted.sum(axis=0)
-    means = np.divide(
-        np.where(voted, values, 0.0).sum(axis=0), counts, out=np.zeros(n_s), where=counts > 0
-    )
+    means = np.divide(np.where(voted, values, 0.0).sum(axis=0), counts, out=np.zeros(n_s), where=counts > 0)
     centered = np.where(voted, values - means, 0.0)
     comps = np.zeros((2, n_s))
     variance = [0.0, 0.0]
@@ -228,9 +226,7 @@ def kmeans(
         new = np.empty((len(totals), 2))
         new[:, 0] = np.bincount(labels, weights=wx, minlength=n)[used] / totals
         new[:, 1] = np.bincount(labels, weights=wy, minlength=n)[used] / totals
-        converged = len(new) == n and bool(
-            np.all(((new - centers) ** 2).sum(axis=1) < SAME_CLUSTERING_TOLERANCE**2)
-        )
+        converged = len(new) == n and bool(np.all(((new - centers) ** 2).sum(axis=1) < SAME_CLUSTERING_TOLERANCE**2))
         centers = new
         if converged:
             break
@@ -266,9 +262,7 @@ def _best_of_starts(points: FloatArray, weights: FloatArray, k: int) -> IntArray
     return best_labels
 
 
-def _kmeans_plus_plus(
-    points: FloatArray, weights: FloatArray, k: int, rng: np.random.Generator
-) -> FloatArray:
+def _kmeans_plus_plus(points: FloatArray, weights: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
     """k-means++ seeding, weighting each point by its base cluster's size."""
     first = rng.choice(len(points), p=weights / weights.sum())
     centers = [points[first]]
@@ -332,9 +326,7 @@ def cluster(
     distinct = np.unique(points, axis=0)
     if len(distinct) < 3:
         return None
-    base_labels, base_centers = kmeans(
-        points, _first_distinct(points, BASE_K), max_iter=BASE_ITERS
-    )
+    base_labels, base_centers = kmeans(points, _first_distinct(points, BASE_K), max_iter=BASE_ITERS)
     base_sizes = np.bincount(base_labels, minlength=len(base_centers)).astype(np.float64)
     if len(base_centers) < 3:
         return None

@@ -59,9 +59,7 @@ class VoteMatrix:
         return np.count_nonzero(~np.isnan(self.values), axis=1)
 
 
-def build_vote_matrix(
-    votes: Iterable[VoteLike], moderated_out: Collection[Id] = frozenset()
-) -> VoteMatrix:
+def build_vote_matrix(votes: Iterable[VoteLike], moderated_out: Collection[Id] = frozenset()) -> VoteMatrix:
     """Build the matrix from votes in time order; the latest vote per pair counts.
 
     Votes on moderated-out statements are dropped entirely, as if the statement had

@@ -92,12 +92,9 @@ def analyze(
     stream = None
     if rule.replay:
         stream = [
-            (v.participant_id, v.statement_id) if isinstance(v, StatementVote) else (v[0], v[1])
-            for v in vote_list
+            (v.participant_id, v.statement_id) if isinstance(v, StatementVote) else (v[0], v[1]) for v in vote_list
         ]
-    result = analyze_matrix(
-        matrix, rule=rule, smoother=smoother, force_k=force_k, stream=stream
-    )
+    result = analyze_matrix(matrix, rule=rule, smoother=smoother, force_k=force_k, stream=stream)
     # People whose every vote was on a moderated-out statement are not in the matrix;
     # report them rather than let them vanish.
     voters = {v.participant_id if isinstance(v, StatementVote) else v[0] for v in vote_list}
@@ -138,10 +135,7 @@ def analyze_matrix(
     if n_s < MIN_STATEMENTS:
         reason = f"too few statements with votes: {n_s} (opinion groups need {MIN_STATEMENTS})"
     elif len(rows) < MIN_CLUSTERED:
-        reason = (
-            f"too few participants to cluster: {len(rows)} "
-            f"(opinion groups need {MIN_CLUSTERED})"
-        )
+        reason = f"too few participants to cluster: {len(rows)} (opinion groups need {MIN_CLUSTERED})"
     else:
         clustering = cluster(proj.participants, rows, smoother, force_k)
         if clustering is None:

@@ -22,7 +22,13 @@ MODERATED_OUT = -1
 """Polis's `moderated` value for a rejected statement (1 accepted, 0 not yet moderated)."""
 
 COMMENT_FIELDS = (
-    "timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
+    "timestamp",
+    "datetime",
+    "comment-id",
+    "author-id",
+    "agrees",
+    "disagrees",
+    "moderated",
     "comment-body",
 )
 VOTE_FIELDS = ("timestamp", "datetime", "comment-id", "voter-id", "vote")
@@ -77,7 +83,9 @@ def read_polis_export(directory: Path | str) -> PolisExport:
     with (root / "votes.csv").open(newline="", encoding="utf-8") as fh:
         raw = [
             StatementVote(
-                int(row["voter-id"]), int(row["comment-id"]), int(row["vote"]),
+                int(row["voter-id"]),
+                int(row["comment-id"]),
+                int(row["vote"]),
                 int(row["timestamp"]),
             )
             for row in csv.DictReader(fh)
@@ -179,10 +187,18 @@ def write_polis_export(
         out.writerow(COMMENT_FIELDS)
         for c in comments:
             ts, dt = _stamp(c.created_ms)
-            out.writerow([
-                ts, dt, c.comment_id, c.author_id, agrees.get(c.comment_id, 0),
-                disagrees.get(c.comment_id, 0), c.moderated, c.body,
-            ])
+            out.writerow(
+                [
+                    ts,
+                    dt,
+                    c.comment_id,
+                    c.author_id,
+                    agrees.get(c.comment_id, 0),
+                    disagrees.get(c.comment_id, 0),
+                    c.moderated,
+                    c.body,
+                ]
+            )
     with (root / "votes.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(VOTE_FIELDS)

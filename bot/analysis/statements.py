@@ -30,9 +30,7 @@ def prop_test(succ: FloatArray, n: FloatArray) -> FloatArray:
     return 2.0 * np.sqrt(n) * (succ / n - 0.5)
 
 
-def two_prop_test(
-    succ_in: FloatArray, succ_out: FloatArray, n_in: FloatArray, n_out: FloatArray
-) -> FloatArray:
+def two_prop_test(succ_in: FloatArray, succ_out: FloatArray, n_in: FloatArray, n_out: FloatArray) -> FloatArray:
     """Polis's two-proportion z-score (group vs the rest), pseudo-counted; 0 if undefined."""
     s1, s2, n1, n2 = succ_in + 1.0, succ_out + 1.0, n_in + 1.0, n_out + 1.0
     pi1, pi2 = s1 / n1, s2 / n2
@@ -130,8 +128,7 @@ def statement_stats(
 def consensus_order(stats: tuple[StatementStats, ...]) -> tuple[Id, ...]:
     """Statements every group leans towards agreeing with, highest consensus first."""
     uniting = [
-        s for s in stats
-        if all((a + 1) / (n + 2) > 0.5 for a, n in zip(s.group_agree, s.group_seen, strict=True))
+        s for s in stats if all((a + 1) / (n + 2) > 0.5 for a, n in zip(s.group_agree, s.group_seen, strict=True))
     ]
     uniting.sort(key=lambda s: -s.group_informed_consensus)
     return tuple(s.statement_id for s in uniting)
@@ -145,19 +142,14 @@ def divisive_order(stats: tuple[StatementStats, ...]) -> tuple[Id, ...]:
     """
     split = []
     for s in stats:
-        leans = [
-            (a - d) / (n + 2)
-            for a, d, n in zip(s.group_agree, s.group_disagree, s.group_seen, strict=True)
-        ]
+        leans = [(a - d) / (n + 2) for a, d, n in zip(s.group_agree, s.group_disagree, s.group_seen, strict=True)]
         if leans and max(leans) > 0 and min(leans) < 0:
             split.append(s)
     split.sort(key=lambda s: -s.divisiveness)
     return tuple(s.statement_id for s in split)
 
 
-def representative(
-    statement_ids: tuple[Id, ...], counts: GroupCounts
-) -> tuple[tuple[Representative, ...], ...]:
+def representative(statement_ids: tuple[Id, ...], counts: GroupCounts) -> tuple[tuple[Representative, ...], ...]:
     """Polis's `select-rep-comments`: up to five statements per group, best agree first.
 
     A statement qualifies when both its within-group probability test and its group vs
@@ -188,7 +180,8 @@ def representative(
             return _finalize(statement_ids[j], j, sides, best)
 
         sufficient = [
-            j for j in range(len(statement_ids))
+            j
+            for j in range(len(statement_ids))
             if (rat[j] > Z_90 and pat[j] > Z_90) or (rdt[j] > Z_90 and pdt[j] > Z_90)
         ]
         best_agree: int | None = None
@@ -220,9 +213,7 @@ def representative(
     return tuple(out)
 
 
-def _finalize(
-    sid: Id, j: int, sides: tuple[FloatArray, FloatArray], best_agree: bool
-) -> Representative:
+def _finalize(sid: Id, j: int, sides: tuple[FloatArray, FloatArray], best_agree: bool) -> Representative:
     """Polis's `finalize-cmt-stats`: report the side (agree/disagree) with the stronger test."""
     agree, disagree = sides
     is_agree = bool(agree[5, j] > disagree[5, j])
@@ -252,9 +243,7 @@ class MajorityStatement:
     p_test: float
 
 
-def majority(
-    statement_ids: tuple[Id, ...], everyone: FloatArray
-) -> tuple[MajorityStatement, ...]:
+def majority(statement_ids: tuple[Id, ...], everyone: FloatArray) -> tuple[MajorityStatement, ...]:
     """Polis's `select-consensus-comments` over all participants: top five each way."""
     na = (everyone == 1).sum(axis=0).astype(float)
     nd = (everyone == -1).sum(axis=0).astype(float)
@@ -267,9 +256,7 @@ def majority(
         ok = np.flatnonzero((p > 0.5) & (z > Z_90))
         ranked = sorted(ok, key=lambda j: -(p[j] * z[j]))[:PICK_MAX]
         out.extend(
-            MajorityStatement(
-                statement_ids[j], direction, int(n[j]), int(ns[j]), float(p[j]), float(z[j])
-            )
+            MajorityStatement(statement_ids[j], direction, int(n[j]), int(ns[j]), float(p[j]), float(z[j]))
             for j in ranked
         )
     return tuple(out)

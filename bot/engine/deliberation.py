@@ -818,9 +818,7 @@ class Deliberation:
         why = clean_text(reason, "reason", REASON_MAX)
         return [*events, Event(actor, at, DeliberationCancelled(why))]
 
-    def advance(
-        self, actor: Actor, at: datetime, *, force: bool = False, confirmed: int | None = None
-    ) -> list[Event]:
+    def advance(self, actor: Actor, at: datetime, *, force: bool = False, confirmed: int | None = None) -> list[Event]:
         """Close the current round and open the next, or seal the record after the last.
 
         The moderator may close a round before its minimum duration only by forcing it, which

@@ -552,9 +552,7 @@ def compose_record(d: Deliberation) -> Record:
         standing_objections=tuple(o for o in objections if o.status == ObjectionStatus.STANDING.value),
         minority_positions=_minority_positions(d),
         positions=tuple(
-            Position(
-                c.id, _author(d, c.author), c.stance, c.text, len(c.history), _votes(d, c.id), _provenance(c)
-            )
+            Position(c.id, _author(d, c.author), c.stance, c.text, len(c.history), _votes(d, c.id), _provenance(c))
             for c in d.positions()
         ),
         objections=objections,

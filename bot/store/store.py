@@ -812,8 +812,6 @@ def _write_ledger(
     return _write_chain(conn, signer, guild_id, f"l:{guild_id}", None, [row])
 
 
-
-
 def _backfill_ledgers(conn: sqlite3.Connection) -> None:
     """Migration 0004's second half: the heads and ledgers of a database written before it.
 

@@ -15,7 +15,5 @@ def test_analysis_imports_nothing_forbidden() -> None:
         f"bad = [m for m in sys.modules if m.startswith({FORBIDDEN!r})]\n"
         "print(','.join(bad))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""

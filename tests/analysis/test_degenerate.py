@@ -58,9 +58,7 @@ def test_hundred_thousand_votes_are_fast() -> None:
     p_agree = np.where(rng.random((2, n_s)) < 0.5, 0.85, 0.15)
     group = rng.integers(0, 2, n_p)
     agrees = rng.random((n_p, n_s)) < p_agree[group]
-    votes = [
-        StatementVote(p, s, 1 if agrees[p, s] else -1) for p in range(n_p) for s in range(n_s)
-    ]
+    votes = [StatementVote(p, s, 1 if agrees[p, s] else -1) for p in range(n_p) for s in range(n_s)]
     assert len(votes) == 100_000
     start = time.perf_counter()
     result = analyze(votes)

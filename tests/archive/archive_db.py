@@ -54,7 +54,8 @@ def panel_for(settings: Settings) -> AIPanel:
 
 async def _advance(rt: Roundtable, clock: ManualClock, guild: int, did: int) -> None:
     clock.advance(15)
-    await rt.act(guild, did, lambda d, at: d.advance(MOD, at))
+    # The moderator confirms closing a consent round on members who have not answered.
+    await rt.act(guild, did, lambda d, at: d.advance(MOD, at, confirmed=d.current))
 
 
 async def populate(rt: Roundtable, clock: ManualClock) -> Archive:

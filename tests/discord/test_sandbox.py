@@ -4,7 +4,6 @@ what the bot says in the background."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,21 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.sandbox import BOT_NAME, DEMO_OPEN_QUESTION, DEMO_SEALED_QUESTION, HISTORY_FILE, open_sandbox, run_demo
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-    # Let the page's scripts fetch and render before the capture is taken.
-    "--virtual-time-budget=10000",
-)
+from tests.chromium import chromium
 
 
 @pytest.fixture
@@ -38,17 +23,7 @@ def sandbox_settings(tmp_path: Path) -> Settings:
 
 
 async def _chromium(tmp_path: Path, *args: str) -> bytes:
-    process = await asyncio.create_subprocess_exec(
-        CHROMIUM,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
-    return stdout
+    return await chromium(tmp_path / "chromium-profile", *args)
 
 
 async def test_the_sandbox_page_renders_the_channel_and_what_the_bot_said(
@@ -172,7 +147,7 @@ async def test_the_demo_seals_one_deliberation_into_the_archive_and_leaves_one_i
 
         # #archive holds the sealed record, as Discord would show it.
         posted = [e.title for m in sandbox.archive.history() for e in m.embeds]
-        assert posted == ["Decision record #1"]
+        assert posted == ["Decision record #1: Should we meet on Fridays?"]
         # The other deliberation waits in its dissent round, with an objection raised.
         d = await sandbox.bot.roundtable.get(sandbox.guild.id, 2)
         assert d.question == DEMO_OPEN_QUESTION

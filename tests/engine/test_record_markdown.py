@@ -67,6 +67,7 @@ HOSTILE = [
     "\x00",
 ]
 
+
 def _taken_as_is(value: str) -> bool:
     """Text the engine accepts unchanged (it refuses invisible text and drops direction overrides)."""
     try:

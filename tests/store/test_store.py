@@ -270,9 +270,7 @@ async def test_the_sealing_event_holds_the_record_digest(settings: Settings, clo
     )
     conn.commit()
     conn.close()
-    assert await _problems(db_path) == [
-        f"decision_records #{d_id}: column digest is not what its sealing event sealed"
-    ]
+    assert await _problems(db_path) == [f"decision_records #{d_id}: column digest is not what its sealing event sealed"]
 
 
 async def test_records_sealed_by_an_older_composer_still_verify(

@@ -24,6 +24,7 @@ from bot.votes import moderated_out, statement_votes
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class StatementView:
     id: int
