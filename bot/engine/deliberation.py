@@ -379,9 +379,15 @@ class Deliberation:
         self._require_open()
         if what not in ACCEPTS[self.round.kind]:
             rounds = [r.kind.value for r in self.rounds if what in ACCEPTS[r.kind]]
-            where = " or ".join(rounds) if rounds else "no round of this process"
+            if not rounds:
+                hint = (
+                    " A block at the consent check, with its reason, is this process's objection."
+                    if (what == "objection" and any(r.kind is RoundKind.CONSENT for r in self.rounds))
+                    else ""
+                )
+                raise errors.WrongRound(f"The {self.template} process takes no {label}.{hint}")
             raise errors.WrongRound(
-                f"The {self.round.kind.value} round is under way; {label} belong to the {where} round."
+                f"The {self.round.kind.value} round is under way; {label} belong to the {' or '.join(rounds)} round."
             )
 
     def _human_voice(self, actor: Actor, doing: str, at: datetime) -> list[Event]:

@@ -587,3 +587,13 @@ def test_an_invited_member_who_only_observes_is_not_waited_for_and_half_time_sti
     silent = Table(round_minutes=60, invited=[ADA, BEN])
     assert silent.d.ai_due(silent.now.replace(minute=29)) == []
     assert silent.d.ai_due(silent.now.replace(minute=30)) == ["Sage"]  # no one spoke: half-time
+
+
+def test_an_input_no_round_of_the_process_takes_is_refused_in_plain_words() -> None:
+    t = Table("quick")
+    with pytest.raises(errors.WrongRound) as refused:
+        t.d.object(ADA, "Fridays", "Parents", t.now)
+    assert refused.value.user_message == (
+        "The quick process takes no objections. A block at the consent check, with its reason, is this "
+        "process's objection."
+    )
