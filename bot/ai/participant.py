@@ -454,6 +454,10 @@ class AIParticipant:
             # Optional: a line the gate would refuse is left out rather than posted.
             if missing and gate.gate(gate.Candidate([missing], [False], instructions, texts), self.gate_config):
                 missing = None
+            # The whole contribution keeps to its length budget: the line only if it fits.
+            posted = len(" ".join(pieces)) + len("\n\nWhat I may be missing: ") + len(missing or "")
+            if missing and posted > self.config.max_output_chars:
+                missing = None
         if request.task == "draft":
             text = "\n".join(f"- {p}" for p in pieces)
             answers = filter_ids(obj.get("answers"), [c.id for c in material.shown])

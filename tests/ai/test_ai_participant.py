@@ -423,3 +423,18 @@ async def test_a_prompt_too_long_does_not_switch_off_json_schema() -> None:
     assert "400" in result.reason
     assert script.formats == ["json_schema"]
     assert participant._json_schema_ok
+
+
+async def test_the_whole_position_keeps_to_its_length_budget() -> None:
+    """Claims fill the budget: the optional "what I may be missing" line is left out, not overflowed."""
+    first = "The release week matters more than the weekday, " + " ".join(_word(i) for i in range(60)) + "."
+    second = "Support days weigh on the rest, " + " ".join(_word(i) for i in range(100, 160)) + "."
+    claims = [_claim(first, "1.1"), _claim(second, "2.1")]
+    script = Script(reply(stance="mixed", claims=claims, missing="How the time zones of members fall."))
+    participant = make_participant(script, max_output_chars=300)
+    result = await participant.respond(POSITION)
+
+    assert isinstance(result, AIResult)
+    assert len(result.claims) == 2
+    assert result.missing is None
+    assert len(result.text) <= 300
