@@ -7,6 +7,8 @@ imports what it uses (discord.py, the store, scikit-learn, matplotlib, SimCord) 
 from __future__ import annotations
 
 import argparse
+import math
+import sqlite3
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -130,10 +132,32 @@ async def _open_guild(path: Path, guild_id: int) -> Store:
 
 
 def _database(args: argparse.Namespace) -> Path:
+    """The settings' database, if it is a Roundtable database (checked without writing to it)."""
+    from bot.store.verify import NotARoundtableDatabase
+    from bot.verify_cli import open_roundtable_file
+
     path = _settings(args).database.path
     if not path.exists():
         raise CommandError(f"No database at {path}.")
+    try:
+        open_roundtable_file(path).close()
+    except NotARoundtableDatabase as exc:
+        raise CommandError(f"{path}: not a Roundtable database ({exc}).") from None
     return path
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return port
+
+
+def _speed(value: str) -> float:
+    speed = float(value)
+    if not math.isfinite(speed) or speed <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a speed (a number above 0)")
+    return speed
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -339,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=_cmd_archive_build)
     serve = archive_sub.add_parser("serve", help="serve the site read-only on 127.0.0.1, rebuilt as records are sealed")
     serve.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
-    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free port)")
+    serve.add_argument("--port", type=_port, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free port)")
     serve.add_argument("--out", help="where to build the site (default: a temporary directory)")
     serve.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
     serve.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
@@ -354,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
             "No token, no network."
         ),
     )
-    sandbox.add_argument("--port", type=int, default=0, help="page port (default: any free port)")
+    sandbox.add_argument("--port", type=_port, default=0, help="page port (default: any free port)")
     sandbox.add_argument("--open", dest="open_browser", action="store_true", help="open the page in a browser")
     sandbox.add_argument(
         "--data-dir",
@@ -363,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=1.0,
         help="how much faster than real time the sandbox clock runs (e.g. 60: a minute a second)",
     )
@@ -401,3 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(error, file=sys.stderr)
         return error.code
+    except (OSError, sqlite3.Error) as error:
+        # A path that is a file where a folder is needed, a folder that cannot be made, a file
+        # SQLite cannot read: one line, not a traceback.
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return 2

@@ -21,7 +21,7 @@ from bot.store.signing import load_public_key
 from bot.store.verify import NotARoundtableDatabase, Report, check_roundtable_file, verify_database, verify_proof
 
 
-def _open_roundtable_file(path: Path) -> sqlite3.Connection:
+def open_roundtable_file(path: Path) -> sqlite3.Connection:
     """The file, if it is Roundtable's; else `NotARoundtableDatabase`.
 
     Not opened read-only: the full-text index's integrity check is an INSERT (that writes
@@ -62,7 +62,7 @@ def verify_cli(args: argparse.Namespace, database: Callable[[], Path]) -> int:
             print(f"{args.anchors}: cannot read the anchors ({exc.strerror}).", file=sys.stderr)
             return 2
     try:
-        conn = _open_roundtable_file(path)
+        conn = open_roundtable_file(path)
     except NotARoundtableDatabase as exc:
         print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
         return 2
@@ -91,6 +91,45 @@ def _print_report(name: str, report: Report, keyed: bool) -> int:
     return 0
 
 
+def _stray_files(archive: zipfile.ZipFile, names: set[str], records: list[str]) -> list[str]:
+    """Everything in an export besides the proven records must be what the export writes: each
+    record's Markdown beside its JSON, the index matching the records, the README as written."""
+    from bot.exts.decisions._export import README
+
+    problems = []
+    stems = {name.removesuffix(".json") for name in records}
+    for name in sorted(names):
+        if name in ("index.json", "README.txt") or name.removesuffix(".proof.json") in stems:
+            continue
+        if name.endswith(".json") and name.removesuffix(".json") in stems:
+            continue
+        if name.endswith(".md") and name.removesuffix(".md") in stems:
+            continue
+        problems.append(f"{name}: not part of any record in this export (added)")
+    problems += [f"{stem}.md: missing (deleted)" for stem in sorted(stems) if f"{stem}.md" not in names]
+    if "README.txt" in names and archive.read("README.txt").decode(errors="replace") != README:
+        problems.append("README.txt: not the text the export writes (altered)")
+    if "index.json" in names:
+        try:
+            index = {int(row["deliberation_id"]): row for row in json.loads(archive.read("index.json"))}
+            for name in records:
+                number = int(name.removeprefix("records/").removesuffix(".json"))
+                row = index.pop(number, None)
+                expected = _index_row(number, json.loads(archive.read(name)))
+                if row is None or any(row.get(k) != v for k, v in expected.items()):
+                    problems.append(f"index.json: its entry for {name} does not match the record (altered)")
+            problems += [f"index.json: lists record #{i}, which is not in this export" for i in sorted(index)]
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(f"index.json: unreadable ({exc})")
+    return problems
+
+
+def _index_row(number: int, record: dict[str, Any]) -> dict[str, Any]:
+    from bot.exts.decisions._export import index_row
+
+    return index_row(number, record)
+
+
 def _verify_zip(path: Path, public_key: bytes | None) -> int:
     try:
         archive = zipfile.ZipFile(path)
@@ -98,18 +137,24 @@ def _verify_zip(path: Path, public_key: bytes | None) -> int:
         print(f"{path}: not a Roundtable export ({exc}).", file=sys.stderr)
         return 2
     problems: list[str] = []
-    checked = unproven = 0
+    checked = 0
     with archive:
         names = set(archive.namelist())
         records = sorted(n for n in names if n.startswith("records/") and n.endswith(".json") and ".proof" not in n)
         if not records:
             print(f"{path}: not a Roundtable export (no records/).", file=sys.stderr)
             return 2
+        problems += _stray_files(archive, names, records)
         for name in records:
             stem = name.removesuffix(".json")
             if f"{stem}.proof.json" not in names:
                 if json.loads(archive.read(name)).get("anonymous"):
-                    unproven += 1  # exported without its events, which name the members behind the aliases
+                    # Exported without its events, which name the members behind the aliases: nothing
+                    # here can check it, so the archive is not called intact.
+                    problems.append(
+                        f"{name}: anonymous, exported without its events (they name members), so it cannot be "
+                        "checked offline; check it with `verify --db` or against the anchor posted at its seal"
+                    )
                 else:
                     problems.append(f"{name}: no proof ({stem}.proof.json) to check it with")
                 continue
@@ -127,10 +172,7 @@ def _verify_zip(path: Path, public_key: bytes | None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     whose = "the given public key" if public_key is not None else "the key each proof carries"
-    anonymous = (
-        f"; {unproven} anonymous record(s) carry no events to check (their events name members)" if unproven else ""
-    )
-    print(f"{path}: intact ({checked} records, each chained, composed and signed; checked against {whose}{anonymous}).")
+    print(f"{path}: intact ({checked} records, each chained, composed and signed; checked against {whose}).")
     return 0
 
 
@@ -148,7 +190,7 @@ async def _records(path: Path, guild_id: int) -> tuple[list[int], list[tuple[Sto
 
 def export_cli(args: argparse.Namespace, path: Path) -> int:
     try:
-        _open_roundtable_file(path).close()
+        open_roundtable_file(path).close()
     except NotARoundtableDatabase as exc:
         print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
         return 2

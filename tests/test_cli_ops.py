@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.config import Settings
 from bot.service import Roundtable
 from tests.conftest import ManualClock
@@ -96,3 +98,54 @@ def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = cli(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "usage: python -m bot" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sandbox", "--speed", "nan"],
+        ["sandbox", "--speed", "-5"],
+        ["sandbox", "--port", "99999"],
+        ["archive", "serve", "--guild", "1", "--port", "-1"],
+    ],
+)
+def test_bad_options_are_refused_in_one_line(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "is not a" in err
+
+
+def test_a_read_only_command_never_writes_to_a_file_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for command in (["archive", "build", "--guild", "1", "--out", str(tmp_path / "site"), "--no-charts"],):
+        assert main([*command, "--db", str(empty)]) == 2
+        assert empty.read_bytes() == b""
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "not a Roundtable database" in err
+
+
+def test_an_output_path_that_cannot_be_written_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    async def make() -> None:
+        rt = await Roundtable.open(settings)
+        await rt.configure_guild(7, 1, moderator_role_id=2)
+        await rt.close()
+
+    asyncio.run(make())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = main(
+        ["export", "--guild", "7", "--format", "json", "--out", str(blocker), "--db", str(settings.database.path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.count("\n") == 1

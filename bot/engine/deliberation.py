@@ -118,6 +118,11 @@ def clean_text(value: str | None, what: str, limit: int) -> str:
             f"The {what} contains a character that cannot be stored (half of an emoji, perhaps). "
             "Remove it and send it again."
         ) from None
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in raw):
+        # NUL and the other control characters show nothing and break what reads the text.
+        raise errors.InvalidValue(
+            f"The {what} contains a control character (such as NUL) that cannot be shown. Remove it and send it again."
+        )
     text = raw.translate(BIDI_CONTROLS).strip()
     if not _shows_something(text):
         raise errors.EmptyText(f"The {what} is empty. Write something, then send it again.")
@@ -316,15 +321,15 @@ class Deliberation:
     def expected(self) -> tuple[list[str], int]:
         """Whom the positions round waits for: (members named, how many must have stated a position).
 
-        Invited members and everyone who joined as a participant; when the deliberation is open
-        to all, at least its quorum of members. The moderator facilitates and is not waited for;
+        Invited members and everyone who joined as a participant, and at least its quorum of
+        members however many were invited or turned observer. The moderator facilitates and is not waited for;
         observers are not expected to speak.
         """
         observers = {p.key for p in self.participants.values() if p.role is Role.OBSERVER}
         joined = [p.key for p in self.humans() if p.role is Role.PARTICIPANT]
         named = list(dict.fromkeys([*(k for k in self.invited if k not in observers), *joined]))
-        needed = len(named) if self.invited else max(self.settings.quorum, len(named))
-        return named, needed
+        # The quorum is a floor either way: invited members who only observe never bring it to zero.
+        return named, max(self.settings.quorum, len(named))
 
     def members_awaited(self) -> tuple[list[str], int]:
         """Before the AI may speak: the expected members still without a position, and how many

@@ -597,3 +597,18 @@ def test_an_input_no_round_of_the_process_takes_is_refused_in_plain_words() -> N
         "The quick process takes no objections. A block at the consent check, with its reason, is this "
         "process's objection."
     )
+
+
+def test_invited_members_who_turn_observer_never_let_the_ai_speak_first() -> None:
+    t = Table(quorum=2, round_minutes=60, invited=[ADA, BEN])
+    t.do("join", ADA, Role.OBSERVER)
+    t.do("join", BEN, Role.OBSERVER)
+    t.wait(1)
+    assert t.d.ai_due(t.now) == []  # nobody has spoken: the quorum still has to
+    assert t.d.members_awaited() == ([], 2)
+
+
+def test_control_characters_are_refused_in_plain_words() -> None:
+    t = Table()
+    with pytest.raises(errors.InvalidValue, match="control character"):
+        t.d.state_position(ADA, "Yes", "abc\x00def", t.now)

@@ -141,3 +141,43 @@ def test_not_a_zip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert out.count("\n") == 1
     assert "not a Roundtable export" in out
+
+
+def _set_outcome(files: dict[str, bytes]) -> None:
+    index = json.loads(files["index.json"])
+    index[0]["outcome"] = "consensus" if index[0]["outcome"] != "consensus" else "no_consensus"
+    files["index.json"] = json.dumps(index).encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_set_outcome, "index.json: its entry for"),
+        (lambda f: f.__setitem__("records/99.md", b"# Decision record #99: forged\n"), "records/99.md: not part of"),
+        (lambda f: f.pop(f"records/{SEALED}.md"), f"records/{SEALED}.md: missing"),
+        (lambda f: f.__setitem__("README.txt", b"Trust me."), "README.txt: not the text"),
+    ],
+)
+def test_everything_in_an_export_is_checked_not_only_the_records(
+    exported: Path, capsys: pytest.CaptureFixture[str], change: Callable[[dict[str, bytes]], None], expected: str
+) -> None:
+    rewrite(exported, change)
+    code, out = run(capsys, str(exported))
+    assert code == 1
+    assert expected in out
+
+
+def test_an_anonymous_record_that_cannot_be_checked_offline_is_never_called_intact(
+    exported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def anonymise(files: dict[str, bytes]) -> None:
+        record = json.loads(files[f"records/{SEALED}.json"])
+        record["anonymous"] = True  # as an anonymous record is exported: without its events
+        files[f"records/{SEALED}.json"] = json.dumps(record).encode()
+        files.pop(f"records/{SEALED}.proof.json")
+
+    rewrite(exported, anonymise)
+    code, out = run(capsys, str(exported))
+    assert code == 1
+    assert "cannot be checked offline" in out
+    assert "intact (" not in out

@@ -75,6 +75,17 @@ def _entries(item: ExportRecord) -> list[tuple[str, bytes]]:
     return entries
 
 
+def index_row(deliberation_id: int, record: dict[str, Any]) -> dict[str, Any]:
+    """A record's entry in index.json (`verify FILE.zip` checks each against its record)."""
+    return {
+        "deliberation_id": deliberation_id,
+        "question": record.get("question", ""),
+        "outcome": record.get("outcome", {}).get("kind"),
+        "closed_at": record.get("closed_at"),
+        "chain_head": record.get("chain_head"),
+    }
+
+
 class _Part:
     def __init__(self) -> None:
         self.buffer = io.BytesIO()
@@ -86,16 +97,8 @@ class _Part:
         files = _entries(item)
         for name, data in files:
             self.archive.writestr(name, data)
-        self.index.append(
-            {
-                "deliberation_id": item.deliberation_id,
-                "question": item.record.get("question", ""),
-                "outcome": item.record.get("outcome", {}).get("kind"),
-                "closed_at": item.record.get("closed_at"),
-                "chain_head": item.chain_head,
-                "files": [name for name, _ in files],
-            }
-        )
+        row = index_row(item.deliberation_id, {**item.record, "chain_head": item.chain_head})
+        self.index.append({**row, "files": [n for n, _ in files]})
 
     @property
     def size(self) -> int:
