@@ -12,6 +12,7 @@ from datetime import datetime
 import discord
 
 from bot.analysis.opinions import DissentAnalysis
+from bot.engine.model import ContributionKind
 from bot.exts.dissent._map import DissentMap, DissentSnapshot, StatementView, thresholds_text
 
 MAP_COLOUR = discord.Colour.dark_orange()
@@ -34,7 +35,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def quoted(s: StatementView) -> str:
-    what = "Position" if s.kind == "position" else "Statement"
+    what = "Position" if s.kind is ContributionKind.POSITION else "Statement"
     stance = f" ({clip(s.stance, 60)})" if s.stance else ""
     return f"**#{s.id}** {what} by {clip(s.author, 80)}{stance}:\n> {clip(s.text, QUOTE_MAX)}"
 

@@ -19,7 +19,7 @@ from bot.analysis.charts import consent_chart_png, opinion_map_png
 from bot.analysis.groups import POLIS_RULE
 from bot.analysis.opinions import MIN_CLUSTERED, MIN_STATEMENTS, DissentAnalysis
 from bot.engine.deliberation import Deliberation
-from bot.engine.model import ActorKind, Role, Vote
+from bot.engine.model import ActorKind, ContributionKind, Role, Vote
 from bot.votes import moderated_out, statement_votes
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class StatementView:
     id: int
-    kind: str
+    kind: ContributionKind
     author: str
     stance: str | None
     text: str
@@ -84,7 +84,7 @@ def snapshot(d: Deliberation, *, reveal: bool = False, smoother: KSmoother | Non
         t = d.tally(c.id)
         statements[c.id] = StatementView(
             c.id,
-            c.kind.value,
+            c.kind,
             author_of(d, c.author, reveal=reveal),
             c.stance,
             c.text,
