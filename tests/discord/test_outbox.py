@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import simcord
-from deliberation_helpers import advance, configure, fields, messages, open_deliberation, state_position
+from deliberation_helpers import Opened, advance, configure, fields, messages, open_deliberation, state_position
 from discord_harness import Table
 
 from bot.app import RoundtableBot
@@ -22,6 +22,17 @@ def _discord_fails(env: simcord.Env, where: simcord.ChannelHandle, status: int =
 
 def _discord_recovers(env: simcord.Env) -> None:
     env.backend.faults.clear()
+
+
+async def _answered_consent(table: Table) -> Opened:
+    """A quick deliberation in its consent round, answered by Ada: the next advance seals it."""
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "Support", "Yes.")
+    await advance(table.moderator, opened.where, force=True)
+    consent_round = messages(opened.where, "Round 2 of 2 open: consent")[-1]
+    await table.ada.click(consent_round, label="Endorse")
+    return opened
 
 
 async def test_a_position_stored_while_discord_fails_is_told_truthfully_and_appears_once_discord_is_back(
@@ -55,12 +66,7 @@ async def test_a_position_stored_while_discord_fails_is_told_truthfully_and_appe
 async def test_a_record_sealed_during_an_outage_is_posted_in_the_thread_and_archive_after_a_restart(
     env: simcord.Env, table: Table, restart: Callable[[], Awaitable[RoundtableBot]]
 ) -> None:
-    await configure(table)
-    opened = await open_deliberation(table, template="quick")
-    await state_position(table.ada, opened, "Support", "Yes.")
-    await advance(table.moderator, opened.where, force=True)
-    consent_round = messages(opened.where, "Round 2 of 2 open: consent")[-1]
-    await table.ada.click(consent_round, label="Endorse")
+    opened = await _answered_consent(table)
     _discord_fails(env, opened.where)
     _discord_fails(env, table.archive)
     await advance(table.moderator, opened.where, force=True)
@@ -101,12 +107,7 @@ async def test_a_post_discord_refuses_for_good_is_given_up_and_the_rest_goes_on(
     env: simcord.Env, table: Table, bot: RoundtableBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot")
-    await configure(table)
-    opened = await open_deliberation(table, template="quick")
-    await state_position(table.ada, opened, "Support", "Yes.")
-    await advance(table.moderator, opened.where, force=True)
-    consent_round = messages(opened.where, "Round 2 of 2 open: consent")[-1]
-    await table.ada.click(consent_round, label="Endorse")
+    opened = await _answered_consent(table)
     env.inject_error("POST", f"/channels/{table.archive.id}/messages", status=403, code=50013, times=None)
     await advance(table.moderator, opened.where, force=True)
     assert len(messages(opened.where, "Decision record #")) == 1
@@ -118,12 +119,7 @@ async def test_a_post_discord_refuses_for_good_is_given_up_and_the_rest_goes_on(
 async def test_the_sealed_records_post_carries_an_anchor_that_verifies_the_database(
     env: simcord.Env, table: Table, bot: RoundtableBot, tmp_path: Path
 ) -> None:
-    await configure(table)
-    opened = await open_deliberation(table, template="quick")
-    await state_position(table.ada, opened, "Support", "Yes.")
-    await advance(table.moderator, opened.where, force=True)
-    consent_round = messages(opened.where, "Round 2 of 2 open: consent")[-1]
-    await table.ada.click(consent_round, label="Endorse")
+    opened = await _answered_consent(table)
     await advance(table.moderator, opened.where, force=True)
     (posted,) = messages(opened.where, "Decision record #")
     assert "roundtable-anchor" in posted.content
