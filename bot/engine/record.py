@@ -46,7 +46,10 @@ from bot.engine.outcome import Outcome, decide_outcome
 #    the Markdown ends with the record's digest instead of the chain head, so it is rendered
 #    before storing; an anonymous deliberation's moderator is "Moderator"; the proposal's
 #    authorship names the draft's number.
-RECORD_FORMAT = 2
+# 3: what each draft leaves unaddressed; responses under what they answer; every objection's
+#    status changes with who and why; drafts' lineage (critiques, revisions); rankings;
+#    timestamps to the minute with the time zone.
+RECORD_FORMAT = 3
 
 
 def outcome_of(d: Deliberation) -> Outcome:

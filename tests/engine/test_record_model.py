@@ -62,10 +62,10 @@ def test_a_record_stored_by_the_previous_release_keeps_its_bytes_and_digest() ->
     assert "# Decision record #1: Should we move the meetup to Fridays?" in render_markdown(record)
 
 
-def test_the_json_shape_is_what_the_previous_release_wrote_but_for_what_format_2_changed() -> None:
+def test_the_json_shape_is_what_the_previous_release_wrote_but_for_what_later_formats_changed() -> None:
     old = json.loads(FORMAT_1.read_text(encoding="utf-8"))
     new = compose_record(full()).sealed(old["chain_head"]).to_dict()
-    assert new["format"] == RECORD_FORMAT == 2
+    assert new["format"] == RECORD_FORMAT == 3
     changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
     assert changed == {"format", "proposal"}
     assert {k for k in old["proposal"] if old["proposal"][k] != new["proposal"][k]} == {"summary"}

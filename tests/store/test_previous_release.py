@@ -84,7 +84,7 @@ async def test_a_record_sealed_now_beside_them_is_format_2_and_everything_verifi
         clock.advance(15)
         sealed = await rt.act(GUILD, d, lambda d, at: d.advance(MONA, at))
         assert sealed.record is not None
-        assert sealed.record.record["format"] == RECORD_FORMAT == 2
+        assert sealed.record.record["format"] == RECORD_FORMAT == 3
         markdown = sealed.record.markdown
         assert markdown == render_markdown(sealed.record.record)
         assert quote(forged) in markdown
