@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -479,12 +479,15 @@ class Roundtable:
         *,
         names: Sequence[str] | None = None,
         target: int | None = None,
+        on_ready: Callable[[Change | AIUnavailable], Awaitable[None]] | None = None,
     ) -> AITurn:
         """Ask the seated AI participants for `task` and store each answer as its own labelled contribution.
 
-        For positions only those the engine says are due are asked. Whatever the models say
-        enters through the same engine rules as anything else: a labelled contribution at
-        most. An unavailable participant is noted, and the deliberation goes on.
+        For positions only those the engine says are due are asked. Each participant's answer is
+        stored, and handed to `on_ready`, as soon as that participant is done: the slowest holds
+        back no one. Whatever the models say enters through the same engine rules as anything
+        else: a labelled contribution at most. An unavailable participant is noted, and the
+        deliberation goes on.
         """
         d = await self.get(guild_id, deliberation_id)
         at = self.now()
@@ -498,31 +501,45 @@ class Roundtable:
         request = self._ai_request(d, task, target)
         busy = {(guild_id, deliberation_id, n) for n in seats}
         self._ai_busy |= busy
+        turn = AITurn()
         try:
             await self.start_ai()
-            results = await self.ai.ask(request, seats)
-            turn = AITurn()
-            for result in results:
-                if isinstance(result, AIUnavailable):
-                    turn.unavailable.append(result)
-
-                    def note(d: Deliberation, at: datetime, r: AIUnavailable = result) -> list[Event]:
-                        return d.note_ai_unavailable(r.participant, r.reason, at)
-
-                    await self.act(guild_id, deliberation_id, note)
+            async for result in self.ai.each(request, seats):
+                outcome = await self._store_ai_answer(guild_id, deliberation_id, result, task, target)
+                self._ai_busy.discard((guild_id, deliberation_id, result.participant))
+                if outcome is None:
                     continue
-
-                def contribute(d: Deliberation, at: datetime, r: AIResult = result) -> list[Event]:
-                    return _ai_contribution(d, r, task, target, at)
-
-                try:
-                    turn.changes.append(await self.act(guild_id, deliberation_id, contribute))
-                except errors.RoundtableError as refusal:
-                    # The round moved on while the model was thinking; its answer is not due any more.
-                    log.info("AI participant %s answer not stored: %s", result.participant, refusal)
+                if isinstance(outcome, Change):
+                    turn.changes.append(outcome)
+                else:
+                    turn.unavailable.append(outcome)
+                if on_ready is not None:
+                    await on_ready(outcome)
             return turn
         finally:
             self._ai_busy -= busy
+
+    async def _store_ai_answer(
+        self, guild_id: int, deliberation_id: int, result: AIResult | AIUnavailable, task: Task, target: int | None
+    ) -> Change | AIUnavailable | None:
+        """One participant's answer stored: its contribution, or the note that it was unavailable."""
+        if isinstance(result, AIUnavailable):
+
+            def note(d: Deliberation, at: datetime) -> list[Event]:
+                return d.note_ai_unavailable(result.participant, result.reason, at)
+
+            await self.act(guild_id, deliberation_id, note)
+            return result
+
+        def contribute(d: Deliberation, at: datetime) -> list[Event]:
+            return _ai_contribution(d, result, task, target, at)
+
+        try:
+            return await self.act(guild_id, deliberation_id, contribute)
+        except errors.RoundtableError as refusal:
+            # The round moved on while the model was thinking; its answer is not due any more.
+            log.info("AI participant %s answer not stored: %s", result.participant, refusal)
+            return None
 
     async def ask_ai(self, guild_id: int, deliberation_id: int, actor: Actor) -> tuple[AIAsk, Change | None]:
         """`/ai speak`: what asking the AI participants now means (the engine decides), with the

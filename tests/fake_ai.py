@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from unittest.mock import create_autospec
 
@@ -55,4 +55,15 @@ def fake_panel(config: AIConfig, text: Text, *, missing: str | None = None) -> A
         return out
 
     fake.ask.side_effect = ask
+    return answers_each(fake)
+
+
+def answers_each(fake: Any) -> Any:
+    """Make a spec'd panel's `each` yield what its `ask` answers, one participant after another."""
+
+    async def each(request: AIRequest, names: Sequence[str] | None = None) -> AsyncIterator[AIResult | AIUnavailable]:
+        for answer in await fake.ask(request, names):
+            yield answer
+
+    fake.each.side_effect = each
     return fake

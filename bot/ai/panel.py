@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from bot.ai.config import AIConfig
 from bot.ai.embedded import EmbeddedServer, EmbeddedServerError
@@ -59,6 +59,24 @@ class AIPanel:
 
     async def ask(self, request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
         return await ask_all(self.select(names), request)
+
+    async def each(
+        self, request: AIRequest, names: Sequence[str] | None = None
+    ) -> AsyncIterator[AIResult | AIUnavailable]:
+        """Ask the participants called `names` at once and yield each answer as soon as it is ready.
+
+        The slowest participant holds back no one: a fast one's contribution can be stored and
+        posted while the others are still generating. Leaving the loop early cancels the rest.
+        """
+        asked = list(names) if names is not None else [p.name for p in self.participants]
+        pending = [asyncio.ensure_future(self.ask(request, [name])) for name in asked]
+        try:
+            for ready in asyncio.as_completed(pending):
+                for answer in await ready:
+                    yield answer
+        finally:
+            for task in pending:
+                task.cancel()
 
     async def aclose(self) -> None:
         for participant in self.participants:

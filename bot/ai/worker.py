@@ -19,7 +19,7 @@ import concurrent.futures
 import contextvars
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from bot.ai.embedded import EmbeddedServer
@@ -109,7 +109,9 @@ class ThreadedAIPanel(AIPanel):
                     future.set_result(result)
 
         def start() -> None:
-            loop.create_task(run(), context=contextvars.Context())
+            task = loop.create_task(run(), context=contextvars.Context())
+            # A caller that gives up (cancels the future) stops the work on the worker loop too.
+            future.add_done_callback(lambda f: loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None)
 
         loop.call_soon_threadsafe(start, context=contextvars.Context())
         return future
@@ -126,6 +128,28 @@ class ThreadedAIPanel(AIPanel):
 
     async def ask(self, request: AIRequest, names: Sequence[str] | None = None) -> list[AIResult | AIUnavailable]:
         return await self._run(self.inner.ask(request, names), reason="AI participants generating")
+
+    async def each(
+        self, request: AIRequest, names: Sequence[str] | None = None
+    ) -> AsyncIterator[AIResult | AIUnavailable]:
+        """`AIPanel.each` with every participant's call on the worker loop.
+
+        The caller's own task does the waiting, each wait declared through `wait`: under SimCord
+        a wait on sibling tasks would be an unknown wait, not the external one it is.
+        """
+        asked = list(names) if names is not None else [p.name for p in self.participants]
+        pending = {asyncio.wrap_future(self._submit(self.inner.ask(request, [name]))) for name in asked}
+        try:
+            while pending:
+                done, pending = await self.wait(
+                    asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED), reason="AI participants generating"
+                )
+                for finished in done:
+                    for answer in finished.result():
+                        yield answer
+        finally:
+            for future in pending:
+                future.cancel()
 
     async def aclose(self) -> None:
         loop, thread = self._loop, self._thread

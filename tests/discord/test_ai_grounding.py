@@ -22,6 +22,7 @@ from bot.ai.panel import AIPanel
 from bot.ai.types import AIRejected, AIRequest, AIResult, AIUnavailable
 from bot.app import RoundtableBot
 from bot.config import Settings
+from tests.fake_ai import answers_each
 
 SAGE_LABEL = "AI participant · Sage · smollm2-135m · not authoritative"
 ADA_SAYS = "Rest helps people think. A four-day week keeps the best people here."
@@ -65,7 +66,7 @@ def ai_panel(settings: Settings) -> Any:
         return [result]
 
     fake.ask.side_effect = ask
-    return fake
+    return answers_each(fake)
 
 
 async def _to_synthesis(env: simcord.Env, table: Table, *, anonymous: bool = False) -> simcord.ChannelHandle:

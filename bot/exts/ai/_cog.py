@@ -25,7 +25,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.ai.types import Task
+from bot.ai.types import AIUnavailable, Task
 from bot.engine.errors import AlreadyRecorded, RoundtableError
 from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
@@ -35,7 +35,7 @@ from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._embeds import authorship, proposal_embed
 from bot.exts.ai._modals import ProposalModal
-from bot.service import AITurn, Change
+from bot.service import Change
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
@@ -77,25 +77,27 @@ class AIParticipants(commands.Cog):
         turn.add_done_callback(self._turns.discard)
 
     async def _turn(self, guild_id: int, deliberation_id: int, task: Task, target: int | None) -> None:
+        async def show(outcome: Change | AIUnavailable) -> None:
+            await self._show(guild_id, deliberation_id, outcome)
+
         try:
-            turn = await self.bot.roundtable.ai_turn(guild_id, deliberation_id, task, target=target)
-            await self._show(guild_id, deliberation_id, turn)
+            await self.bot.roundtable.ai_turn(guild_id, deliberation_id, task, target=target, on_ready=show)
         except RoundtableError as exc:
             log.info("AI %s turn in deliberation %s not taken: %s", task, deliberation_id, exc.user_message)
         except Exception:
             log.exception("AI %s turn in deliberation %s failed (guild %s)", task, deliberation_id, guild_id)
 
-    async def _show(self, guild_id: int, deliberation_id: int, turn: AITurn) -> None:
-        for change in turn.changes:
+    async def _show(self, guild_id: int, deliberation_id: int, outcome: Change | AIUnavailable) -> None:
+        """One participant's answer, as soon as it is stored: its labelled contribution, or a notice."""
+        if isinstance(outcome, Change):
             # Publishing delivers what the change owes (the labelled contribution), then tells the features.
-            self.bot.publish(guild_id, change)
-        if turn.unavailable:
-            channel = await deliberation_channel(self.bot, guild_id, deliberation_id)
-            for failed in turn.unavailable:
-                # The reason stays in the logs: it may name hosts or errors members need not see.
-                log.info("AI participant %s unavailable: %s", failed.participant, failed.reason)
-                # A rejected answer's notice says why (the gate's own words, e.g. "ends mid-word").
-                await safe_send(channel, f"{failed.notice}; the deliberation goes on.")
+            self.bot.publish(guild_id, outcome)
+            return
+        # The reason stays in the logs: it may name hosts or errors members need not see.
+        log.info("AI participant %s unavailable: %s", outcome.participant, outcome.reason)
+        # A rejected answer's notice says why (the gate's own words, e.g. "ends mid-word").
+        channel = await deliberation_channel(self.bot, guild_id, deliberation_id)
+        await safe_send(channel, f"{outcome.notice}; the deliberation goes on.")
 
     # ------------------------------------------------------------------ AI positions when due
 
