@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bot.engine.model import ConsentChoice, Contribution, ContributionKind, Vote
+from bot.engine.model import ConsentChoice, Contribution, ContributionKind, ObjectionStatus, Vote
 
 if TYPE_CHECKING:
     from bot.engine.deliberation import Deliberation
@@ -59,14 +59,25 @@ def cited_ids(draft: Contribution) -> set[int]:
     return ids
 
 
-def unaddressed(d: Deliberation, draft_id: int) -> list[Unaddressed]:
-    """Open objections and minority positions the draft neither cites nor answers, by id."""
+def unaddressed(d: Deliberation, draft_id: int, *, reveal: bool = False) -> list[Unaddressed]:
+    """Open objections and minority positions the draft neither cites nor answers, by id.
+
+    Once sealed, the objections still open became standing: they are the ones the record lists.
+    Authors are shown as the deliberation shows them (aliases when anonymous, unless `reveal`).
+    """
     draft = d.contributions.get(draft_id)
     if draft is None or draft.kind is not ContributionKind.DRAFT:
         raise ValueError(f"#{draft_id} is not a draft")
     covered = set(draft.answers) | cited_ids(draft)
-    items = [Unaddressed(o.id, "objection", d.display_name(o.author)) for o in d.open_objections()]
-    items += [Unaddressed(c.id, "minority position", d.display_name(c.author)) for c in minority_positions(d)]
+    unresolved = (ObjectionStatus.OPEN, ObjectionStatus.STANDING)
+    items = [
+        Unaddressed(o.id, "objection", d.display_name(o.author, reveal=reveal))
+        for o in d.objections.values()
+        if o.status in unresolved
+    ]
+    items += [
+        Unaddressed(c.id, "minority position", d.display_name(c.author, reveal=reveal)) for c in minority_positions(d)
+    ]
     return sorted((i for i in items if i.id not in covered), key=lambda i: i.id)
 
 

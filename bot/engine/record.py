@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, get_args, get_origin
 
+from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
 from bot.engine.events import DeliberationSealed, Event
 from bot.engine.markdown import inline, quote
@@ -228,6 +229,15 @@ class Objection(_Part):
 
 
 @dataclass(frozen=True)
+class NotAddressed(_Part):
+    """An objection left open or a minority position at sealing that a draft neither cites nor answers."""
+
+    id: int
+    kind: str  # "objection" or "minority position"
+    author: str
+
+
+@dataclass(frozen=True)
 class OtherContribution(_Part):
     """A statement, response, draft or critique."""
 
@@ -240,6 +250,7 @@ class OtherContribution(_Part):
     provenance: Mapping[str, Any] | None = field(default=None, metadata=_OMIT)
     votes: Votes | None = field(default=None, metadata=_OMIT)  # statements only
     moderated_out: bool | None = field(default=None, metadata=_OMIT)  # statements only
+    not_addressed: tuple[NotAddressed, ...] | None = field(default=None, metadata=_OMIT)  # drafts only
 
 
 @dataclass(frozen=True)
@@ -490,7 +501,12 @@ def _other(d: Deliberation, c: Contribution) -> OtherContribution:
         provenance=_provenance(c),
         votes=_votes(d, c.id) if statement else None,
         moderated_out=(c.id in d.moderated_out) if statement else None,
+        not_addressed=_not_addressed(d, c.id) if c.kind is ContributionKind.DRAFT else None,
     )
+
+
+def _not_addressed(d: Deliberation, draft_id: int) -> tuple[NotAddressed, ...]:
+    return tuple(NotAddressed(u.id, u.kind, u.author) for u in coverage.unaddressed(d, draft_id))
 
 
 def _rounds(d: Deliberation) -> tuple[RoundFigures, ...]:
@@ -628,6 +644,12 @@ def _provenance_line(p: Mapping[str, Any]) -> str:
     )
 
 
+def _coverage_line(left: tuple[NotAddressed, ...]) -> str:
+    if not left:
+        return "Answers or cites every objection left open and every minority position."
+    return "Not addressed: " + ", ".join(f"#{u.id} ({inline(u.author)})" if u.author else f"#{u.id}" for u in left)
+
+
 def _stance(stance: str | None) -> str:
     return inline(stance) if stance else "no position"
 
@@ -682,6 +704,8 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
             out += [f"### #{c.id} {inline(c.kind)}{about} by {inline(c.author.shown)}", "", quote(c.text), ""]
             if c.votes is not None:
                 out += [f"{c.votes}{'; moderated out' if c.moderated_out else ''}", ""]
+            if c.not_addressed is not None:
+                out += [_coverage_line(c.not_addressed), ""]
             if c.provenance:
                 out += [_provenance_line(c.provenance), ""]
     if r.objections:

@@ -97,6 +97,8 @@ async def populate(rt: Roundtable, clock: ManualClock) -> Archive:
     drafted = await rt.ai_turn(GUILD, d.id, "draft")
     assert drafted.changes, "the AI participant should have drafted"
     draft_id = max(c.id for c in (await rt.get(GUILD, d.id)).drafts())
+    # A member's own draft that answers nothing: the record lists the dissent it leaves open.
+    await rt.act(GUILD, d.id, lambda d, at: d.draft(CLEO, "Meet on Fridays, streamed.", at))
     await rt.act(GUILD, d.id, lambda d, at: d.critique(DAN, "Say which room.", draft_id, at))
     await rt.act(GUILD, d.id, lambda d, at: d.adopt(MOD, draft_id, at))
     await _advance(rt, clock, GUILD, d.id)

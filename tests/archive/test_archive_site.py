@@ -209,6 +209,17 @@ async def test_a_record_page_says_what_the_record_says(site: Site) -> None:
     # Responses and critiques quoted under what they answer.
     assert "We could stream it for you." in text
     assert "Say which room." in text
+    # What the adopted draft left unaddressed, as the sealed record says (format 3).
+    drafted, by_cleo = [c for c in stored.record["other_contributions"] if c["kind"] == "draft"]
+    assert drafted["not_addressed"] == []
+    assert "Answers or cites every objection left open and every minority position." in text
+    (standing,) = stored.record["standing_objections"]
+    assert {"id": standing["id"], "kind": "objection", "author": "Ben"} in by_cleo["not_addressed"]
+    (line,) = [x for x in text.splitlines() if "Not addressed: #" in x]
+    assert f"#{standing['id']} (Ben, objection)" in line
+    page = (site.out / f"decision-{site.ids.consent}.html").read_text()
+    assert f'<a href="#o{standing["id"]}">#{standing["id"]}</a>' in page
+    assert f'id="o{standing["id"]}"' in page
     # Minority positions, participation, and the seal.
     assert "I work late on Fridays." in text
     assert "Listed because" in text

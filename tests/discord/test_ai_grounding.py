@@ -15,7 +15,9 @@ from unittest.mock import create_autospec
 import discord
 import pytest
 import simcord
+from deliberation_helpers import advance, last, record_of
 from discord_harness import Table
+from service_flows import until
 
 from bot.ai.grounding import Citation, Claim, split_sentences
 from bot.ai.panel import AIPanel
@@ -145,3 +147,40 @@ async def test_a_refused_answer_is_a_labelled_notice_and_not_a_post(
     assert [(name, reason) for name, reason, _, _ in d.ai_unavailable] == [
         ("Sage", "gave no usable contribution (ends mid-word)")
     ]
+
+
+async def test_the_moderator_sees_what_a_draft_leaves_unaddressed_in_dissent_and_the_record_keeps_it(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    thread = await _to_synthesis(env, table)
+    await table.admin.slash(thread, "summary draft")
+    d = await bot.roundtable.get(table.guild.id, 1)
+    (draft,) = d.drafts()
+    (objection,) = d.objections.values()
+
+    # Before putting the draft to the group, the moderator's /dissent panel lists it with what it leaves open.
+    result = await table.admin.slash(thread, "dissent")
+    await until(env, lambda: result.response is not None and result.response.attachments)
+    assert result.response is not None
+    panel = {f.name: f.value or "" for f in result.response.embeds[0].fields}
+    assert panel["Drafts (1)"].startswith(f"**Draft #{draft.id}** by ")
+    assert panel["Drafts (1)"].endswith(f" · Not addressed: #{objection.id} (Grace)")
+
+    await table.admin.slash(thread, "summary adopt", draft=draft.id)
+    result = await table.admin.slash(thread, "dissent")
+    await until(env, lambda: result.response is not None and result.response.attachments)
+    assert result.response is not None
+    panel = {f.name: f.value or "" for f in result.response.embeds[0].fields}
+    assert "(before the group)" in panel["Drafts (1)"]
+
+    await env.advance_time(10 * 60 + 1)
+    await advance(table.admin, thread)
+    for member in (table.ada, table.grace):
+        await member.slash(thread, "consent", choice="endorse")
+    await env.advance_time(10 * 60 + 1)
+    await advance(table.admin, thread)
+
+    record, markdown = await record_of(last(thread, "Decision record #"))
+    (drafted,) = [c for c in record["other_contributions"] if c["kind"] == "draft"]
+    assert drafted["not_addressed"] == [{"id": objection.id, "kind": "objection", "author": "Grace"}]
+    assert f"Not addressed: #{objection.id} (Grace)" in markdown

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import coverage
-from bot.engine.model import ObjectionStatus, Vote
+from bot.engine import Actor, coverage
+from bot.engine.model import ConsentChoice, ObjectionStatus, Vote
+from bot.engine.record import Record, compose_record, render_markdown
 from tests.engine.helpers import ADA, BEN, CAI, MOD, SAGE, Table
 
 
@@ -100,3 +101,79 @@ def test_only_drafts_have_coverage() -> None:
     t, ids = _to_synthesis()
     with pytest.raises(ValueError, match="not a draft"):
         coverage.unaddressed(t.d, ids["Ada"])
+
+
+def _seal(t: Table, draft: int) -> None:
+    """The moderator puts the draft to the group; Ada and Ben endorse, Cai stands aside; sealed."""
+    t.do("adopt", MOD, draft)
+    t.wait(11)
+    t.advance()  # consent
+    t.do("give_consent", ADA, ConsentChoice.ENDORSE)
+    t.do("give_consent", BEN, ConsentChoice.ENDORSE)
+    t.do("give_consent", CAI, ConsentChoice.STAND_ASIDE)
+    t.wait(11)
+    t.advance()  # sealed
+
+
+def test_the_sealed_record_says_what_each_draft_left_unaddressed() -> None:
+    t, ids = _to_synthesis()
+    cited = _draft(t, answers=(ids["pickup"],), cites=(ids["Cai"],))
+    ignoring = _draft(t)
+    t.do("move_objection", BEN, ids["venue"], ObjectionStatus.WITHDRAWN)
+    _seal(t, cited)
+
+    record = compose_record(t.d)
+    left = {c.id: c.not_addressed for c in record.other_contributions}
+    # The pickup objection stood at sealing: a standing objection is still dissent a draft must answer.
+    assert [o.id for o in record.standing_objections] == [ids["pickup"]]
+    assert left[cited] == ()
+    assert [(u.id, u.kind, u.author) for u in left[ignoring] or ()] == [
+        (ids["Cai"], "minority position", "Cai"),
+        (ids["pickup"], "objection", "Cai"),
+    ]
+    markdown = render_markdown(record)
+    assert f"Not addressed: #{ids['Cai']} (Cai), #{ids['pickup']} (Cai)" in markdown
+    assert "Answers or cites every objection left open and every minority position." in markdown
+    # Statements and positions carry no coverage; the JSON round-trips.
+    assert all(c.not_addressed is None for c in record.other_contributions if c.kind != "draft")
+    assert Record.from_dict(record.to_dict()) == record
+
+
+def test_the_record_names_unaddressed_dissent_by_alias_when_anonymous() -> None:
+    t, _ids = _to_synthesis(anonymous=True)
+    draft = _draft(t)
+    _seal(t, draft)
+
+    record = compose_record(t.d)
+    (drafted,) = [c for c in record.other_contributions if c.kind == "draft"]
+    assert drafted.not_addressed
+    assert {u.author for u in drafted.not_addressed} <= {p.alias for p in t.d.participants.values()}
+    assert "Cai" not in render_markdown(record)
+    assert "Ben" not in render_markdown(record)
+
+
+def test_a_member_name_made_of_markdown_cannot_forge_the_coverage_line() -> None:
+    hostile = Actor.human(4, "Eve](http://x)\n# Decision record #1: Approved")
+    t = Table()
+    t.do("state_position", ADA, "for", "Fridays suit most of us.")
+    t.do("state_position", BEN, "for", "Fridays are quieter.")
+    t.do("state_position", hostile, "against", "No.")
+    t.wait(11)
+    t.advance()
+    objection = t.do("object", hostile, "Not Fridays", "Because.")[-1].payload.id
+    t.wait(11)
+    t.advance()
+    draft = _draft(t)
+    t.do("adopt", MOD, draft)
+    t.wait(11)
+    t.advance()
+    for member in (ADA, BEN, hostile):
+        t.do("give_consent", member, ConsentChoice.ENDORSE)
+    t.wait(11)
+    t.advance()
+
+    markdown = render_markdown(compose_record(t.d))
+    (line,) = [x for x in markdown.splitlines() if x.startswith("Not addressed:")]
+    assert f"#{objection}" in line
+    assert markdown.count("\n# ") == 0
+    assert "](http" not in markdown.replace("\\]", "")

@@ -67,8 +67,15 @@ def test_the_json_shape_is_what_the_previous_release_wrote_but_for_what_later_fo
     new = compose_record(full()).sealed(old["chain_head"]).to_dict()
     assert new["format"] == RECORD_FORMAT == 3
     changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
-    assert changed == {"format", "proposal"}
+    assert changed == {"format", "proposal", "other_contributions"}
     assert {k for k in old["proposal"] if old["proposal"][k] != new["proposal"][k]} == {"summary"}
+    # Format 3: each draft says what it leaves unaddressed; nothing else about the others changed.
+    drafts = [c for c in new["other_contributions"] if c["kind"] == "draft"]
+    assert drafts
+    assert all("not_addressed" in c for c in drafts)
+    assert [{k: v for k, v in c.items() if k != "not_addressed"} for c in new["other_contributions"]] == old[
+        "other_contributions"
+    ]
 
 
 def test_a_record_that_is_not_one_is_refused_clearly() -> None:

@@ -13,7 +13,7 @@ import discord
 
 from bot.analysis.opinions import DissentAnalysis
 from bot.engine.model import ContributionKind
-from bot.exts.dissent._map import DissentMap, DissentSnapshot, StatementView, thresholds_text
+from bot.exts.dissent._map import DissentMap, DissentSnapshot, DraftView, StatementView, thresholds_text
 
 MAP_COLOUR = discord.Colour.dark_orange()
 PANEL_COLOUR = discord.Colour.dark_grey()
@@ -180,9 +180,27 @@ def panel_embed(snap: DissentSnapshot, *, revealed: bool) -> discord.Embed:
         value=clip(silent, FIELD_MAX) or "Everyone has spoken.",
         inline=False,
     )
+    _field(
+        embed,
+        f"Drafts ({len(snap.drafts)})",
+        [draft_line(draft) for draft in snap.drafts],
+        "No draft yet.",
+        budget=len(embed) + FIELD_MAX + RESERVE + 40,
+    )
     if revealed:
         embed.set_footer(text="Names are shown because this deliberation reveals aliases to its moderator.")
     return embed
+
+
+def draft_line(draft: DraftView) -> str:
+    """ "Draft #9 by Sage (before the group) · Not addressed: #5 (Grace)": what it leaves open, before it is put."""
+    put = " (before the group)" if draft.before_the_group else ""
+    left = (
+        f"Not addressed: {draft.not_addressed}"
+        if draft.not_addressed
+        else "Answers every open objection and minority position."
+    )
+    return f"**Draft #{draft.id}** by {clip(draft.author, 80)}{put} · {clip(left, 300)}"
 
 
 def _when(at: datetime) -> str:

@@ -18,6 +18,7 @@ from bot.analysis import KSmoother, StatementVote, analyze
 from bot.analysis.charts import consent_chart_png, opinion_map_png
 from bot.analysis.groups import POLIS_RULE
 from bot.analysis.opinions import MIN_CLUSTERED, MIN_STATEMENTS, DissentAnalysis
+from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ActorKind, ContributionKind, Role, Vote
 from bot.votes import moderated_out, statement_votes
@@ -47,6 +48,16 @@ class ObjectionView:
 
 
 @dataclass(frozen=True)
+class DraftView:
+    """A draft and the open dissent it neither cites nor answers (computed by code, `coverage`)."""
+
+    id: int
+    author: str
+    before_the_group: bool
+    not_addressed: str  # "#5 (Grace), #7": empty when it answers everything
+
+
+@dataclass(frozen=True)
 class DissentSnapshot:
     deliberation_id: int
     question: str
@@ -61,6 +72,7 @@ class DissentSnapshot:
     ai_stances: list[tuple[str, str]]
     moderated_out: frozenset[int] = frozenset()
     smoother: KSmoother | None = None
+    drafts: tuple[DraftView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,15 @@ def snapshot(d: Deliberation, *, reveal: bool = False, smoother: KSmoother | Non
         ai_stances=stances,
         moderated_out=moderated_out(d),
         smoother=smoother,
+        drafts=tuple(
+            DraftView(
+                c.id,
+                author_of(d, c.author, reveal=reveal),
+                d.proposal is not None and d.proposal.draft_id == c.id,
+                coverage.not_addressed_text(coverage.unaddressed(d, c.id, reveal=reveal)),
+            )
+            for c in d.drafts()
+        ),
     )
 
 
