@@ -314,8 +314,9 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
 
     `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
     `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
-    record in the thread and the archive channel (`record`, `record-archive`). The first round is
-    announced by the agenda.
+    record in the thread and the archive channel (`record`, `record-archive`), a ranking of drafts
+    opened and its result (`ranking:<n>`, `ranking-result:<n>`). The first round is announced by
+    the agenda.
     """
     refs: list[str] = []
     for e in events:
