@@ -148,6 +148,11 @@ async def test_members_rank_privately_and_the_group_preference_is_only_a_proposa
     assert ranking["preferences"] == [[0, 2], [1, 0]]
     assert ranking["winners"] == [a]
     assert "Rankings of drafts" in stored.markdown
+    sealed = last(thread, "Decision record #1")
+    shown_fields = {f.name: f.value for f in sealed.embeds[0].fields}
+    assert (
+        shown_fields["Ranked drafts (members' ballots, Schulze)"] == f"Ranking #1: 3 ballot(s); preferred draft #{a}."
+    )
 
     # Anonymous: no member's name in anything the bot sent, ballots and results included.
     for body in sent_payloads(env):
