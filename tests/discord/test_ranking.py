@@ -120,6 +120,9 @@ async def test_members_rank_privately_and_the_group_preference_is_only_a_proposa
     refreshed = next(m for m in thread.history() if m.id == announcement.id)
     assert {f.name: f.value for f in refreshed.embeds[0].fields}["Ballots so far"] == "3"
 
+    status = await table.ada.slash(thread, "deliberation status")
+    assert status.response is not None
+    assert {f.name: f.value for f in status.response.embeds[0].fields}["Ranking #1 open"] == "3 ballot(s)"
     closed = await table.admin.slash(thread, "summary rank", close=True)
     assert closed.response is not None
     assert closed.response.content.startswith("Ranking #1 is closed with 3 ballot(s)")

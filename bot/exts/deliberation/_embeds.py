@@ -290,6 +290,10 @@ def status_embed(d: Deliberation, *, reveal: bool, now: datetime) -> discord.Emb
     embed.add_field(name=f"Members ({len(people)})", value=clip("\n".join(lines) or "nobody yet", 1024), inline=False)
     embed.add_field(name="Positions", value=str(len(d.positions())), inline=True)
     embed.add_field(name="Open objections", value=str(len(d.open_objections())), inline=True)
+    ranking = d.open_ranking_now()
+    if ranking is not None:
+        # How many have ranked, never who (the ballots are private).
+        embed.add_field(name=f"Ranking #{ranking.number} open", value=f"{len(ranking.ballots)} ballot(s)", inline=True)
     if d.ai_seats:
         embed.add_field(
             name="AI participants",

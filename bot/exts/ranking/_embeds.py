@@ -88,7 +88,8 @@ def result_embed(d: Deliberation, r: Ranking) -> discord.Embed:
     embed = discord.Embed(
         title=f"Ranking #{r.number} of the drafts: result",
         colour=RANKING_COLOUR,
-        description=f"{result_sentence(result)} Counted by the Schulze method over {result.ballots} member ballot(s).",
+        description=result_sentence(result)
+        + (f" Counted by the Schulze method over {result.ballots} member ballot(s)." if result.ballots else ""),
     )
     if result.ballots:
         order = ", then ".join(

@@ -202,12 +202,13 @@ async def refresh_announcement(bot: RoundtableBot, guild_id: int, d: Deliberatio
     where = await bot.roundtable.post(guild_id, d.id, f"ranking:{r.number}")
     if where is None:
         return
-    channel = bot.get_channel(where[0])
-    if not isinstance(channel, discord.abc.Messageable):
-        return
     view = None if not r.is_open else _announcement_view(d, r)
     try:
-        await channel.get_partial_message(where[1]).edit(  # type: ignore[attr-defined]
+        # A thread may be out of the cache after a restart: fetch it then.
+        channel = bot.get_channel(where[0]) or await bot.fetch_channel(where[0])
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        await channel.get_partial_message(where[1]).edit(
             embed=_embeds.announcement_embed(d, r), view=view, allowed_mentions=NO_MENTIONS
         )
     except discord.HTTPException as exc:
