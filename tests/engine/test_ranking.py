@@ -6,6 +6,8 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.engine import Actor, Role, RoundKind, compose_record, errors, render_markdown
 from bot.engine.events import BallotCast, Event, EventKind, RankingClosed
@@ -334,3 +336,26 @@ def test_a_record_without_rankings_has_no_rankings_key() -> None:
     t.wait(11)
     t.advance(force=True)
     assert "rankings" not in compose_record(t.d).to_dict()
+
+
+@given(st.lists(st.integers(min_value=-2, max_value=12), max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_any_ballot_is_refused_whole_or_stored_as_a_ranking_of_the_rankings_drafts(order: list[int]) -> None:
+    """Whatever numbers a member sends: a clear refusal that changes nothing, or a ballot naming
+    only the ranking's drafts, each once, in the order sent (completed when one is left)."""
+    t = Table()
+    drafts = opened(t)
+    before = len(t.events)
+    valid = bool(order) and set(order) <= set(drafts) and len(set(order)) == len(order)
+    if not valid:
+        with pytest.raises(errors.RoundtableError):
+            t.do("rank", ADA, order)
+        assert len(t.events) == before
+        assert t.d.open_ranking_now().ballots == {}
+        return
+    stored = t.do("rank", ADA, order)[-1].payload.order
+    assert len(set(stored)) == len(stored)
+    assert set(stored) <= set(drafts)
+    assert list(stored[: len(order)]) == order
+    assert len(stored) == (len(drafts) if len(order) >= len(drafts) - 1 else len(order))
+    assert t.d.open_ranking_now().ballots == {ADA.key: stored}
