@@ -86,7 +86,9 @@ the bot posts the dissent map (open objections, divisive statements, opinion gro
 members have voted); `/dissent` opens the moderator's panel. Then `/deliberation advance`.
 4. **Synthesis**: `/summary draft` asks the AI participant for a cited draft; the moderator puts a \
 proposal to the group with `/summary adopt` (a draft, as is or amended) or `/summary propose` \
-(written by hand). Then `/deliberation advance`.
+(written by hand). With two or more drafts, `/summary rank` lets members rank them privately \
+(**Rank the drafts**); `/summary rank close:True` shows the group's preferred draft (Schulze), \
+still only a proposal. Then `/deliberation advance`.
 5. **Consent**: each member answers with the consent buttons (or `/consent`): endorse, reservations, \
 stand aside or block (a block asks for a reason and becomes an objection). `/deliberation advance` \
 seals the record: it is posted here and in #archive, `/decisions show` finds it again, and it \

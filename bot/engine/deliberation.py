@@ -20,6 +20,7 @@ from bot.engine.events import (
     AIOptOutSet,
     AIRequested,
     AIUnavailableNoted,
+    BallotCast,
     ConsentGiven,
     ContributionAdded,
     ContributionEdited,
@@ -32,6 +33,8 @@ from bot.engine.events import (
     ObjectionRaised,
     ParticipantJoined,
     ProposalSet,
+    RankingClosed,
+    RankingOpened,
     RemindersSet,
     RoleChanged,
     RoundClosed,
@@ -71,6 +74,7 @@ from bot.engine.model import (
     VoteCast,
     ai_label,
 )
+from bot.engine.ranking import MAX_RANKED_DRAFTS, Ranking, drafts_list
 from bot.engine.templates import RoundKind
 
 MAX_EXTEND_MINUTES = 60 * 24 * 30
@@ -162,6 +166,7 @@ class Deliberation:
         self.proposal_history: list[Proposal] = []
         self.moderated_out: set[int] = set()  # statements the moderator took out of the analysis
         self.ai_unavailable: list[tuple[str, str, datetime, int]] = []  # name, reason, when, round
+        self.rankings: list[Ranking] = []  # rankings of drafts, in the order they opened
         self.next_id = 1
         self.events_applied = 0
 
@@ -305,6 +310,7 @@ class Deliberation:
             or any(o.author == key for o in self.objections.values())
             or any(member == key for (_, member) in self.votes)
             or key in self.consent
+            or any(key in r.ballots for r in self.rankings)
         )
 
     def silent_humans(self) -> list[Participant]:
@@ -863,6 +869,10 @@ class Deliberation:
             forced = at < r.min_close_at
             if at < r.deadline and confirmed is None:
                 self._confirm_skipping(r)
+        # A ranking takes ballots until its round closes; closing it says so and posts its result.
+        ranking = self.open_ranking_now()
+        if ranking is not None:
+            joining.append(Event(actor, at, RankingClosed(ranking.number)))
         events = [*joining, Event(actor, at, RoundClosed(self.current, forced))]
         if self.current + 1 < len(self.rounds):
             events.append(_round_opened(self.current + 1, at, self.settings))
@@ -904,6 +914,110 @@ class Deliberation:
             self.next_id, kind, text, self.current, stance=stance, reply_to=reply_to, answers=answers, ai=meta or None
         )
         return Event(actor, at, added)
+
+    # ------------------------------------------------------------------ rankings of drafts
+
+    def standing_drafts(self) -> list[Contribution]:
+        """The drafts before the group, to rank: every draft of this deliberation (none is withdrawn)."""
+        return self.drafts()
+
+    def open_ranking_now(self) -> Ranking | None:
+        """The ranking taking ballots now, if any (one at a time)."""
+        return next((r for r in self.rankings if r.is_open), None)
+
+    def ranking(self, number: int) -> Ranking:
+        if not 1 <= number <= len(self.rankings):
+            raise errors.NotFound(f"There is no ranking #{number} in this deliberation.")
+        return self.rankings[number - 1]
+
+    def open_ranking(self, actor: Actor, at: datetime, *, drafts: Sequence[int] | None = None) -> list[Event]:
+        """The moderator opens a ranking of the standing drafts (or of the ones named), two or more.
+
+        Its drafts are fixed when it opens; a draft added later is ranked in a new ranking.
+        """
+        events = self._moderating(actor, "open a ranking of the drafts", at)
+        self._require_open()
+        if self.round.kind is not RoundKind.SYNTHESIS:
+            if not any(r.kind is RoundKind.SYNTHESIS for r in self.rounds):
+                raise errors.WrongRound(f"The {self.template} process has no synthesis round, so no drafts to rank.")
+            raise errors.WrongRound(
+                f"The {self.round.kind.value} round is under way; drafts are ranked in the synthesis round."
+            )
+        current = self.open_ranking_now()
+        if current is not None:
+            raise errors.AlreadyRecorded(
+                f"Ranking #{current.number} is open already; close it before opening another."
+            )
+        standing = [c.id for c in self.standing_drafts()]
+        if drafts is None:
+            chosen = standing
+        else:
+            chosen = list(drafts)
+            for i in chosen:
+                if i not in standing:
+                    raise errors.NotFound(f"There is no draft #{i} standing in this deliberation.")
+            if len(set(chosen)) != len(chosen):
+                raise errors.InvalidValue("A draft is named twice; name each draft to rank once.")
+        if len(chosen) < 2:
+            there = "there is one" if chosen else "there are none"
+            raise errors.InvalidValue(f"A ranking needs two or more drafts; {there} to rank. Ask for drafts first.")
+        if len(chosen) > MAX_RANKED_DRAFTS:
+            raise errors.InvalidValue(
+                f"A ranking takes at most {MAX_RANKED_DRAFTS} drafts and {len(chosen)} stand; name the ones to rank."
+            )
+        return [*events, Event(actor, at, RankingOpened(len(self.rankings) + 1, tuple(sorted(chosen))))]
+
+    def check_ranking(self, actor: Actor, number: int | None = None) -> Ranking:
+        """The ranking a member may rank in now, refused (as a ballot would be) before a menu opens."""
+        if actor.kind is ActorKind.AI:
+            raise errors.NotForAI("AI participants never rank drafts; only members do.")
+        if actor.kind is not ActorKind.HUMAN:
+            raise errors.PermissionDenied("Only members rank drafts.")
+        p = self.participants.get(actor.key)
+        if p is not None and p.role is Role.OBSERVER:
+            raise errors.ObserverCannotAct("You are observing this deliberation, so you cannot rank drafts.")
+        self._require_open()
+        if number is None:
+            r = self.open_ranking_now()
+            if r is None:
+                raise errors.RankingNotOpen("No ranking of drafts is open; the moderator opens one.")
+            return r
+        r = self.ranking(number)
+        if not r.is_open:
+            raise errors.RankingNotOpen(f"Ranking #{r.number} is closed; it takes no more ballots.")
+        return r
+
+    def rank(self, actor: Actor, order: Sequence[int], at: datetime, *, ranking: int | None = None) -> list[Event]:
+        """A member's ballot: some or all of the ranking's drafts, best first, each once.
+
+        Drafts left out rank below those named; naming all but one names the last too, so the
+        ballot is stored complete. A new ballot replaces the member's last while the ranking is open.
+        """
+        r = self.check_ranking(actor, ranking)
+        events = self._human_voice(actor, "rank drafts", at)
+        ballot = list(order)
+        if not ballot:
+            raise errors.InvalidValue("Rank at least one draft, your first choice.")
+        for i in ballot:
+            if i not in r.drafts:
+                raise errors.NotFound(f"Draft #{i} is not in ranking #{r.number}; it ranks {drafts_list(r.drafts)}.")
+        if len(set(ballot)) != len(ballot):
+            raise errors.InvalidValue("A draft appears twice in your ranking; rank each draft once.")
+        left = [i for i in r.drafts if i not in ballot]
+        if len(left) == 1:
+            ballot += left
+        if r.ballots.get(actor.key) == tuple(ballot):
+            raise errors.AlreadyRecorded("Your ballot is already this ranking.")
+        return [*events, Event(actor, at, BallotCast(r.number, tuple(ballot)))]
+
+    def close_ranking(self, actor: Actor, at: datetime) -> list[Event]:
+        """The moderator closes the open ranking; its result is then shown (still only a proposal)."""
+        events = self._moderating(actor, "close the ranking", at)
+        self._require_open()
+        r = self.open_ranking_now()
+        if r is None:
+            raise errors.RankingNotOpen("No ranking of drafts is open.")
+        return [*events, Event(actor, at, RankingClosed(r.number))]
 
     # ------------------------------------------------------------------ applying
 
@@ -1053,6 +1167,23 @@ class Deliberation:
         self.closed_at = at
 
 
+def _apply_ranking_opened(d: Deliberation, actor: Actor, at: datetime, p: RankingOpened) -> None:
+    d.rankings.append(Ranking(p.number, d.current, p.drafts, actor.key, at))
+
+
+def _apply_ballot(d: Deliberation, actor: Actor, at: datetime, p: BallotCast) -> None:
+    r = d.rankings[p.ranking - 1]
+    if actor.key in r.ballots:
+        r.changes += 1
+    r.ballots[actor.key] = p.order
+
+
+def _apply_ranking_closed(d: Deliberation, actor: Actor, at: datetime, p: RankingClosed) -> None:
+    r = d.rankings[p.ranking - 1]
+    r.closed_at = at
+    r.closed_by = actor.key
+
+
 def _round_opened(index: int, at: datetime, settings: DeliberationSettings) -> Event:
     return Event(
         Actor.system("process"),
@@ -1086,6 +1217,9 @@ _APPLY: dict[EventKind, Callable[[Deliberation, Actor, datetime, Any], None]] = 
     EventKind.AI_UNAVAILABLE: Deliberation._apply_ai_unavailable,
     EventKind.CANCELLED: Deliberation._apply_cancelled,
     EventKind.SEALED: Deliberation._apply_sealed,
+    EventKind.RANKING_OPENED: _apply_ranking_opened,
+    EventKind.BALLOT_CAST: _apply_ballot,
+    EventKind.RANKING_CLOSED: _apply_ranking_closed,
 }
 
 # Every kind a deliberation's own chain holds (guild settings live in the guild's chain).

@@ -81,3 +81,7 @@ class NeedsConfirmation(RoundtableError):
     def __init__(self, message: str, token: int) -> None:
         super().__init__(message)
         self.token = token
+
+
+class RankingNotOpen(RoundtableError):
+    """A ballot for a ranking that is closed (or a close of one that is not open)."""

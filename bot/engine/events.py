@@ -56,6 +56,9 @@ class EventKind(StrEnum):
     CANCELLED = "deliberation.cancelled"
     SEALED = "deliberation.sealed"
     GUILD_CONFIGURED = "guild.configured"
+    RANKING_OPENED = "ranking.opened"
+    BALLOT_CAST = "ranking.ballot"
+    RANKING_CLOSED = "ranking.closed"
 
 
 def _omitted(*, when: Any = None) -> Any:
@@ -230,6 +233,38 @@ class GuildConfigured:
     ai_enabled: bool
 
 
+# ---------------------------------------------------------------------- rankings of drafts
+
+
+@dataclass(frozen=True)
+class RankingOpened:
+    """The moderator opens ranking number `number` over these drafts (the ones standing then)."""
+
+    KIND: ClassVar[EventKind] = EventKind.RANKING_OPENED
+    number: int
+    drafts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BallotCast:
+    """A member's ranking of the drafts, best first; drafts left out rank below those named.
+
+    A later ballot by the same member replaces this one while the ranking is open.
+    """
+
+    KIND: ClassVar[EventKind] = EventKind.BALLOT_CAST
+    ranking: int
+    order: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RankingClosed:
+    """The ranking takes no more ballots: the moderator closed it, or its round closed."""
+
+    KIND: ClassVar[EventKind] = EventKind.RANKING_CLOSED
+    ranking: int
+
+
 Payload = Union[  # noqa: UP007 (a runtime union, for `typing.get_args`)
     DeliberationOpened,
     ParticipantJoined,
@@ -252,6 +287,9 @@ Payload = Union[  # noqa: UP007 (a runtime union, for `typing.get_args`)
     DeliberationCancelled,
     DeliberationSealed,
     GuildConfigured,
+    RankingOpened,
+    BallotCast,
+    RankingClosed,
 ]
 
 PAYLOADS: dict[EventKind, type[Any]] = {cls.KIND: cls for cls in typing.get_args(Payload)}
@@ -276,8 +314,9 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
 
     `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
     `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
-    record in the thread and the archive channel (`record`, `record-archive`). The first round is
-    announced by the agenda.
+    record in the thread and the archive channel (`record`, `record-archive`), a ranking of drafts
+    opened and its result (`ranking:<n>`, `ranking-result:<n>`). The first round is announced by
+    the agenda.
     """
     refs: list[str] = []
     for e in events:
@@ -298,6 +337,10 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
                 refs.append("cancelled")
             case DeliberationSealed():
                 refs += ["record", "record-archive"]
+            case RankingOpened(number=n):
+                refs.append(f"ranking:{n}")
+            case RankingClosed(ranking=n):
+                refs.append(f"ranking-result:{n}")
     return refs
 
 
@@ -416,6 +459,7 @@ __all__ = [
     "AIOptOutSet",
     "AIRequested",
     "AIUnavailableNoted",
+    "BallotCast",
     "ConsentGiven",
     "ContributionAdded",
     "ContributionEdited",
@@ -431,6 +475,8 @@ __all__ = [
     "ParticipantJoined",
     "Payload",
     "ProposalSet",
+    "RankingClosed",
+    "RankingOpened",
     "RemindersSet",
     "RoleChanged",
     "RoundClosed",

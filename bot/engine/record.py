@@ -358,6 +358,28 @@ class AIUnavailable(_Part):
 
 
 @dataclass(frozen=True)
+class DraftRanking(_Part):
+    """A ranking of drafts counted by the Schulze method over members' latest ballots.
+
+    Only counts: how many ballots, and for each pair of drafts how many ranked one above the
+    other. Never who ranked what, in any deliberation (the ballots stay in the event log).
+    """
+
+    number: int
+    drafts: tuple[int, ...]
+    ballots: int
+    # preferences[i][j]: ballots ranking drafts[i] above drafts[j] (a draft left out ranks below those named).
+    preferences: tuple[tuple[int, ...], ...]
+    winners: tuple[int, ...]  # several: a tie, never broken
+    order: tuple[tuple[int, ...], ...]  # the Schulze order, best first; drafts in one tier are tied
+    closed: bool  # False only when the deliberation was cancelled while it took ballots
+
+    @property
+    def tie(self) -> bool:
+        return len(self.winners) > 1
+
+
+@dataclass(frozen=True)
 class Record(_Part):
     """A sealed decision record. `chain_head` is set once stored: the event that sealed it."""
 
@@ -387,6 +409,7 @@ class Record(_Part):
     ai_unavailable: tuple[AIUnavailable, ...]
     cancel_reason: str | None
     chain_head: str | None = field(default=None, metadata=_OMIT)
+    rankings: tuple[DraftRanking, ...] | None = field(default=None, metadata=_OMIT)  # none held: absent
 
     def sealed(self, chain_head: str) -> Record:
         return replace(self, chain_head=chain_head)
@@ -525,6 +548,18 @@ def _rounds(d: Deliberation) -> tuple[RoundFigures, ...]:
     return tuple(rounds)
 
 
+def _rankings(d: Deliberation) -> tuple[DraftRanking, ...] | None:
+    rankings = []
+    for r in d.rankings:
+        result = r.result()
+        rankings.append(
+            DraftRanking(
+                r.number, r.drafts, result.ballots, result.preferences, result.winners, result.order, not r.is_open
+            )
+        )
+    return tuple(rankings) or None
+
+
 def compose_record(d: Deliberation) -> Record:
     """The record of a deliberation as it stands (sealed: closed or cancelled). No chain head yet."""
     outcome = outcome_of(d)
@@ -585,6 +620,7 @@ def compose_record(d: Deliberation) -> Record:
         ),
         ai_unavailable=tuple(AIUnavailable(name, reason) for name, reason, _, _ in d.ai_unavailable),
         cancel_reason=d.cancel_reason or None,
+        rankings=_rankings(d),
     )
 
 
@@ -654,6 +690,40 @@ def _stance(stance: str | None) -> str:
     return inline(stance) if stance else "no position"
 
 
+def _tiers(order: tuple[tuple[int, ...], ...]) -> str:
+    return ", then ".join(
+        f"#{tier[0]}" if len(tier) == 1 else f"{' and '.join(f'#{i}' for i in tier)} (tied)" for tier in order
+    )
+
+
+def _rankings_markdown(rankings: tuple[DraftRanking, ...]) -> list[str]:
+    """Each ranking's count: ballots, the preferred draft(s), the pairwise matrix. No names."""
+    if not rankings:
+        return []
+    out = ["## Rankings of drafts (members' ballots, Schulze method)", ""]
+    for k in rankings:
+        drafts = ", ".join(f"#{i}" for i in k.drafts)
+        out += [f"### Ranking #{k.number} of drafts {drafts}: {k.ballots} ballot(s)", ""]
+        if not k.ballots:
+            out.append("No member ranked the drafts.")
+        elif k.tie:
+            out.append(f"Tie: drafts {' and '.join(f'#{i}' for i in k.winners)} are preferred equally.")
+        else:
+            out.append(f"Preferred: draft #{k.winners[0]}.")
+        if k.ballots:
+            out.append(f"Order: {_tiers(k.order)}.")
+        if not k.closed:
+            out.append("Still taking ballots when the deliberation ended.")
+        out += ["", "Ballots ranking the row's draft above the column's:", ""]
+        out.append("| | " + " | ".join(f"#{i}" for i in k.drafts) + " |")
+        out.append("| --- |" + " --- |" * len(k.drafts))
+        for i, row in zip(k.drafts, k.preferences, strict=True):
+            cells = ["-" if j == i else str(n) for j, n in zip(k.drafts, row, strict=True)]
+            out.append(f"| #{i} | " + " | ".join(cells) + " |")
+        out += ["", "A ranking only advises: the proposal put to the group is the moderator's.", ""]
+    return out
+
+
 def render_markdown(record: Record | Mapping[str, Any]) -> str:
     """A human-readable record. Member and AI text is quoted verbatim, never paraphrased.
 
@@ -713,6 +783,7 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
         for o in r.objections:
             out += [f"### #{o.id} {o.kind.lower()} ({inline(o.status)}) by {inline(o.author)}", ""]
             out += [quote(o.what), "", "Why:", "", quote(o.why), ""]
+    out += _rankings_markdown(r.rankings or ())
     part = r.participation
     out += ["## Participation", ""]
     out.append(f"- Took part: {', '.join(inline(n) for n in part.spoke) or 'nobody'}")

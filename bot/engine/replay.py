@@ -17,6 +17,7 @@ from bot.engine.deliberation import RESPONDABLE, VOTABLE, Deliberation
 from bot.engine.events import (
     AIRequested,
     AIUnavailableNoted,
+    BallotCast,
     ConsentGiven,
     ContributionAdded,
     ContributionEdited,
@@ -27,6 +28,8 @@ from bot.engine.events import (
     ObjectionRaised,
     ParticipantJoined,
     ProposalSet,
+    RankingClosed,
+    RankingOpened,
     RoleChanged,
     RoundClosed,
     RoundExtended,
@@ -277,6 +280,26 @@ def _sealed(d: Deliberation, actor: Actor, p: Any, e: Event) -> None:
         raise InvalidEvent("sealed before its last round closed")
 
 
+def _ranking_opened(d: Deliberation, actor: Actor, p: RankingOpened, e: Event) -> None:
+    _redecide(lambda: d.open_ranking(actor, e.at, drafts=p.drafts), e)
+
+
+def _ballot(d: Deliberation, actor: Actor, p: BallotCast, e: Event) -> None:
+    # A member who never joined would be seated by the engine; stored, the seating comes first.
+    _member(d, actor)
+    _redecide(lambda: d.rank(actor, p.order, e.at, ranking=p.ranking), e)
+
+
+def _ranking_closed(d: Deliberation, actor: Actor, p: RankingClosed, e: Event) -> None:
+    if actor.kind is ActorKind.SYSTEM:
+        # The deadline closing the synthesis round closes its ranking with it.
+        current = d.open_ranking_now()
+        if current is None or current.number != p.ranking:
+            raise InvalidEvent(f"ranking #{p.ranking} is not the open ranking")
+        return
+    _redecide(lambda: d.close_ranking(actor, e.at), e)
+
+
 _CHECKS: dict[EventKind, Callable[[Deliberation, Actor, Any, Event], None]] = {
     EventKind.OPENED: _opened,
     EventKind.JOINED: _joined,
@@ -298,6 +321,9 @@ _CHECKS: dict[EventKind, Callable[[Deliberation, Actor, Any, Event], None]] = {
     EventKind.AI_UNAVAILABLE: _ai_unavailable,
     EventKind.CANCELLED: _cancelled,
     EventKind.SEALED: _sealed,
+    EventKind.RANKING_OPENED: _ranking_opened,
+    EventKind.BALLOT_CAST: _ballot,
+    EventKind.RANKING_CLOSED: _ranking_closed,
 }
 
 __all__ = ["InvalidEvent", "replay"]

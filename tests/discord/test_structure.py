@@ -79,6 +79,9 @@ async def test_every_button_the_bot_posts_is_answered_by_a_registered_dynamic_it
         *(buttons.VoteButton(widest, widest, v) for v in Vote),
         *(buttons.ObjectionButton(widest, widest, a) for a in buttons.ObjectionButton.ACTIONS),
         *(buttons.ConsentButton(widest, c) for c in ConsentChoice),
+        buttons.RankDraftsButton(widest, widest),
+        buttons.RankPlaceMenu.of(widest, widest, (widest,), []),
+        buttons.KeepBallotButton.of(widest, widest, (widest,)),
     ]
     ids = [b.custom_id for b in posted]
     patterns = list(bot._connection._view_store._dynamic_items)

@@ -30,7 +30,9 @@ def _copy(tmp_path: Path) -> Path:
 def test_every_stored_payload_decodes_and_encodes_to_the_same_bytes(tmp_path: Path) -> None:
     conn = sqlite3.connect(_copy(tmp_path))
     rows = conn.execute("SELECT kind, payload FROM events ORDER BY id").fetchall()
-    assert {kind for kind, _ in rows} == {k.value for k in EventKind}, "the fixture covers every kind"
+    # Kinds added after that release cannot be in its file; everything it wrote must still read.
+    later = {EventKind.RANKING_OPENED, EventKind.BALLOT_CAST, EventKind.RANKING_CLOSED}
+    assert {kind for kind, _ in rows} == {k.value for k in EventKind} - later, "the fixture covers every kind"
     for kind, stored in rows:
         assert canonical(encode(decode(kind, json.loads(stored)))) == stored, kind
 

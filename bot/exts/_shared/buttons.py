@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Self
 import discord
 
 from bot.engine.model import ConsentChoice, ObjectionStatus, Vote
+from bot.engine.ranking import ordinal
 from bot.exts._shared.components import HandledDynamicItem
 
 Button = discord.ui.Button[Any]
@@ -192,6 +193,101 @@ class ConsentButton(PersistentButton, template=r"rt:consent:(?P<deliberation>[0-
         return cls(int(match["deliberation"]), choice)
 
 
+# ---------------------------------------------------------------------- ranking drafts
+
+Select = discord.ui.Select[Any]
+
+
+def _ballot_part(chosen: tuple[int, ...]) -> str:
+    return ".".join(map(str, chosen))
+
+
+class RankDraftsButton(PersistentButton, template=r"rt:rank:(?P<deliberation>[0-9]+):(?P<ranking>[0-9]+)"):
+    """Opens a member's private menu to rank the drafts of one ranking (it names the ranking, so a
+    button left from a closed ranking ranks nothing)."""
+
+    def __init__(self, deliberation_id: int, ranking: int) -> None:
+        custom_id = f"rt:rank:{deliberation_id}:{ranking}"
+        super().__init__(
+            discord.ui.Button(label="Rank the drafts", style=discord.ButtonStyle.primary, custom_id=custom_id)
+        )
+        self.deliberation_id = deliberation_id
+        self.ranking = ranking
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["ranking"]))
+
+
+class RankPlaceMenu(
+    HandledDynamicItem,
+    discord.ui.DynamicItem[Select],
+    template=r"rt:rankp:(?P<deliberation>[0-9]+):(?P<ranking>[0-9]+):(?P<chosen>[0-9.]{0,80})",
+):
+    """One place of a member's ballot: the drafts ranked so far ride in the id (`3.5`), the menu
+    offers the rest for the next place. Nothing is stored until the ballot is complete or kept."""
+
+    deliberation_id: int
+
+    def __init__(
+        self, deliberation_id: int, ranking: int, chosen: str, options: list[discord.SelectOption] | None = None
+    ) -> None:
+        place = len([p for p in chosen.split(".") if p]) + 1
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"rt:rankp:{deliberation_id}:{ranking}:{chosen}",
+                placeholder=f"Your {ordinal(place)} choice",
+                options=options or [],
+            )
+        )
+        self.deliberation_id = deliberation_id
+        self.ranking = ranking
+        self.chosen = chosen  # as the id carries it; parsed (and checked) when used
+
+    @classmethod
+    def of(
+        cls, deliberation_id: int, ranking: int, chosen: tuple[int, ...], options: list[discord.SelectOption]
+    ) -> Self:
+        return cls(deliberation_id, ranking, _ballot_part(chosen), options)
+
+    @classmethod
+    def answers(cls) -> re.Pattern[str]:
+        return cls.__discord_ui_compiled_template__
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["ranking"]), match["chosen"])
+
+
+class KeepBallotButton(
+    PersistentButton, template=r"rt:rankb:(?P<deliberation>[0-9]+):(?P<ranking>[0-9]+):(?P<chosen>[0-9.]{1,80})"
+):
+    """Store the drafts ranked so far as the ballot; the ones left out rank below them."""
+
+    def __init__(self, deliberation_id: int, ranking: int, chosen: str) -> None:
+        custom_id = f"rt:rankb:{deliberation_id}:{ranking}:{chosen}"
+        super().__init__(
+            discord.ui.Button(label="Keep this ranking", style=discord.ButtonStyle.success, custom_id=custom_id)
+        )
+        self.deliberation_id = deliberation_id
+        self.ranking = ranking
+        self.chosen = chosen
+
+    @classmethod
+    def of(cls, deliberation_id: int, ranking: int, chosen: tuple[int, ...]) -> Self:
+        return cls(deliberation_id, ranking, _ballot_part(chosen))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["ranking"]), match["chosen"])
+
+
 def components(items: list[PersistentButton]) -> discord.ui.View | None:
     """A view carrying only these buttons: the registered subclasses answer the clicks.
 
@@ -211,9 +307,12 @@ __all__ = [
     "AddStatementButton",
     "ConfirmAdvanceButton",
     "ConsentButton",
+    "KeepBallotButton",
     "ObjectionButton",
     "PersistentButton",
     "RaiseObjectionButton",
+    "RankDraftsButton",
+    "RankPlaceMenu",
     "RemindButton",
     "RespondButton",
     "StatePositionButton",

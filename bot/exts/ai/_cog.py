@@ -35,6 +35,7 @@ from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._embeds import authorship, proposal_embed
 from bot.exts.ai._modals import ProposalModal
+from bot.exts.ranking import ranking_command
 from bot.service import Change
 
 if TYPE_CHECKING:
@@ -261,6 +262,23 @@ class AIParticipants(commands.Cog):
             await self.put_proposal(submitted, d.id, text, draft_id=None)
 
         await interaction.response.send_modal(ProposalModal(written, text=current))
+
+    @summary_group.command(name="rank", description="Open a ranking of the drafts for members, or close it (moderator)")
+    @app_commands.describe(
+        close="Close the open ranking now and post its result",
+        drafts="Only these drafts, by number (e.g. 3 5 8); every standing draft if left out",
+        deliberation=DELIBERATION_HELP,
+    )
+    @moderator_only()
+    async def rank(
+        self,
+        interaction: discord.Interaction[Any],
+        close: bool = False,
+        drafts: str | None = None,
+        deliberation: int | None = None,
+    ) -> None:
+        # The ranking feature owns the flow (bot.exts.ranking); the command sits with /summary's others.
+        await ranking_command(self.bot, interaction, close=close, drafts=drafts, deliberation=deliberation)
 
     async def put_proposal(
         self, interaction: discord.Interaction[Any], deliberation_id: int, text: str | None, *, draft_id: int | None

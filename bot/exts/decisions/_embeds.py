@@ -13,7 +13,7 @@ import discord
 from bot.engine.markdown import split_lines
 from bot.engine.model import CONSENT_LABELS, ConsentChoice
 from bot.engine.outcome import OUTCOME_LABELS, OutcomeKind
-from bot.engine.record import Record, as_record, record_json
+from bot.engine.record import DraftRanking, Record, as_record, record_json
 from bot.service import RecordSummary, StoredRecord
 
 RECORD_COLOUR = discord.Colour.dark_gold()
@@ -113,6 +113,16 @@ def _add_dissent(embed: discord.Embed, items: list[str]) -> None:
             break
 
 
+def _ranking_line(k: DraftRanking) -> str:
+    """One ranking's count: never who ranked what."""
+    if not k.ballots:
+        return f"Ranking #{k.number}: no ballots."
+    if k.tie:
+        tied = " and ".join(f"#{i}" for i in k.winners)
+        return f"Ranking #{k.number}: {k.ballots} ballot(s); tie between drafts {tied}."
+    return f"Ranking #{k.number}: {k.ballots} ballot(s); preferred draft #{k.winners[0]}."
+
+
 def record_embed(stored: StoredRecord) -> discord.Embed:
     """The sealed record in brief, the same wherever it is shown (at sealing, `/decisions show`).
 
@@ -133,6 +143,8 @@ def record_embed(stored: StoredRecord) -> discord.Embed:
         "Consent (members only)",
         " · ".join(f"{CONSENT_LABELS[c]} {record.tally.of(c)}" for c in ConsentChoice),
     )
+    if record.rankings:
+        _add(embed, "Ranked drafts (members' ballots, Schulze)", "\n".join(map(_ranking_line, record.rankings)))
     if record.ai_stances:
         _add(
             embed,

@@ -193,7 +193,8 @@ ROUND_NEXT: dict[RoundKind, tuple[str, str]] = {
     RoundKind.SYNTHESIS: (
         "Members: **Critique** drafts as they appear (or /summary critique); object if a draft misses something.",
         "/summary draft to ask the AI participants, /summary propose to write one, /summary adopt draft:<n> to put "
-        "a draft (as is or amended); then /deliberation advance to the consent check.",
+        "a draft (as is or amended), /summary rank for members to rank two or more drafts; then /deliberation "
+        "advance to the consent check.",
     ),
     RoundKind.CONSENT: (
         "Members: answer with the buttons below; a Block needs a reason and becomes an objection.",
@@ -289,6 +290,10 @@ def status_embed(d: Deliberation, *, reveal: bool, now: datetime) -> discord.Emb
     embed.add_field(name=f"Members ({len(people)})", value=clip("\n".join(lines) or "nobody yet", 1024), inline=False)
     embed.add_field(name="Positions", value=str(len(d.positions())), inline=True)
     embed.add_field(name="Open objections", value=str(len(d.open_objections())), inline=True)
+    ranking = d.open_ranking_now()
+    if ranking is not None:
+        # How many have ranked, never who (the ballots are private).
+        embed.add_field(name=f"Ranking #{ranking.number} open", value=f"{len(ranking.ballots)} ballot(s)", inline=True)
     if d.ai_seats:
         embed.add_field(
             name="AI participants",
