@@ -479,63 +479,77 @@ class Roundtable:
         *,
         names: Sequence[str] | None = None,
         target: int | None = None,
-        on_ready: Callable[[Change | AIUnavailable], Awaitable[None]] | None = None,
+        on_ready: Callable[[Change], Awaitable[None]] | None = None,
     ) -> AITurn:
         """Ask the seated AI participants for `task` and store each answer as its own labelled contribution.
 
-        For positions only those the engine says are due are asked. Each participant's answer is
-        stored, and handed to `on_ready`, as soon as that participant is done: the slowest holds
-        back no one. Whatever the models say enters through the same engine rules as anything
-        else: a labelled contribution at most. An unavailable participant is noted, and the
-        deliberation goes on.
+        For positions, an automatic turn (`names` None) asks those the engine says are due; the
+        moderator's `/ai speak` names the seats still without a position, one that failed earlier
+        included. Each participant's answer is stored, and its change handed to `on_ready`, as
+        soon as that participant is done: the slowest holds back no one, and a failure in
+        `on_ready` holds back no other. Whatever the models say enters through the same engine
+        rules as anything else: a labelled contribution at most. An unavailable participant is
+        noted (an owed post tells the members), unless the round it was asked in is over.
         """
         d = await self.get(guild_id, deliberation_id)
         at = self.now()
         seats = list(d.ai_seats) if names is None else [n for n in d.ai_seats if n in set(names)]
         if task == "position":
-            due = set(d.ai_due(at))
+            due = set(d.ai_due(at) if names is None else d.ai_without_position())
             seats = [n for n in seats if n in due]
         seats = [n for n in seats if (guild_id, deliberation_id, n) not in self._ai_busy]
         if not seats or not self.ai.config.enabled:
             return AITurn()
         request = self._ai_request(d, task, target)
+        asked_in = d.current
         busy = {(guild_id, deliberation_id, n) for n in seats}
         self._ai_busy |= busy
         turn = AITurn()
         try:
             await self.start_ai()
             async for result in self.ai.each(request, seats):
-                outcome = await self._store_ai_answer(guild_id, deliberation_id, result, task, target)
+                change = await self._store_ai_answer(guild_id, deliberation_id, result, task, target, asked_in)
                 self._ai_busy.discard((guild_id, deliberation_id, result.participant))
-                if outcome is None:
+                if isinstance(result, AIUnavailable):
+                    turn.unavailable.append(result)
+                elif change is not None:
+                    turn.changes.append(change)
+                if change is None or on_ready is None:
                     continue
-                if isinstance(outcome, Change):
-                    turn.changes.append(outcome)
-                else:
-                    turn.unavailable.append(outcome)
-                if on_ready is not None:
-                    await on_ready(outcome)
+                try:
+                    await on_ready(change)
+                except Exception:
+                    log.exception("AI participant %s: showing the answer failed", result.participant)
             return turn
         finally:
             self._ai_busy -= busy
 
     async def _store_ai_answer(
-        self, guild_id: int, deliberation_id: int, result: AIResult | AIUnavailable, task: Task, target: int | None
-    ) -> Change | AIUnavailable | None:
-        """One participant's answer stored: its contribution, or the note that it was unavailable."""
+        self,
+        guild_id: int,
+        deliberation_id: int,
+        result: AIResult | AIUnavailable,
+        task: Task,
+        target: int | None,
+        asked_in: int,
+    ) -> Change | None:
+        """One participant's answer stored: its contribution, or the note that it gave nothing usable."""
         if isinstance(result, AIUnavailable):
 
             def note(d: Deliberation, at: datetime) -> list[Event]:
+                if not d.is_open or d.current != asked_in:
+                    raise errors.WrongRound("the round it was asked in is over")
                 return d.note_ai_unavailable(result.participant, result.reason, at)
 
-            await self.act(guild_id, deliberation_id, note)
-            return result
+            decide: Decision = note
+        else:
 
-        def contribute(d: Deliberation, at: datetime) -> list[Event]:
-            return _ai_contribution(d, result, task, target, at)
+            def contribute(d: Deliberation, at: datetime) -> list[Event]:
+                return _ai_contribution(d, result, task, target, at)
 
+            decide = contribute
         try:
-            return await self.act(guild_id, deliberation_id, contribute)
+            return await self.act(guild_id, deliberation_id, decide)
         except errors.RoundtableError as refusal:
             # The round moved on while the model was thinking; its answer is not due any more.
             log.info("AI participant %s answer not stored: %s", result.participant, refusal)

@@ -14,9 +14,27 @@ def unavailable_notice(name: str) -> str:
     return f"AI participant {clean_line(name, 40) or 'unnamed'} is unavailable"
 
 
+# How the record words a rejected answer: "gave no usable contribution (ends mid-word)".
+REJECTED = "gave no usable contribution"
+
+
 def rejected_notice(name: str, why: str) -> str:
     """The notice posted instead of an AI contribution that failed the gate (`bot.ai.gate`)."""
-    return f"AI participant {clean_line(name, 40) or 'unnamed'} gave no usable contribution ({why})"
+    return f"AI participant {clean_line(name, 40) or 'unnamed'} {REJECTED} ({why})"
 
 
-__all__ = ["ai_label", "rejected_notice", "unavailable_notice"]
+def rejected_reason(why: str) -> str:
+    """What the record keeps for a rejected answer (the gate's reason is safe to show)."""
+    return f"{REJECTED} ({why})"
+
+
+def notice_for(name: str, reason: str) -> str:
+    """The public notice for a stored note: the gate's reason is shown, any other reason (it may
+    name hosts or errors) stays in the logs."""
+    prefix = f"{REJECTED} ("
+    if reason.startswith(prefix) and reason.endswith(")"):
+        return rejected_notice(name, reason[len(prefix) : -1])
+    return unavailable_notice(name)
+
+
+__all__ = ["REJECTED", "ai_label", "notice_for", "rejected_notice", "rejected_reason", "unavailable_notice"]

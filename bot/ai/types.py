@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.ai.grounding import Claim
-from bot.ai.labels import rejected_notice, unavailable_notice
+from bot.ai.labels import rejected_notice, rejected_reason, unavailable_notice
 
 Task = Literal["position", "critique", "draft"]
 
@@ -101,7 +101,7 @@ class AIRejected(AIUnavailable):
     """
 
     def __init__(self, participant: str, why: str) -> None:
-        super().__init__(participant, f"gave no usable contribution ({why})")
+        super().__init__(participant, rejected_reason(why))
         self.why = why
 
     def __str__(self) -> str:

@@ -1,10 +1,10 @@
 """Dissent coverage: which open objections and minority positions a draft leaves unanswered.
 
-Computed by code, never by a model. A draft covers an objection or position when it says it
-answers it (`Contribution.answers`) or when one of its claims cites it (the `claims` of an AI
-draft's provenance, each citation checked before the draft was stored). Everything else that is
-open dissent is listed as not addressed, so the moderator sees it before putting the draft to
-the group.
+Computed by code, never by a model. An AI draft covers an objection or position when one of its
+claims cites it (the `claims` of its provenance, each citation's quote checked before the draft
+was stored); a member's draft, when its author says it answers it (`Contribution.answers`).
+Everything else that is open dissent is listed as not addressed, so the moderator sees it
+before putting the draft to the group.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def unaddressed(d: Deliberation, draft_id: int, *, reveal: bool = False) -> list
     draft = d.contributions.get(draft_id)
     if draft is None or draft.kind is not ContributionKind.DRAFT:
         raise ValueError(f"#{draft_id} is not a draft")
-    covered = set(draft.answers) | cited_ids(draft)
+    # An AI draft covers only what its checked claims cite: the ids it says it answers are the
+    # model's word, unchecked. A member's draft covers what its author says it answers.
+    covered = cited_ids(draft) if draft.by_ai else set(draft.answers)
     unresolved = (ObjectionStatus.OPEN, ObjectionStatus.STANDING)
     items = [
         Unaddressed(o.id, "objection", d.display_name(o.author, reveal=reveal))

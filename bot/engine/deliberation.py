@@ -350,11 +350,9 @@ class Deliberation:
         Due once every expected member has stated a position, or at half the round's time,
         whichever is first; earlier only if the moderator asked.
         """
-        if not self.is_open or self.round.kind is not RoundKind.POSITIONS:
-            return []
         # One that failed in this round is not asked again automatically (no hammering).
         failed = {name for name, _, _, index in self.ai_unavailable if index == self.current}
-        waiting = [n for n in self.ai_seats if self.position_of(f"ai:{n}") is None and n not in failed]
+        waiting = [n for n in self.ai_without_position() if n not in failed]
         if not waiting:
             return []
         if self.round.ai_requested:
@@ -364,6 +362,12 @@ class Deliberation:
         if more == 0 or (half is not None and at >= half):
             return waiting
         return []
+
+    def ai_without_position(self) -> list[str]:
+        """In an open positions round, the AI seats that have not stated a position yet."""
+        if not self.is_open or self.round.kind is not RoundKind.POSITIONS:
+            return []
+        return [n for n in self.ai_seats if self.position_of(f"ai:{n}") is None]
 
     def prompt_material(self) -> tuple[list[Contribution], int]:
         """Contributions an AI prompt may quote, and how many members were left out (opted out)."""
@@ -765,13 +769,11 @@ class Deliberation:
         kind = self.round.kind
         if kind is RoundKind.POSITIONS:
             events = [] if self.round.ai_requested else self.request_ai(actor, at)
-            # Once asked, every seat still waiting (and not failed in this round) is due.
-            failed = {name for name, _, _, index in self.ai_unavailable if index == self.current}
-            due = [n for n in self.ai_seats if self.position_of(f"ai:{n}") is None and n not in failed]
+            # The moderator's ask is the override: every seat still without a position, one
+            # that failed earlier in this round included (only automatic turns skip those).
+            due = self.ai_without_position()
             if not due:
-                raise errors.AlreadyRecorded(
-                    "Every AI participant has stated a position in this round, or is unavailable."
-                )
+                raise errors.AlreadyRecorded("Every AI participant has stated a position in this round.")
             return AIAsk("position", tuple(due), events)
         if kind is RoundKind.SYNTHESIS:
             return AIAsk("critique", tuple(self.ai_seats), [], target=self.draft_before_the_group())
@@ -817,7 +819,7 @@ class Deliberation:
         self._require_open()
         if name not in self.ai_seats:
             raise errors.NotFound(f"No AI participant called {name} sits at this deliberation.")
-        return [Event(Actor.ai(name), at, AIUnavailableNoted(reason[:REASON_MAX]))]
+        return [Event(Actor.ai(name), at, AIUnavailableNoted(reason[:REASON_MAX], len(self.ai_unavailable)))]
 
     def extend(self, actor: Actor, minutes: int, at: datetime) -> list[Event]:
         events = self._moderating(actor, "extend a round", at)
@@ -945,9 +947,7 @@ class Deliberation:
             )
         current = self.open_ranking_now()
         if current is not None:
-            raise errors.AlreadyRecorded(
-                f"Ranking #{current.number} is open already; close it before opening another."
-            )
+            raise errors.AlreadyRecorded(f"Ranking #{current.number} is open already; close it before opening another.")
         standing = [c.id for c in self.standing_drafts()]
         if drafts is None:
             chosen = standing

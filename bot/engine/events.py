@@ -206,6 +206,9 @@ class AIRequested:
 class AIUnavailableNoted:
     KIND: ClassVar[EventKind] = EventKind.AI_UNAVAILABLE
     reason: str
+    # Which of the deliberation's notes this is (0, 1, ...): names the notice the members are owed.
+    # Notes stored before the outbox posted them carry none, and owe nothing.
+    number: int | None = _omitted()
 
 
 @dataclass(frozen=True)
@@ -313,7 +316,8 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
     """The posts these events owe Discord, named as the outbox and `posts` name them.
 
     `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
-    `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
+    `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, an AI
+    participant's notice that it gave nothing usable (`ai-notice:<n>`), the sealed
     record in the thread and the archive channel (`record`, `record-archive`), a ranking of drafts
     opened and its result (`ranking:<n>`, `ranking-result:<n>`). The first round is announced by
     the agenda.
@@ -335,6 +339,8 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
                 refs.append(f"extended:{i}:{deadline.isoformat()}")
             case DeliberationCancelled():
                 refs.append("cancelled")
+            case AIUnavailableNoted(number=int(n)):
+                refs.append(f"ai-notice:{n}")
             case DeliberationSealed():
                 refs += ["record", "record-archive"]
             case RankingOpened(number=n):

@@ -683,7 +683,8 @@ def _provenance_line(p: Mapping[str, Any]) -> str:
 def _coverage_line(left: tuple[NotAddressed, ...]) -> str:
     if not left:
         return "Answers or cites every objection left open and every minority position."
-    return "Not addressed: " + ", ".join(f"#{u.id} ({inline(u.author)})" if u.author else f"#{u.id}" for u in left)
+    # Names in bold (escaped): a name such as "Grace), #6 (Linus" cannot pass for more of the list.
+    return "Not addressed: " + ", ".join(f"#{u.id} (**{inline(u.author)}**)" if u.author else f"#{u.id}" for u in left)
 
 
 def _stance(stance: str | None) -> str:

@@ -269,6 +269,8 @@ def _ai_requested(d: Deliberation, actor: Actor, p: AIRequested, e: Event) -> No
 def _ai_unavailable(d: Deliberation, actor: Actor, p: AIUnavailableNoted, e: Event) -> None:
     if actor.kind is not ActorKind.AI or actor.id not in d.ai_seats:
         raise InvalidEvent(f"no AI participant called {actor.id} sits here")
+    if p.number is not None and p.number != len(d.ai_unavailable):
+        raise InvalidEvent(f"note number {p.number} where the next is {len(d.ai_unavailable)}")
 
 
 def _cancelled(d: Deliberation, actor: Actor, p: Any, e: Event) -> None:

@@ -161,10 +161,15 @@ async def test_ai_speak_is_for_moderators(env: simcord.Env, table: Table, bot: R
     events = await bot.roundtable.store.load_events(table.guild.id, 1)
     assert [e.actor.id for e in events if e.kind == "ai.requested"] == [str(table.moderator.id)]
 
+    # The moderator's ask is the override: Dead failed, but asking again asks Dead again (and only Dead).
     again = await table.admin.slash(thread, "ai speak")
     texts = [m.content for m in [again.response, *again.followups] if m is not None]
-    assert "Every AI participant has stated a position in this round, or is unavailable." in texts
-    assert len(ai_panel.requests) == 1
+    assert "Asked Dead for their positions; they appear in the deliberation, labelled, when ready." in texts
+    assert [names for _, names in ai_panel.requests] == [["Sage", "Dead"], ["Dead"]]
+    assert notices(thread) == [DEAD_NOTICE, DEAD_NOTICE]
+    d = await bot.roundtable.get(table.guild.id, 1)
+    # Members' positions are still awaited, so no automatic turn asks Dead a third time.
+    assert [name for name, *_ in d.ai_unavailable] == ["Dead", "Dead"]
 
 
 async def synthesis(env: simcord.Env, table: Table, thread: simcord.ChannelHandle) -> None:

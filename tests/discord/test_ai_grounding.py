@@ -105,8 +105,8 @@ async def test_a_draft_shows_its_quotes_and_what_it_leaves_unanswered(
     d = await bot.roundtable.get(table.guild.id, 1)
     ada = next(c for c in d.positions() if c.text == ADA_SAYS)
     (objection,) = d.objections.values()
-    assert fields["Quoted from members"] == f'#{ada.id} Ada: "A four-day week keeps the best people here."'
-    assert fields["Not addressed"] == f"#{objection.id} (Grace)"
+    assert fields["Quoted from members"] == f'#{ada.id} **Ada**: "A four-day week keeps the best people here."'
+    assert fields["Not addressed"] == f"#{objection.id} (**Grace**)"
     # The record keeps the citations.
     (draft,) = d.drafts()
     assert draft.ai_meta is not None
@@ -126,8 +126,8 @@ async def test_anonymous_deliberations_show_aliases_under_the_quotes(
     d = await bot.roundtable.get(table.guild.id, 1)
     ada_alias = d.participants[f"human:{table.ada.user.id}"].alias
     grace_alias = d.participants[f"human:{table.grace.user.id}"].alias
-    assert f"{ada_alias}: " in fields["Quoted from members"]
-    assert f"({grace_alias})" in fields["Not addressed"]
+    assert f"**{ada_alias}**: " in fields["Quoted from members"]
+    assert f"(**{grace_alias}**)" in fields["Not addressed"]
     assert "Ada" not in fields["Quoted from members"]
     assert "Grace" not in fields["Not addressed"]
 
@@ -164,7 +164,7 @@ async def test_the_moderator_sees_what_a_draft_leaves_unaddressed_in_dissent_and
     assert result.response is not None
     panel = {f.name: f.value or "" for f in result.response.embeds[0].fields}
     assert panel["Drafts (1)"].startswith(f"**Draft #{draft.id}** by ")
-    assert panel["Drafts (1)"].endswith(f" · Not addressed: #{objection.id} (Grace)")
+    assert panel["Drafts (1)"].endswith(f" · Not addressed: #{objection.id} (**Grace**)")
 
     await table.admin.slash(thread, "summary adopt", draft=draft.id)
     result = await table.admin.slash(thread, "dissent")
@@ -183,4 +183,4 @@ async def test_the_moderator_sees_what_a_draft_leaves_unaddressed_in_dissent_and
     record, markdown = await record_of(last(thread, "Decision record #"))
     (drafted,) = [c for c in record["other_contributions"] if c["kind"] == "draft"]
     assert drafted["not_addressed"] == [{"id": objection.id, "kind": "objection", "author": "Grace"}]
-    assert f"Not addressed: #{objection.id} (Grace)" in markdown
+    assert f"Not addressed: #{objection.id} (**Grace**)" in markdown

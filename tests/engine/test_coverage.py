@@ -48,13 +48,20 @@ def test_a_draft_that_ignores_dissent_lists_all_of_it() -> None:
     assert coverage.not_addressed_text(left) == f"#{ids['Cai']} (Cai), #{ids['pickup']} (Cai), #{ids['venue']} (Ben)"
 
 
-def test_answering_or_citing_covers_an_item() -> None:
+def test_an_ai_draft_covers_only_what_its_checked_quotes_cite() -> None:
     t, ids = _to_synthesis()
-    draft = _draft(t, answers=(ids["pickup"],), cites=(ids["Cai"],))
+    draft = _draft(t, cites=(ids["Cai"], ids["pickup"]))
     assert [i.id for i in coverage.unaddressed(t.d, draft)] == [ids["venue"]]
-    both = _draft(t, answers=(ids["pickup"], ids["venue"]), cites=(ids["Cai"],))
-    assert coverage.unaddressed(t.d, both) == []
+    # Ids the model says it answers are its word, unchecked: they cover nothing.
+    claims_all = _draft(t, answers=(ids["Cai"], ids["pickup"], ids["venue"]))
+    assert [i.id for i in coverage.unaddressed(t.d, claims_all)] == [ids["Cai"], ids["pickup"], ids["venue"]]
     assert coverage.not_addressed_text([]) == ""
+
+
+def test_a_members_draft_covers_what_its_author_says_it_answers() -> None:
+    t, ids = _to_synthesis()
+    draft = t.do("draft", ADA, "Fridays, with a parents' slot.", answers=(ids["pickup"], ids["Cai"]))[-1].payload.id
+    assert [i.id for i in coverage.unaddressed(t.d, draft)] == [ids["venue"]]
 
 
 def test_objections_no_longer_open_are_not_listed() -> None:
@@ -117,7 +124,7 @@ def _seal(t: Table, draft: int) -> None:
 
 def test_the_sealed_record_says_what_each_draft_left_unaddressed() -> None:
     t, ids = _to_synthesis()
-    cited = _draft(t, answers=(ids["pickup"],), cites=(ids["Cai"],))
+    cited = _draft(t, cites=(ids["pickup"], ids["Cai"]))
     ignoring = _draft(t)
     t.do("move_objection", BEN, ids["venue"], ObjectionStatus.WITHDRAWN)
     _seal(t, cited)
@@ -132,7 +139,7 @@ def test_the_sealed_record_says_what_each_draft_left_unaddressed() -> None:
         (ids["pickup"], "objection", "Cai"),
     ]
     markdown = render_markdown(record)
-    assert f"Not addressed: #{ids['Cai']} (Cai), #{ids['pickup']} (Cai)" in markdown
+    assert f"Not addressed: #{ids['Cai']} (**Cai**), #{ids['pickup']} (**Cai**)" in markdown
     assert "Answers or cites every objection left open and every minority position." in markdown
     # Statements and positions carry no coverage; the JSON round-trips.
     assert all(c.not_addressed is None for c in record.other_contributions if c.kind != "draft")

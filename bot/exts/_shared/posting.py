@@ -16,6 +16,7 @@ working after a restart and this module imports no feature.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from bot.service import Change
 
 log = logging.getLogger(__name__)
+
+# Discord's limits: a field's value, and everything in one embed together.
+FIELD_MAX = 1024
+EMBED_MAX = 6000
 
 HUMAN_COLOUR = discord.Colour.blurple()
 STATEMENT_COLOUR = discord.Colour.teal()
@@ -113,14 +118,17 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
     embed.set_author(name=_clip(author_line(d, c.author), 256))
     if c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT):
         embed.add_field(name="Votes", value=tally_text(d, c.id), inline=False)
-    if c.answers:
-        embed.add_field(name="Answers", value=", ".join(f"#{i}" for i in c.answers), inline=False)
+    # What an AI says it answers is the model's word; its coverage is what its quotes cite (below).
+    if c.answers and not c.by_ai:
+        embed.add_field(name="Answers", value=fitted([f"#{i}" for i in c.answers], FIELD_MAX), inline=False)
     # An AI's claims rest on members' own words, each quote checked before posting: show them.
-    cited = "\n".join(f'#{s.id} {s.author}: "{s.quote}"' for s in coverage.sources(d, c))
+    cited = [
+        f'#{s.id} {shown_name(s.author)}: "{discord.utils.escape_markdown(s.quote)}"' for s in coverage.sources(d, c)
+    ]
     if cited:
-        embed.add_field(name="Quoted from members", value=_clip(cited, 1024), inline=False)
-    if c.kind is ContributionKind.DRAFT and (left := coverage.not_addressed_text(coverage.unaddressed(d, c.id))):
-        embed.add_field(name="Not addressed", value=_clip(left, 1024), inline=False)
+        embed.add_field(name="Quoted from members", value=fitted(cited, FIELD_MAX, "\n"), inline=False)
+    if c.kind is ContributionKind.DRAFT and (left := coverage.unaddressed(d, c.id)):
+        embed.add_field(name="Not addressed", value=not_addressed(left, FIELD_MAX), inline=False)
     footer = [f"Deliberation #{d.id}"]
     if c.history:
         footer.append(f"edited {len(c.history)} time{'s' if len(c.history) != 1 else ''}")
@@ -129,7 +137,33 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
         if c.kind is ContributionKind.DRAFT:
             footer.append("a proposal only, until the moderator adopts it")
     embed.set_footer(text=" · ".join(footer))
+    if (excess := len(embed) - EMBED_MAX) > 0 and embed.description:
+        # Only a very long text with long lists can pass Discord's total; the record keeps it whole.
+        embed.description = _clip(embed.description, len(embed.description) - excess)
     return embed
+
+
+def shown_name(name: str) -> str:
+    """A name inside an embed's text, bold and escaped: it can neither format nor pass for more of the list."""
+    return f"**{discord.utils.escape_markdown(_clip(name, 80))}**"
+
+
+def fitted(items: Sequence[str], limit: int, sep: str = ", ") -> str:
+    """Whole items joined until `limit`, then how many were left out: never a cut id or name."""
+    out = ""
+    for n, item in enumerate(items):
+        candidate = out + sep + item if out else item
+        room = limit - len(f"{sep}…and {len(items) - n} more") if n < len(items) - 1 else limit
+        if len(candidate) > room:
+            rest = f"…and {len(items) - n} more"
+            return f"{out}{sep}{rest}" if out else _clip(item, limit - len(rest) - 1) + " " + rest
+        out = candidate
+    return out
+
+
+def not_addressed(items: Sequence[coverage.Unaddressed], limit: int) -> str:
+    """ "#5 (**Grace**), #7 (**Linus**)": open dissent a draft leaves unanswered, every id whole."""
+    return fitted([f"#{u.id} ({shown_name(u.author)})" if u.author else f"#{u.id}" for u in items], limit)
 
 
 def objection_embed(d: Deliberation, o: Objection) -> discord.Embed:

@@ -12,4 +12,6 @@ if TYPE_CHECKING:
 
 
 async def setup(bot: RoundtableBot) -> None:
-    await bot.add_cog(AIParticipants(bot))
+    cog = AIParticipants(bot)
+    await bot.add_cog(cog)
+    bot.courier.register("ai-notice", cog.post_notice)

@@ -25,12 +25,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.ai.types import AIUnavailable, Task
+from bot.ai.labels import notice_for
+from bot.ai.types import Task
 from bot.engine.errors import AlreadyRecorded, RoundtableError
 from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import safe_respond, safe_send
+from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._embeds import authorship, proposal_embed
@@ -69,36 +70,50 @@ class AIParticipants(commands.Cog):
 
     # ------------------------------------------------------------------ turns in the background
 
-    def start_turn(self, guild_id: int, deliberation_id: int, task: Task, *, target: int | None = None) -> None:
-        """Run an AI turn without making anyone wait; its contributions are posted when ready."""
+    def start_turn(
+        self,
+        guild_id: int,
+        deliberation_id: int,
+        task: Task,
+        *,
+        target: int | None = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """Run an AI turn without making anyone wait; each participant's answer is posted when ready."""
         turn = asyncio.create_task(
-            self._turn(guild_id, deliberation_id, task, target), name=f"roundtable-ai-{deliberation_id}-{task}"
+            self._turn(guild_id, deliberation_id, task, target, names), name=f"roundtable-ai-{deliberation_id}-{task}"
         )
         self._turns.add(turn)
         turn.add_done_callback(self._turns.discard)
 
-    async def _turn(self, guild_id: int, deliberation_id: int, task: Task, target: int | None) -> None:
-        async def show(outcome: Change | AIUnavailable) -> None:
-            await self._show(guild_id, deliberation_id, outcome)
+    async def _turn(
+        self, guild_id: int, deliberation_id: int, task: Task, target: int | None, names: Sequence[str] | None
+    ) -> None:
+        async def show(change: Change) -> None:
+            # Publishing delivers what the change owes (the labelled contribution, or the notice
+            # that a participant gave nothing usable), then tells the features.
+            self.bot.publish(guild_id, change)
 
         try:
-            await self.bot.roundtable.ai_turn(guild_id, deliberation_id, task, target=target, on_ready=show)
+            await self.bot.roundtable.ai_turn(
+                guild_id, deliberation_id, task, target=target, names=names, on_ready=show
+            )
         except RoundtableError as exc:
             log.info("AI %s turn in deliberation %s not taken: %s", task, deliberation_id, exc.user_message)
         except Exception:
             log.exception("AI %s turn in deliberation %s failed (guild %s)", task, deliberation_id, guild_id)
 
-    async def _show(self, guild_id: int, deliberation_id: int, outcome: Change | AIUnavailable) -> None:
-        """One participant's answer, as soon as it is stored: its labelled contribution, or a notice."""
-        if isinstance(outcome, Change):
-            # Publishing delivers what the change owes (the labelled contribution), then tells the features.
-            self.bot.publish(guild_id, outcome)
-            return
-        # The reason stays in the logs: it may name hosts or errors members need not see.
-        log.info("AI participant %s unavailable: %s", outcome.participant, outcome.reason)
-        # A rejected answer's notice says why (the gate's own words, e.g. "ends mid-word").
-        channel = await deliberation_channel(self.bot, guild_id, deliberation_id)
-        await safe_send(channel, f"{outcome.notice}; the deliberation goes on.")
+    async def post_notice(self, guild_id: int, d: Deliberation, ref: str) -> discord.Message | None:
+        """The owed notice that an AI participant gave nothing usable (the reason stays in the logs,
+        unless it is the gate's own wording, e.g. "ends mid-word")."""
+        if ref.isdigit() and int(ref) < len(d.ai_unavailable):
+            name, reason, _, _ = d.ai_unavailable[int(ref)]
+            log.info("AI participant %s unavailable: %s", name, reason)
+            channel = await deliberation_channel(self.bot, guild_id, d.id)
+            notice = f"{notice_for(name, reason)}; the deliberation goes on."
+            return await channel.send(notice, allowed_mentions=NO_MENTIONS)
+        log.warning("Deliberation %s: no AI note %s to post", d.id, ref)
+        return None
 
     # ------------------------------------------------------------------ AI positions when due
 
@@ -169,7 +184,7 @@ class AIParticipants(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if change is not None:
             self.bot.publish(guild_id, change)
-        self.start_turn(guild_id, deliberation_id, ask.task, target=ask.target)
+        self.start_turn(guild_id, deliberation_id, ask.task, target=ask.target, names=ask.names)
         if ask.task == "position":
             reply = (
                 f"Asked {_names(list(ask.names))} for their positions; they appear in the deliberation, "

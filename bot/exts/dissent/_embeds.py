@@ -13,6 +13,7 @@ import discord
 
 from bot.analysis.opinions import DissentAnalysis
 from bot.engine.model import ContributionKind
+from bot.exts._shared.posting import not_addressed, shown_name
 from bot.exts.dissent._map import DissentMap, DissentSnapshot, DraftView, StatementView, thresholds_text
 
 MAP_COLOUR = discord.Colour.dark_orange()
@@ -26,6 +27,8 @@ FIELD_MAX = 1024
 MESSAGE_BUDGET = 5800
 # Kept free in the budget for the fields that come after (groups summary, notes).
 RESERVE = 200
+# One draft's line in the moderator's panel: every id whole, then how many more.
+DRAFT_LINE_MAX = 500
 GROUP_NAMES = "ABCDEFGH"
 
 
@@ -84,7 +87,7 @@ def dividing(snap: DissentSnapshot, analysis: DissentAnalysis | None) -> list[St
 
 def objection_lines(snap: DissentSnapshot) -> list[str]:
     return [
-        f"**{'Block' if o.from_block else 'Objection'} #{o.id}** by {clip(o.author, 80)}:\n"
+        f"**{'Block' if o.from_block else 'Objection'} #{o.id}** by {shown_name(o.author)}:\n"
         f"> {clip(o.what, 150)}\nWhy: {clip(o.why, 150)}"
         for o in snap.open_objections
     ]
@@ -195,12 +198,10 @@ def panel_embed(snap: DissentSnapshot, *, revealed: bool) -> discord.Embed:
 def draft_line(draft: DraftView) -> str:
     """ "Draft #9 by Sage (before the group) · Not addressed: #5 (Grace)": what it leaves open, before it is put."""
     put = " (before the group)" if draft.before_the_group else ""
-    left = (
-        f"Not addressed: {draft.not_addressed}"
-        if draft.not_addressed
-        else "Answers every open objection and minority position."
-    )
-    return f"**Draft #{draft.id}** by {clip(draft.author, 80)}{put} · {clip(left, 300)}"
+    head = f"**Draft #{draft.id}** by {shown_name(draft.author)}{put} · "
+    if not draft.not_addressed:
+        return head + "Answers every open objection and minority position."
+    return head + "Not addressed: " + not_addressed(draft.not_addressed, DRAFT_LINE_MAX - len(head) - 15)
 
 
 def _when(at: datetime) -> str:

@@ -54,7 +54,7 @@ class DraftView:
     id: int
     author: str
     before_the_group: bool
-    not_addressed: str  # "#5 (Grace), #7": empty when it answers everything
+    not_addressed: tuple[coverage.Unaddressed, ...]  # empty when it answers everything
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def snapshot(d: Deliberation, *, reveal: bool = False, smoother: KSmoother | Non
                 c.id,
                 author_of(d, c.author, reveal=reveal),
                 d.proposal is not None and d.proposal.draft_id == c.id,
-                coverage.not_addressed_text(coverage.unaddressed(d, c.id, reveal=reveal)),
+                tuple(coverage.unaddressed(d, c.id, reveal=reveal)),
             )
             for c in d.drafts()
         ),
