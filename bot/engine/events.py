@@ -169,6 +169,9 @@ class ObjectionMoved:
     KIND: ClassVar[EventKind] = EventKind.OBJECTION_MOVED
     id: int
     status: ObjectionStatus
+    # Why it moved, verbatim: required to mark an objection addressed, optional otherwise. Earlier
+    # releases wrote no reason, and their bytes stay the same (left out when empty).
+    reason: str = _omitted(when="")
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,8 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
 
     `agenda` (the thread and its agenda), `c:<id>` and `o:<id>` (a contribution, an objection),
     `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, and the sealed
-    record in the thread and the archive channel (`record`, `record-archive`). The first round is
+    record in the thread and the archive channel (`record`, `record-archive`), and a private note to
+    an objection's author when it is marked addressed (`addressed:<id>:<when>`). The first round is
     announced by the agenda.
     """
     refs: list[str] = []
@@ -298,6 +302,9 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
                 refs.append("cancelled")
             case DeliberationSealed():
                 refs += ["record", "record-archive"]
+            case ObjectionMoved(id=i, status=ObjectionStatus.ADDRESSED, reason=why) if why:
+                # The objection's author is told privately, with the reason (`addressed:<id>:<when>`).
+                refs.append(f"addressed:{i}:{e.at.isoformat()}")
     return refs
 
 

@@ -84,9 +84,9 @@ class DeliberationMachine(RuleBasedStateMachine):
     def object(self, actor, what, why) -> None:
         self.attempt("object", actor, what, why)
 
-    @rule(actor=actors, ref=ids, status=st.sampled_from(ObjectionStatus))
-    def move_objection(self, actor, ref, status) -> None:
-        self.attempt("move_objection", actor, ref, status)
+    @rule(actor=actors, ref=ids, status=st.sampled_from(ObjectionStatus), why=st.one_of(st.just(""), TEXTS))
+    def move_objection(self, actor, ref, status, why) -> None:
+        self.attempt("move_objection", actor, ref, status, reason=why)
 
     @rule(actor=actors, text=TEXTS, ref=ids)
     def synthesis(self, actor, text, ref) -> None:
