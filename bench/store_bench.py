@@ -378,7 +378,8 @@ def big_deliberation(contributions: int = 1000) -> list[Event]:
         m = members[i % len(members)]
         act(lambda dl, at, m=m: dl.respond(m, words.text(rng.randint(20, 80)), rng.choice(positions + objections), at))
     for o in objections[:10]:
-        act(lambda dl, at, o=o: dl.move_objection(moderator, o, ObjectionStatus.ADDRESSED, at, reason="Answered in the draft."))
+        why = "Answered in the draft."
+        act(lambda dl, at, o=o, why=why: dl.move_objection(moderator, o, ObjectionStatus.ADDRESSED, at, reason=why))
     act(lambda dl, at: dl.advance(moderator, at, force=True))
     drafts_wanted = contributions // 20
     for i in range(drafts_wanted):
