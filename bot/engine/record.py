@@ -574,7 +574,11 @@ def _history(d: Deliberation, o: ObjectionState) -> tuple[StatusStep, ...]:
         elif change.status is ObjectionStatus.WITHDRAWN and o.from_block:
             # A block is lifted only by its author's new consent answer, given in the same action.
             status = "lifted"
-            answer = next((r for r in d.consent_history if r.member == o.author and r.at == change.at), None)
+            # The answer given in that action: the author's last at that moment (a block and its
+            # change may share a minute, or an instant).
+            answer = next(
+                (r for r in reversed(d.consent_history) if r.member == o.author and r.at == change.at), None
+            )
             if answer is not None:
                 note = f"its author changed their answer to {CONSENT_LABELS[answer.choice]}"
                 reason = answer.reason or None
