@@ -641,7 +641,12 @@ class Deliberation:
             raise errors.AlreadyRecorded("Nothing changed: the text is the same as before.")
         return [Event(actor, at, ContributionEdited(c.id, new_stance, body))]
 
-    def vote(self, actor: Actor, statement_id: int, choice: Vote, at: datetime) -> list[Event]:
+    def vote(
+        self, actor: Actor, statement_id: int, choice: Vote, at: datetime, *, imported: bool = False
+    ) -> list[Event]:
+        """A member's agree / disagree / pass on what another participant wrote. Their own words
+        already say where they stand, so a vote on them is refused; a conversation `imported`
+        from Polis keeps the votes its authors cast there (Polis counts an author's agree)."""
         self._require_round_accepts("vote", "votes")
         events = self._human_voice(actor, "vote", at)
         statement = self._contribution(statement_id)
@@ -649,7 +654,7 @@ class Deliberation:
             raise errors.InvalidValue("Votes are on positions and statements.")
         if statement_id in self.moderated_out:
             raise errors.InvalidValue(f"#{statement_id} was moderated out; it takes no more votes.")
-        if statement.author == actor.key:
+        if statement.author == actor.key and not imported:
             raise errors.InvalidValue(
                 f"#{statement_id} is your own {statement.kind.value}: it already says where you stand, "
                 "so you do not vote on it. Votes are on what others wrote."

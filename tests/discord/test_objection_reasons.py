@@ -143,7 +143,7 @@ async def test_marking_addressed_asks_why_tells_the_author_who_can_reopen_it(
 async def test_in_an_anonymous_deliberation_the_author_is_told_privately_and_no_name_is_public(
     env: simcord.Env, table: Table, bot: RoundtableBot
 ) -> None:
-    opened, post, number = await _objection(env, table, anonymous=True)
+    opened, post, _ = await _objection(env, table, anonymous=True)
     since = len(env.http_requests)
 
     # A member with the guild's moderator rights (Manage Server) who takes no part marks it.
@@ -191,7 +191,7 @@ async def test_closed_direct_messages_in_a_named_deliberation_get_a_reply_mentio
 async def test_closed_direct_messages_in_an_anonymous_deliberation_mention_no_one(
     env: simcord.Env, table: Table, bot: RoundtableBot
 ) -> None:
-    opened, post, number = await _objection(env, table, anonymous=True)
+    opened, post, _ = await _objection(env, table, anonymous=True)
     dm = table.linus.user.dm_channel
     env.inject_error("POST", f"/channels/{dm.id}/messages", status=403, code=50007, message="Cannot send messages")
     public_before = len(messages(opened.where))

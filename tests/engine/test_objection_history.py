@@ -288,6 +288,9 @@ def test_a_member_cannot_vote_on_their_own_position_or_statement() -> None:
     t.do("vote", BEN, position.id, Vote.AGREE)
     t.do("vote", ADA, statement, Vote.DISAGREE)
     assert t.d.tally(position.id)[Vote.AGREE] == 1
+    # A Polis conversation brought in keeps the votes its authors cast on their own comments there.
+    t.do("vote", BEN, statement, Vote.AGREE, imported=True)
+    assert t.d.tally(statement)[Vote.AGREE] == 1
 
 
 # ---------------------------------------------------------------- readable times, the moderator not absent
