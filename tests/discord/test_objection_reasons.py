@@ -7,6 +7,7 @@ one's own position, a vote's confirmation only to the voter."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -292,3 +293,26 @@ async def test_a_member_cannot_vote_on_their_own_position_and_votes_are_confirme
     assert len(messages(opened.where)) == public
     assert fields(_now(opened.where, position.id))["Votes"] == "Agree 2 · Disagree 0 · Pass 0"
     assert not table.grace.user.dm_channel.history()
+
+
+async def test_the_authors_note_survives_a_discord_outage_and_a_restart(
+    env: simcord.Env, table: Table, restart: Callable[[], Awaitable[RoundtableBot]]
+) -> None:
+    opened, post, number = await _objection(env, table)
+    dm = table.linus.user.dm_channel
+    env.inject_error("POST", f"/channels/{dm.id}/messages", status=503, times=None)
+
+    asked = await table.moderator.click(post, label="Mark addressed")
+    done = await table.moderator.submit_modal(asked, {"move_reason": REASON})
+    # Stored before the answer, and the moderator is told the truth: the note is still owed.
+    assert done.response.content.startswith(  # type: ignore[union-attr]
+        f"Objection #{number} is now addressed. Its author will be told, with your reason"
+    )
+    assert not dm.history()
+
+    bot = await restart()
+    env.backend.faults.clear()
+    await env.advance_time(60)
+    (note,) = dm.history()
+    assert {f.name: f.value for f in note.embeds[0].fields}["Why, says Moderator"] == REASON
+    assert await bot.roundtable.pending_posts(table.guild.id, opened.id) == []

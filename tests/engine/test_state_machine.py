@@ -130,6 +130,17 @@ class DeliberationMachine(RuleBasedStateMachine):
         observers = {p.key for p in d.participants.values() if p.role is Role.OBSERVER}
         assert not observers & set(d.consent)
 
+    @invariant()
+    def objections_are_addressed_only_with_a_reason_and_the_record_says_so(self) -> None:
+        d = self.t.d
+        for o in d.objections.values():
+            assert all(c.reason.strip() for c in o.history if c.status is ObjectionStatus.ADDRESSED)
+            assert o.history[0].status is ObjectionStatus.OPEN
+        if not d.is_open:
+            for o in compose_record(d).objections:
+                assert o.history is not None
+                assert len(o.history) == len(d.objections[o.id].history)
+
     def teardown(self) -> None:
         t = self.t
         while t.d.is_open:
