@@ -209,6 +209,8 @@ async def test_a_record_page_says_what_the_record_says(site: Site) -> None:
     # Responses and critiques quoted under what they answer.
     assert "We could stream it for you." in text
     assert "Say which room." in text
+    # Every status change of an objection, with who and why.
+    assert re.search(r"Marked addressed by Mona, [0-9-]+ [0-9:]+ UTC\. Why:\s*Room 2 is booked\.", text)
     # Minority positions, participation, and the seal.
     assert "I work late on Fridays." in text
     assert "Listed because" in text
