@@ -525,7 +525,7 @@ def _minority_positions(d: Deliberation) -> tuple[MinorityPosition, ...]:
     return tuple(minority)
 
 
-def _other(d: Deliberation, c: Contribution) -> OtherContribution:
+def _other(d: Deliberation, c: Contribution, replies: Replies) -> OtherContribution:
     statement = c.kind is ContributionKind.STATEMENT
     return OtherContribution(
         c.id,
@@ -537,21 +537,23 @@ def _other(d: Deliberation, c: Contribution) -> OtherContribution:
         provenance=_provenance(c),
         votes=_votes(d, c.id) if statement else None,
         moderated_out=(c.id in d.moderated_out) if statement else None,
-        responses=_replies(d, c.id),
+        responses=replies.get(c.id),
     )
 
 
 # --------------------------------------------------------------------------- responses and objections' history
 
 
-def _replies(d: Deliberation, item_id: int) -> tuple[Reply, ...] | None:
-    """The responses that answer a position, statement, objection or response, verbatim; None if none."""
-    replies = tuple(
-        Reply(c.id, _author(d, c.author), c.text)
-        for c in d.contributions.values()
-        if c.kind is ContributionKind.RESPONSE and c.reply_to == item_id
-    )
-    return replies or None
+Replies = dict[int, tuple[Reply, ...]]
+
+
+def _replies_to(d: Deliberation) -> Replies:
+    """Every response, verbatim, by what it answers (a position, statement, objection or response)."""
+    by_target: dict[int, list[Reply]] = {}
+    for c in d.contributions.values():
+        if c.kind is ContributionKind.RESPONSE and c.reply_to is not None:
+            by_target.setdefault(c.reply_to, []).append(Reply(c.id, _author(d, c.author), c.text))
+    return {target: tuple(replies) for target, replies in by_target.items()}
 
 
 def _who(d: Deliberation, key: str) -> str:
@@ -591,7 +593,7 @@ def _history(d: Deliberation, o: ObjectionState) -> tuple[StatusStep, ...]:
     return tuple(steps)
 
 
-def _objection(d: Deliberation, o: ObjectionState) -> Objection:
+def _objection(d: Deliberation, o: ObjectionState, replies: Replies) -> Objection:
     return Objection(
         o.id,
         d.display_name(o.author),
@@ -600,7 +602,7 @@ def _objection(d: Deliberation, o: ObjectionState) -> Objection:
         o.status.value,
         o.from_block,
         history=_history(d, o),
-        responses=_replies(d, o.id),
+        responses=replies.get(o.id),
     )
 
 
@@ -623,7 +625,8 @@ def _rounds(d: Deliberation) -> tuple[RoundFigures, ...]:
 def compose_record(d: Deliberation) -> Record:
     """The record of a deliberation as it stands (sealed: closed or cancelled). No chain head yet."""
     outcome = outcome_of(d)
-    objections = tuple(_objection(d, o) for o in d.objections.values())
+    replies = _replies_to(d)
+    objections = tuple(_objection(d, o, replies) for o in d.objections.values())
     seats = d.ai_seats.values()
     return Record(
         format=RECORD_FORMAT,
@@ -671,13 +674,13 @@ def compose_record(d: Deliberation) -> Record:
                 len(c.history),
                 _votes(d, c.id),
                 _provenance(c),
-                responses=_replies(d, c.id),
+                responses=replies.get(c.id),
             )
             for c in d.positions()
         ),
         objections=objections,
         other_contributions=tuple(
-            _other(d, c) for c in d.contributions.values() if c.kind is not ContributionKind.POSITION
+            _other(d, c, replies) for c in d.contributions.values() if c.kind is not ContributionKind.POSITION
         ),
         participation=Participation(
             tuple(d.display_name(p.key) for p in d.humans() if d.spoke(p.key)),

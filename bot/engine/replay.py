@@ -228,6 +228,8 @@ def _moved(d: Deliberation, actor: Actor, p: ObjectionMoved, e: Event) -> None:
         # A block's objection is lifted by its author's new consent answer, in the same action.
         if objection.author != actor.key or objection.status is not ObjectionStatus.OPEN:
             raise InvalidEvent("a block's objection is lifted only by its author's new answer")
+        if p.reason:
+            raise InvalidEvent("a lifted block's reason is its author's new answer, not a reason of its own")
         return
     if p.status is ObjectionStatus.ADDRESSED and not p.reason:
         # Releases before reasons were asked marked objections addressed without one; such an
