@@ -15,6 +15,7 @@ import simcord
 from deliberation_helpers import (
     Opened,
     advance,
+    assert_no_mentions_possible,
     configure,
     deliberation,
     event_count,
@@ -139,6 +140,7 @@ async def test_marking_addressed_asks_why_tells_the_author_who_can_reopen_it(
         ("standing", "the deadline", None),
     ]
     assert f"Why:\n\n> {REASON}\n" in markdown
+    assert await bot.roundtable.store.verify() == []  # the stored chain with its reasons verifies
 
 
 async def test_in_an_anonymous_deliberation_the_author_is_told_privately_and_no_name_is_public(
@@ -173,11 +175,13 @@ async def test_closed_direct_messages_in_a_named_deliberation_get_a_reply_mentio
     env.inject_error("POST", f"/channels/{dm.id}/messages", status=403, code=50007, message="Cannot send messages")
     since = len(env.http_requests)
 
+    hostile = f"{REASON} @everyone <@&{table.moderators.id}> <@{table.ada.id}>"
     asked = await table.moderator.click(post, label="Mark addressed")
-    await table.moderator.submit_modal(asked, {"move_reason": REASON})
+    await table.moderator.submit_modal(asked, {"move_reason": hostile})
 
     assert not dm.history()
     reply = messages(opened.where, f"Your objection #{number} was marked addressed")[-1]
+    assert {f.name: f.value for f in reply.embeds[0].fields}["Why, says Moderator"] == hostile
     assert reply.content == f"<@{table.linus.id}>"
     assert reply.reference is not None
     assert reply.reference.message_id == post.id
@@ -187,6 +191,8 @@ async def test_closed_direct_messages_in_a_named_deliberation_get_a_reply_mentio
     assert allowed.get("parse", []) == []
     assert not allowed.get("roles")
     assert not allowed.get("replied_user")
+    # Whatever the reason says, the one mention the bot ever allows is the author's own.
+    assert_no_mentions_possible(env, reminded={table.linus.id})
 
 
 async def test_closed_direct_messages_in_an_anonymous_deliberation_mention_no_one(
