@@ -367,8 +367,9 @@ def big_deliberation(contributions: int = 1000) -> list[Event]:
         act(lambda dl, at, m=m: dl.state_position(m, words.text(5), words.text(rng.randint(40, 120)), at))
     act(lambda dl, at: dl.advance(moderator, at, force=True))
     positions = [c.id for c in d.positions()]
-    for m in members:
-        for target in rng.sample(positions, 4):
+    for m in members:  # members vote on others' positions, never their own
+        others = [c.id for c in d.positions() if c.author != m.key]
+        for target in rng.sample(others, 4):
             act(lambda dl, at, m=m, t=target: dl.vote(m, t, rng.choice(list(Vote)), at))
     for m in members[:20]:
         act(lambda dl, at, m=m: dl.object(m, words.text(15), words.text(40), at, target=rng.choice(positions)))
@@ -378,7 +379,8 @@ def big_deliberation(contributions: int = 1000) -> list[Event]:
         m = members[i % len(members)]
         act(lambda dl, at, m=m: dl.respond(m, words.text(rng.randint(20, 80)), rng.choice(positions + objections), at))
     for o in objections[:10]:
-        act(lambda dl, at, o=o: dl.move_objection(moderator, o, ObjectionStatus.ADDRESSED, at))
+        why = "Answered in the draft."
+        act(lambda dl, at, o=o, why=why: dl.move_objection(moderator, o, ObjectionStatus.ADDRESSED, at, reason=why))
     act(lambda dl, at: dl.advance(moderator, at, force=True))
     drafts_wanted = contributions // 20
     for i in range(drafts_wanted):

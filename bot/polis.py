@@ -109,7 +109,9 @@ async def import_polis(
             for v in batch:
                 voter = polis_member(int(v.participant_id))
                 try:
-                    new = d.vote(voter, ids[int(v.statement_id)], VOTE_OF[v.vote], _when(v.created_ms, at))
+                    vote = VOTE_OF[v.vote]
+                    # Polis records each author's own vote on their comment: the import keeps it.
+                    new = d.vote(voter, ids[int(v.statement_id)], vote, _when(v.created_ms, at), imported=True)
                 except errors.AlreadyRecorded:
                     skipped += 1  # Polis keeps repeated identical votes; the engine records a change once
                     continue

@@ -82,6 +82,7 @@ GUIDE_WALKTHROUGH = """\
 Vote **Agree / Disagree / Pass** on each other's positions. The AI participant speaks once every \
 member has (or at half-time), labelled as AI; `/ai speak` asks it now. Then `/deliberation advance`.
 3. **Dissent**: **Raise objection** (or `/object`), **Add statement** (or `/statement`), keep voting; \
+the moderator's **Mark addressed** asks why and tells the objection's author, who may **Reopen** it; \
 the bot posts the dissent map (open objections, divisive statements, opinion groups once four \
 members have voted); `/dissent` opens the moderator's panel. Then `/deliberation advance`.
 4. **Synthesis**: `/summary draft` asks the AI participant for a cited draft; the moderator puts a \

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine import Vote
+from bot.engine import Actor, Vote
 from bot.exts.dissent._map import compute, snapshot
 from bot.votes import moderated_out, statement_votes
 from tests.engine.helpers import ADA, BEN, CAI, MOD, Table
@@ -12,7 +12,8 @@ def test_votes_in_order_and_moderation_reach_the_dissent_map() -> None:
     t = Table()
     t.wait(11)
     t.advance()
-    ids = [t.do("state_statement", ADA, text)[-1].payload.id for text in ("Evenings", "Mornings", "Spam!")]
+    dee = Actor.human(4, "Dee")  # writes the statements; members vote on others' words, not their own
+    ids = [t.do("state_statement", dee, text)[-1].payload.id for text in ("Evenings", "Mornings", "Spam!")]
     t.wait(1)
     for member, choices in ((BEN, "adp"), (CAI, "aad"), (ADA, "dda")):
         for sid, code in zip(ids, choices, strict=True):

@@ -42,6 +42,15 @@ OUTCOME_CLASSES = {
     "cancelled": "neutral",
 }
 STATUS_LABELS = {"open": "Open", "addressed": "Addressed", "withdrawn": "Withdrawn", "standing": "Standing"}
+# An objection's status changes (record format 3), as the Markdown record words them.
+STEP_LABELS = {
+    "raised": "Raised",
+    "addressed": "Marked addressed",
+    "reopened": "Reopened",
+    "withdrawn": "Withdrawn",
+    "lifted": "Lifted",
+    "standing": "Left standing when the record was sealed",
+}
 KIND_LABELS = {
     "statement": "Statement",
     "response": "Response",
@@ -100,6 +109,7 @@ def _environment() -> jinja2.Environment:
     env.filters["bidi_marks"] = _has_bidi
     env.globals["OUTCOME_CLASSES"] = OUTCOME_CLASSES
     env.globals["STATUS_LABELS"] = STATUS_LABELS
+    env.globals["STEP_LABELS"] = STEP_LABELS
     env.globals["KIND_LABELS"] = KIND_LABELS
     return env
 

@@ -651,7 +651,12 @@ class Deliberation:
             raise errors.AlreadyRecorded("Nothing changed: the text is the same as before.")
         return [Event(actor, at, ContributionEdited(c.id, new_stance, body))]
 
-    def vote(self, actor: Actor, statement_id: int, choice: Vote, at: datetime) -> list[Event]:
+    def vote(
+        self, actor: Actor, statement_id: int, choice: Vote, at: datetime, *, imported: bool = False
+    ) -> list[Event]:
+        """A member's agree / disagree / pass on what another participant wrote. Their own words
+        already say where they stand, so a vote on them is refused; a conversation `imported`
+        from Polis keeps the votes its authors cast there (Polis counts an author's agree)."""
         self._require_round_accepts("vote", "votes")
         events = self._human_voice(actor, "vote", at)
         statement = self._contribution(statement_id)
@@ -659,6 +664,11 @@ class Deliberation:
             raise errors.InvalidValue("Votes are on positions and statements.")
         if statement_id in self.moderated_out:
             raise errors.InvalidValue(f"#{statement_id} was moderated out; it takes no more votes.")
+        if statement.author == actor.key and not imported:
+            raise errors.InvalidValue(
+                f"#{statement_id} is your own {statement.kind.value}: it already says where you stand, "
+                "so you do not vote on it. Votes are on what others wrote."
+            )
         current = self.votes.get((statement_id, actor.key))
         if current is not None and current.vote is choice:
             raise errors.AlreadyRecorded(f"Your vote on #{statement_id} is already {choice.value}.")
@@ -677,8 +687,27 @@ class Deliberation:
         raised = ObjectionRaised(self.next_id, body_what, body_why, target, block=False)
         return [*events, Event(actor, at, raised)]
 
-    def move_objection(self, actor: Actor, objection_id: int, status: ObjectionStatus, at: datetime) -> list[Event]:
-        """The author withdraws or reopens; the moderator marks addressed. Standing is set at sealing."""
+    def move_objection(
+        self, actor: Actor, objection_id: int, status: ObjectionStatus, at: datetime, *, reason: str = ""
+    ) -> list[Event]:
+        """The author withdraws or reopens; the moderator marks addressed, saying why (the author is
+        told and may reopen it). Standing is set at sealing. A reason is kept verbatim; withdrawing
+        and reopening may give one."""
+        joining = self._move_joining(actor, objection_id, status, at)
+        why = clean_text(reason, "reason", REASON_MAX) if (reason or "").strip() else ""
+        if status is ObjectionStatus.ADDRESSED and not why:
+            raise errors.InvalidValue(
+                "Say why the objection is addressed: its author is told, and the record quotes it."
+            )
+        return [*joining, Event(actor, at, ObjectionMoved(objection_id, status, why))]
+
+    def check_move(self, actor: Actor, objection_id: int, status: ObjectionStatus) -> None:
+        """Refuse a status change before its form opens: who may, and from which status."""
+        self._move_joining(actor, objection_id, status, self.created_at or datetime.min)
+
+    def _move_joining(self, actor: Actor, objection_id: int, status: ObjectionStatus, at: datetime) -> list[Event]:
+        """The checks of `move_objection`; the event seating a member with the guild's moderator
+        rights the first time they mark one addressed."""
         self._require_open()
         if actor.kind is ActorKind.AI:
             raise errors.NotForAI("AI participants cannot change an objection.")
@@ -707,7 +736,7 @@ class Deliberation:
                 raise errors.InvalidTransition(f"Objection #{o.id} is {o.status.value}; only addressed ones reopen.")
         else:
             raise errors.InvalidTransition("Objections become standing when the record is sealed.")
-        return [*joining, Event(actor, at, ObjectionMoved(o.id, status))]
+        return joining
 
     def propose(self, actor: Actor, text: str, at: datetime) -> list[Event]:
         """The moderator puts a proposal written by hand."""
@@ -1127,7 +1156,7 @@ class Deliberation:
     def _apply_moved(self, actor: Actor, at: datetime, p: ObjectionMoved) -> None:
         o = self.objections[p.id]
         o.status = p.status
-        o.history.append(StatusChange(o.status, actor.key, at))
+        o.history.append(StatusChange(o.status, actor.key, at, p.reason))
 
     def _apply_proposal(self, actor: Actor, at: datetime, p: ProposalSet) -> None:
         self.proposal = Proposal(p.text, p.source, actor.key, at, p.draft)

@@ -172,6 +172,9 @@ class ObjectionMoved:
     KIND: ClassVar[EventKind] = EventKind.OBJECTION_MOVED
     id: int
     status: ObjectionStatus
+    # Why it moved, verbatim: required to mark an objection addressed, optional otherwise. Earlier
+    # releases wrote no reason, and their bytes stay the same (left out when empty).
+    reason: str = _omitted(when="")
 
 
 @dataclass(frozen=True)
@@ -319,8 +322,9 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
     `round-opened:<i>`, `round-closed:<i>`, `extended:<i>:<deadline>`, `cancelled`, an AI
     participant's notice that it gave nothing usable (`ai-notice:<n>`), the sealed
     record in the thread and the archive channel (`record`, `record-archive`), a ranking of drafts
-    opened and its result (`ranking:<n>`, `ranking-result:<n>`). The first round is announced by
-    the agenda.
+    opened and its result (`ranking:<n>`, `ranking-result:<n>`), and a private note to an
+    objection's author when it is marked addressed (`addressed:<id>:<when>`). The first round is
+    announced by the agenda.
     """
     refs: list[str] = []
     for e in events:
@@ -347,6 +351,9 @@ def owed_posts(events: Sequence[Event]) -> list[str]:
                 refs.append(f"ranking:{n}")
             case RankingClosed(ranking=n):
                 refs.append(f"ranking-result:{n}")
+            case ObjectionMoved(id=i, status=ObjectionStatus.ADDRESSED, reason=why) if why:
+                # The objection's author is told privately, with the reason (`addressed:<id>:<when>`).
+                refs.append(f"addressed:{i}:{e.at.isoformat()}")
     return refs
 
 

@@ -229,6 +229,7 @@ class StatusChange:
     status: ObjectionStatus
     by: str
     at: datetime
+    reason: str = ""  # why, verbatim, when one was given (marking addressed needs one)
 
 
 @dataclass

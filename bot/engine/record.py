@@ -35,10 +35,13 @@ from bot.engine.model import (
     DeliberationStatus,
     ObjectionStatus,
     ProposalSource,
+    Role,
     Vote,
     ai_label,
 )
+from bot.engine.model import Objection as ObjectionState
 from bot.engine.outcome import Outcome, decide_outcome
+from bot.engine.overlap import replaced
 
 # Bumped whenever `compose_record` or `render_markdown` changes what they produce. A record keeps
 # the format it was sealed in; `verify` recomposes and re-renders only records of this format
@@ -212,6 +215,32 @@ class Position(_Part):
     votes: Votes
     # AI contributions: model, endpoint host, prompt hash, what the AI was shown.
     provenance: Mapping[str, Any] | None = field(default=None, metadata=_OMIT)
+    responses: tuple[Reply, ...] | None = field(default=None, metadata=_OMIT)  # format 3: replies to it
+
+
+@dataclass(frozen=True)
+class Reply(_Part):
+    """A member's response, quoted verbatim under what it answers (format 3)."""
+
+    id: int
+    author: Author
+    text: str
+
+
+@dataclass(frozen=True)
+class StatusStep(_Part):
+    """One change of an objection's status (format 3): raised, addressed, reopened, withdrawn,
+    lifted (a block, by its author's new answer) or standing (open when the record was sealed).
+
+    `by` is who changed it, as the record names people (aliases when anonymous); `reason` is
+    their words, verbatim; `note` is the record's own explanation, never a member's words.
+    """
+
+    status: str
+    by: str
+    at: str
+    reason: str | None = field(default=None, metadata=_OMIT)
+    note: str | None = field(default=None, metadata=_OMIT)
 
 
 @dataclass(frozen=True)
@@ -222,6 +251,8 @@ class Objection(_Part):
     why: str
     status: str
     from_block: bool
+    history: tuple[StatusStep, ...] | None = field(default=None, metadata=_OMIT)  # format 3, oldest first
+    responses: tuple[Reply, ...] | None = field(default=None, metadata=_OMIT)  # format 3: replies to it
 
     @property
     def kind(self) -> str:
@@ -251,6 +282,7 @@ class OtherContribution(_Part):
     votes: Votes | None = field(default=None, metadata=_OMIT)  # statements only
     moderated_out: bool | None = field(default=None, metadata=_OMIT)  # statements only
     not_addressed: tuple[NotAddressed, ...] | None = field(default=None, metadata=_OMIT)  # drafts only
+    responses: tuple[Reply, ...] | None = field(default=None, metadata=_OMIT)  # format 3: replies to it
 
 
 @dataclass(frozen=True)
@@ -466,8 +498,23 @@ def authorship(d: Deliberation) -> str:
     draft = d.contributions[proposal.draft_id]
     author = _author(d, draft.author)
     drafted = f"AI participant {author.name} ({author.model})" if author.is_ai else author.name
+    if _replaced(d):
+        return (
+            f"Written by {by}, replacing draft #{draft.id} by {drafted}: less than a third of the draft's words remain."
+        )
     how = "adopted as is" if proposal.source is ProposalSource.ADOPTED else "adopted with amendments"
     return f"Draft #{draft.id} by {drafted}, {how} by {by}."
+
+
+REPLACED = "replaced"  # the record's `proposal.source` when an amended draft kept little of its text
+
+
+def _replaced(d: Deliberation) -> bool:
+    """An amended draft whose text the moderator replaced (`bot.engine.overlap`): credited to them."""
+    proposal = d.proposal
+    if proposal is None or proposal.source is not ProposalSource.AMENDED or proposal.draft_id is None:
+        return False
+    return replaced(d.contributions[proposal.draft_id].text, proposal.text)
 
 
 def _proposal(d: Deliberation) -> Proposal | None:
@@ -481,7 +528,7 @@ def _proposal(d: Deliberation) -> Proposal | None:
     draft = d.contributions[proposal.draft_id]
     return Proposal(
         proposal.text,
-        proposal.source.value,
+        REPLACED if _replaced(d) else proposal.source.value,
         by,
         authorship(d),
         draft_id=draft.id,
@@ -512,7 +559,7 @@ def _minority_positions(d: Deliberation) -> tuple[MinorityPosition, ...]:
     return tuple(minority)
 
 
-def _other(d: Deliberation, c: Contribution) -> OtherContribution:
+def _other(d: Deliberation, c: Contribution, replies: Replies) -> OtherContribution:
     statement = c.kind is ContributionKind.STATEMENT
     return OtherContribution(
         c.id,
@@ -525,6 +572,70 @@ def _other(d: Deliberation, c: Contribution) -> OtherContribution:
         votes=_votes(d, c.id) if statement else None,
         moderated_out=(c.id in d.moderated_out) if statement else None,
         not_addressed=_not_addressed(d, c.id) if c.kind is ContributionKind.DRAFT else None,
+        responses=replies.get(c.id),
+    )
+
+
+# --------------------------------------------------------------------------- responses and objections' history
+
+
+Replies = dict[int, tuple[Reply, ...]]
+
+
+def _replies_to(d: Deliberation) -> Replies:
+    """Every response, verbatim, by what it answers (a position, statement, objection or response)."""
+    by_target: dict[int, list[Reply]] = {}
+    for c in d.contributions.values():
+        if c.kind is ContributionKind.RESPONSE and c.reply_to is not None:
+            by_target.setdefault(c.reply_to, []).append(Reply(c.id, _author(d, c.author), c.text))
+    return {target: tuple(replies) for target, replies in by_target.items()}
+
+
+def _who(d: Deliberation, key: str) -> str:
+    """Who changed an objection's status, as the record names people; the process by what it is."""
+    kind, _, ident = key.partition(":")
+    return f"the {ident}" if kind == ActorKind.SYSTEM.value else d.display_name(key)
+
+
+def _history(d: Deliberation, o: ObjectionState) -> tuple[StatusStep, ...]:
+    """Every status change of an objection, in order, with who and why."""
+    steps = []
+    before: ObjectionStatus | None = None
+    for change in o.history:
+        reason, note = change.reason or None, None
+        if before is None:
+            status = "raised"
+            note = "a block at the consent check" if o.from_block else None
+        elif change.status is ObjectionStatus.OPEN:
+            status = "reopened"
+        elif change.status is ObjectionStatus.WITHDRAWN and o.from_block:
+            # A block is lifted only by its author's new consent answer, given in the same action.
+            status = "lifted"
+            # The answer given in that action: the author's last at that moment (a block and its
+            # change may share a minute, or an instant).
+            answer = next((r for r in reversed(d.consent_history) if r.member == o.author and r.at == change.at), None)
+            if answer is not None:
+                note = f"its author changed their answer to {CONSENT_LABELS[answer.choice]}"
+                reason = answer.reason or None
+        elif change.status is ObjectionStatus.STANDING:
+            status = "standing"  # still open when the record was sealed
+        else:
+            status = change.status.value
+        steps.append(StatusStep(status, _who(d, change.by), _iso(change.at) or "", reason, note))
+        before = change.status
+    return tuple(steps)
+
+
+def _objection(d: Deliberation, o: ObjectionState, replies: Replies) -> Objection:
+    return Objection(
+        o.id,
+        d.display_name(o.author),
+        o.what,
+        o.why,
+        o.status.value,
+        o.from_block,
+        history=_history(d, o),
+        responses=replies.get(o.id),
     )
 
 
@@ -563,10 +674,8 @@ def _rankings(d: Deliberation) -> tuple[DraftRanking, ...] | None:
 def compose_record(d: Deliberation) -> Record:
     """The record of a deliberation as it stands (sealed: closed or cancelled). No chain head yet."""
     outcome = outcome_of(d)
-    objections = tuple(
-        Objection(o.id, d.display_name(o.author), o.what, o.why, o.status.value, o.from_block)
-        for o in d.objections.values()
-    )
+    replies = _replies_to(d)
+    objections = tuple(_objection(d, o, replies) for o in d.objections.values())
     seats = d.ai_seats.values()
     return Record(
         format=RECORD_FORMAT,
@@ -606,16 +715,26 @@ def compose_record(d: Deliberation) -> Record:
         standing_objections=tuple(o for o in objections if o.status == ObjectionStatus.STANDING.value),
         minority_positions=_minority_positions(d),
         positions=tuple(
-            Position(c.id, _author(d, c.author), c.stance, c.text, len(c.history), _votes(d, c.id), _provenance(c))
+            Position(
+                c.id,
+                _author(d, c.author),
+                c.stance,
+                c.text,
+                len(c.history),
+                _votes(d, c.id),
+                _provenance(c),
+                responses=replies.get(c.id),
+            )
             for c in d.positions()
         ),
         objections=objections,
         other_contributions=tuple(
-            _other(d, c) for c in d.contributions.values() if c.kind is not ContributionKind.POSITION
+            _other(d, c, replies) for c in d.contributions.values() if c.kind is not ContributionKind.POSITION
         ),
         participation=Participation(
             tuple(d.display_name(p.key) for p in d.humans() if d.spoke(p.key)),
-            tuple(d.display_name(p.key) for p in d.silent_humans()),
+            # The moderator facilitates and observers watch: neither is absent for not speaking.
+            tuple(d.display_name(p.key) for p in d.silent_humans() if p.role is Role.PARTICIPANT),
             _rounds(d),
         ),
         ai_unavailable=tuple(AIUnavailable(name, reason) for name, reason, _, _ in d.ai_unavailable),
@@ -725,6 +844,59 @@ def _rankings_markdown(rankings: tuple[DraftRanking, ...]) -> list[str]:
     return out
 
 
+def minute(iso: str | None) -> str:
+    """A stored time as people read it: to the minute, with its time zone (no seconds, no microseconds)."""
+    if not iso:
+        return "-"
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return inline(iso)
+    zone = at.tzname()
+    return f"{at:%Y-%m-%d %H:%M}" + (f" {zone}" if zone else "")
+
+
+def _responses_by_target(r: Record) -> dict[int, list[OtherContribution]]:
+    """Responses, by what they answer: the record quotes each under it."""
+    answered = {p.id for p in r.positions} | {o.id for o in r.objections}
+    answered |= {c.id for c in r.other_contributions}
+    by_target: dict[int, list[OtherContribution]] = {}
+    for c in r.other_contributions:
+        if c.kind == ContributionKind.RESPONSE.value and c.reply_to in answered:
+            by_target.setdefault(c.reply_to, []).append(c)
+    return by_target
+
+
+def _thread(by_target: dict[int, list[OtherContribution]], item_id: int) -> list[str]:
+    """The responses under an item, and theirs under them, in order, each quoted verbatim."""
+    out: list[str] = []
+    stack = [(c, item_id) for c in reversed(by_target.get(item_id, []))]
+    while stack:  # not recursive: a long chain of replies is still one thread
+        c, to = stack.pop()
+        to_text = "" if to == item_id else f" to #{to}"
+        out += [f"Response #{c.id}{to_text} by {inline(c.author.shown)}:", "", quote(c.text), ""]
+        stack += [(reply, c.id) for reply in reversed(by_target.get(c.id, []))]
+    return out
+
+
+_STEP_VERBS = {"addressed": "Marked addressed", "standing": "Left standing when the record was sealed"}
+
+
+def _status_history(o: Objection) -> list[str]:
+    """An objection's status changes (format 3), each with who, when and why."""
+    out: list[str] = []
+    for step in o.history or ():
+        verb = _STEP_VERBS.get(step.status, step.status.capitalize())
+        line = f"{inline(verb)} by {inline(step.by)}, {minute(step.at)}"
+        if step.note:
+            line += f" ({inline(step.note)})"
+        if step.reason:
+            out += [f"{line}. Why:", "", quote(step.reason), ""]
+        else:
+            out += [f"{line}.", ""]
+    return out
+
+
 def render_markdown(record: Record | Mapping[str, Any]) -> str:
     """A human-readable record. Member and AI text is quoted verbatim, never paraphrased.
 
@@ -736,7 +908,7 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
     out = [f"# Decision record #{r.deliberation_id}: {inline(r.question)}", ""]
     out.append(f"- Outcome: **{inline(r.outcome.label)}**. {inline(r.outcome.reason)}")
     out.append(f"- Process: {inline(r.template)}; moderator: {inline(r.moderator)}")
-    out.append(f"- Opened {r.opened_at}, closed {r.closed_at}")
+    out.append(f"- Opened {minute(r.opened_at)}, closed {minute(r.closed_at)}")
     if r.anonymous:
         out.append("- Anonymous: members appear under aliases.")
     out.append("")
@@ -762,15 +934,19 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
     for m in r.minority_positions:
         out += [f"### Minority position #{m.id} by {inline(m.author)}: {_stance(m.stance)}", ""]
         out += [quote(m.text), "", inline(f"Listed because {'; '.join(m.why_listed)}."), ""]
+    by_target = _responses_by_target(r)
+    quoted_under = {c.id for replies in by_target.values() for c in replies}
     out += ["## Positions", ""]
     for p in r.positions:
         out += [f"### #{p.id} {inline(p.author.shown)}: {_stance(p.stance)}", "", quote(p.text), ""]
         out += [f"{p.votes}" + (f"; edited {p.edits} time(s)" if p.edits else ""), ""]
         if p.provenance:
             out += [_provenance_line(p.provenance), ""]
-    if r.other_contributions:
+        out += _thread(by_target, p.id)
+    others = [c for c in r.other_contributions if c.id not in quoted_under]
+    if others:
         out += ["## Statements, responses, drafts and critiques", ""]
-        for c in r.other_contributions:
+        for c in others:
             about = f" (on #{c.reply_to})" if c.reply_to else ""
             out += [f"### #{c.id} {inline(c.kind)}{about} by {inline(c.author.shown)}", "", quote(c.text), ""]
             if c.votes is not None:
@@ -779,11 +955,14 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
                 out += [_coverage_line(c.not_addressed), ""]
             if c.provenance:
                 out += [_provenance_line(c.provenance), ""]
+            out += _thread(by_target, c.id)
     if r.objections:
         out += ["## All objections", ""]
         for o in r.objections:
             out += [f"### #{o.id} {o.kind.lower()} ({inline(o.status)}) by {inline(o.author)}", ""]
             out += [quote(o.what), "", "Why:", "", quote(o.why), ""]
+            out += _status_history(o)
+            out += _thread(by_target, o.id)
     out += _rankings_markdown(r.rankings or ())
     part = r.participation
     out += ["## Participation", ""]

@@ -10,6 +10,7 @@ Payloads arrive typed (`bot.engine.events.decode` has refused any that does not 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from bot.engine import errors
@@ -230,8 +231,19 @@ def _moved(d: Deliberation, actor: Actor, p: ObjectionMoved, e: Event) -> None:
         # A block's objection is lifted by its author's new consent answer, in the same action.
         if objection.author != actor.key or objection.status is not ObjectionStatus.OPEN:
             raise InvalidEvent("a block's objection is lifted only by its author's new answer")
+        if p.reason:
+            raise InvalidEvent("a lifted block's reason is its author's new answer, not a reason of its own")
         return
-    _redecide(lambda: d.move_objection(actor, objection.id, p.status, e.at), e)
+    if p.status is ObjectionStatus.ADDRESSED and not p.reason:
+        # Releases before reasons were asked marked objections addressed without one; such an
+        # event keeps the rest of the rule (asked again with a reason, the engine decides the same move).
+        def without_reason() -> list[Event]:
+            *joining, moved = d.move_objection(actor, objection.id, p.status, e.at, reason="(none recorded)")
+            return [*joining, replace(moved, payload=ObjectionMoved(objection.id, p.status))]
+
+        _redecide(without_reason, e)
+        return
+    _redecide(lambda: d.move_objection(actor, objection.id, p.status, e.at, reason=p.reason), e)
 
 
 def _proposal(d: Deliberation, actor: Actor, p: ProposalSet, e: Event) -> None:

@@ -92,7 +92,8 @@ async def populate(rt: Roundtable, clock: ManualClock) -> Archive:
             if (voter.name == "Ada" and target in (ids["Ada"], sid)) or target == ids.get(voter.name):
                 continue  # nobody votes on their own words
             await rt.act(GUILD, d.id, lambda d, at, v=voter, t=target, c=vote: d.vote(v, t, c, at))
-    await rt.act(GUILD, d.id, lambda d, at: d.move_objection(MOD, dan_oid, ObjectionStatus.ADDRESSED, at))
+    addressed = ObjectionStatus.ADDRESSED
+    await rt.act(GUILD, d.id, lambda d, at: d.move_objection(MOD, dan_oid, addressed, at, reason="Room 2 is booked."))
     await _advance(rt, clock, GUILD, d.id)
     drafted = await rt.ai_turn(GUILD, d.id, "draft")
     assert drafted.changes, "the AI participant should have drafted"

@@ -233,13 +233,20 @@ async def test_summary_draft_critique_adopt_amend_and_propose_record_authorship(
 
     shown = await table.admin.slash(thread, "summary adopt", draft=draft.id, amend=True)
     assert shown.modal is not None
-    done = await table.admin.submit_modal(shown, {"proposal": "Adopt it, reviewed yearly. <@&1>"})
+    amended = f"{draft.text} Reviewed yearly. <@&1>"  # most of the draft's words remain: amended
+    done = await table.admin.submit_modal(shown, {"proposal": amended})
     assert done.response is not None
     assert "adopted with amendments by Admin" in done.response.content
     d = await bot.roundtable.get(table.guild.id, 1)
     assert d.proposal is not None
     assert d.proposal.source.value == "amended"
-    assert d.proposal.text == "Adopt it, reviewed yearly. <@&1>"
+    assert d.proposal.text == amended
+
+    # Little of the draft left: the record credits the moderator who replaced it.
+    shown = await table.admin.slash(thread, "summary adopt", draft=draft.id, amend=True)
+    done = await table.admin.submit_modal(shown, {"proposal": "Adopt it, reviewed yearly. <@&1>"})
+    assert done.response is not None
+    assert f"Written by Admin, replacing draft #{draft.id} by AI participant Sage" in done.response.content
 
     blank = await table.admin.slash(thread, "summary propose")
     assert blank.modal is not None

@@ -91,13 +91,15 @@ async def test_an_objection_through_its_lifecycle_by_buttons(
     assert refused.response.content == "Only the moderator can mark an objection addressed."  # type: ignore[union-attr]
     assert await event_count(bot, table, opened.id) == before
 
-    done = await table.moderator.click(post, label="Mark addressed")
-    assert done.response.content == f"Objection #{objection_id} is now addressed."  # type: ignore[union-attr]
+    asked = await table.moderator.click(post, label="Mark addressed")  # asks why: its author is told
+    done = await table.moderator.submit_modal(asked, {"move_reason": "The library is free on Fridays."})
+    assert done.response.content.startswith(f"Objection #{objection_id} is now addressed.")  # type: ignore[union-attr]
     post = _now(opened.where, post.id)
     assert fields(post)["Status"] == "addressed"
     assert _labels(post) == ["Withdraw", "Reopen", "Respond"]
 
-    await table.linus.click(post, label="Reopen")
+    asked = await table.linus.click(post, label="Reopen")
+    await table.linus.submit_modal(asked, {"move_reason": ""})  # saying why is optional
     post = _now(opened.where, post.id)
     assert fields(post)["Status"] == "open"
     await table.linus.click(post, label="Withdraw")

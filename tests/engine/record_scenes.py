@@ -54,7 +54,7 @@ def full_table(*, anonymous: bool = False, moderator: Actor | None = None) -> Ta
     gone = added(t, "object", ADA, "Too early", "Start at seven.")
     t.do("move_objection", ADA, gone, ObjectionStatus.WITHDRAWN)
     answered = added(t, "object", BEN, "No room", "The hall is booked.")
-    t.do("move_objection", mod, answered, ObjectionStatus.ADDRESSED)
+    t.do("move_objection", mod, answered, ObjectionStatus.ADDRESSED, reason="The hall is free on Fridays.")
     t.wait(3)
     t.advance(force=True)
     draft_id = added(t, "draft", SAGE, "Meet on Fridays; record sessions.", answers=[a, b, kept], meta=dict(PROVENANCE))

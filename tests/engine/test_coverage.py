@@ -67,7 +67,7 @@ def test_a_members_draft_covers_what_its_author_says_it_answers() -> None:
 def test_objections_no_longer_open_are_not_listed() -> None:
     t, ids = _to_synthesis()
     draft = _draft(t)
-    t.do("move_objection", MOD, ids["venue"], ObjectionStatus.ADDRESSED)
+    t.do("move_objection", MOD, ids["venue"], ObjectionStatus.ADDRESSED, reason="The hall is booked now.")
     t.do("move_objection", CAI, ids["pickup"], ObjectionStatus.WITHDRAWN)
     assert [i.id for i in coverage.unaddressed(t.d, draft)] == [ids["Cai"]]
 

@@ -67,15 +67,26 @@ def test_the_json_shape_is_what_the_previous_release_wrote_but_for_what_later_fo
     new = compose_record(full()).sealed(old["chain_head"]).to_dict()
     assert new["format"] == RECORD_FORMAT == 3
     changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
-    assert changed == {"format", "proposal", "other_contributions"}
+    format_3 = {"objections", "standing_objections", "other_contributions", "participation"}
+    assert changed == {"format", "proposal", *format_3}
     assert {k for k in old["proposal"] if old["proposal"][k] != new["proposal"][k]} == {"summary"}
-    # Format 3: each draft says what it leaves unaddressed; nothing else about the others changed.
+    # Format 3: each draft says what it leaves unaddressed.
     drafts = [c for c in new["other_contributions"] if c["kind"] == "draft"]
     assert drafts
     assert all("not_addressed" in c for c in drafts)
-    assert [{k: v for k, v in c.items() if k != "not_addressed"} for c in new["other_contributions"]] == old[
-        "other_contributions"
-    ]
+
+    # Format 3 adds each objection's status history and the responses quoted under what they
+    # answer; what was there stays as it was.
+    def without(items: list[dict[str, object]], *keys: str) -> list[dict[str, object]]:
+        return [{k: v for k, v in item.items() if k not in keys} for item in items]
+
+    for key in ("objections", "standing_objections"):
+        assert without(new[key], "history", "responses") == old[key]
+        assert all(o["history"][0]["status"] == "raised" for o in new[key])
+    assert without(new["other_contributions"], "responses", "not_addressed") == old["other_contributions"]
+    # The facilitating moderator is no longer listed as not taking part.
+    assert old["participation"]["silent"] == ["Mona", "Dee"]
+    assert new["participation"] == {**old["participation"], "silent": ["Dee"]}
 
 
 def test_a_record_that_is_not_one_is_refused_clearly() -> None:
@@ -155,7 +166,7 @@ def test_the_markdown_quotes_every_kind_of_text_in_its_place() -> None:
         "Listed because its author answered: Block; 2 disagreed, 0 agreed.\n",
         "### #5 statement by Ben\n\n> Buy my product at example.com\n\nAgree 0, disagree 0, pass 0; moderated out\n",
         "### #8 objection (withdrawn) by Ada\n\n> Too early\n\nWhy:\n\n> Start at seven.\n",
-        "- Took part: Cai, Ada, Ben\n- Did not take part: Mona, Dee\n",
+        "- Took part: Cai, Ada, Ben\n- Did not take part: Dee\n",
         "- dissent round: 3.0 minutes (closed early by the moderator)\n",
         "- AI participant Sage was unavailable: the model server did not answer\n",
     ):

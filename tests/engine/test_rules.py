@@ -264,7 +264,7 @@ def test_objection_lifecycle_and_who_moves_it() -> None:
         t.d.move_objection(ADA, oid, ObjectionStatus.ADDRESSED, t.now)
     with pytest.raises(errors.NotYourContribution):
         t.d.move_objection(BEN, oid, ObjectionStatus.WITHDRAWN, t.now)
-    t.do("move_objection", MOD, oid, ObjectionStatus.ADDRESSED)
+    t.do("move_objection", MOD, oid, ObjectionStatus.ADDRESSED, reason="Pickup is at three.")
     t.do("move_objection", ADA, oid, ObjectionStatus.OPEN)  # the author reopens
     assert t.d.objections[oid].status is ObjectionStatus.OPEN
     with pytest.raises(errors.InvalidTransition):
@@ -385,7 +385,7 @@ def test_record_quotes_dissent_verbatim_and_names_ai_authorship() -> None:
     assert minority["I work *late* on Fridays."] == ["its author answered: Stand aside", "2 disagreed, 0 agreed"]
     assert "Ok" in minority  # reservations count as not carried
     assert record["participation"]["spoke"] == ["Ada", "Ben", "Cai"]
-    assert record["participation"]["silent"] == ["Mona"]
+    assert record["participation"]["silent"] == []  # the moderator facilitates; not absent
     assert [p["author"]["kind"] for p in record["positions"]] == ["human", "human", "human", "ai"]
     # Verbatim: the asterisks are shown, not taken as emphasis.
     assert "> I work \\*late\\* on Fridays." in render_markdown(record)
@@ -415,7 +415,7 @@ def test_participation_figures() -> None:
     t.advance()
     part = compose_record(t.d).to_dict()["participation"]
     assert part["spoke"] == ["Ada"]
-    assert part["silent"] == ["Mona", "Ben"]
+    assert part["silent"] == ["Ben"]  # Mona moderates: facilitating is not being absent
     assert [r["minutes"] for r in part["rounds"]] == [15.0, 20.0]
 
 

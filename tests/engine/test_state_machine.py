@@ -84,9 +84,9 @@ class DeliberationMachine(RuleBasedStateMachine):
     def object(self, actor, what, why) -> None:
         self.attempt("object", actor, what, why)
 
-    @rule(actor=actors, ref=ids, status=st.sampled_from(ObjectionStatus))
-    def move_objection(self, actor, ref, status) -> None:
-        self.attempt("move_objection", actor, ref, status)
+    @rule(actor=actors, ref=ids, status=st.sampled_from(ObjectionStatus), why=st.one_of(st.just(""), TEXTS))
+    def move_objection(self, actor, ref, status, why) -> None:
+        self.attempt("move_objection", actor, ref, status, reason=why)
 
     @rule(actor=actors, text=TEXTS, ref=ids)
     def synthesis(self, actor, text, ref) -> None:
@@ -129,6 +129,17 @@ class DeliberationMachine(RuleBasedStateMachine):
         assert outcome_of(d).responded == humans
         observers = {p.key for p in d.participants.values() if p.role is Role.OBSERVER}
         assert not observers & set(d.consent)
+
+    @invariant()
+    def objections_are_addressed_only_with_a_reason_and_the_record_says_so(self) -> None:
+        d = self.t.d
+        for o in d.objections.values():
+            assert all(c.reason.strip() for c in o.history if c.status is ObjectionStatus.ADDRESSED)
+            assert o.history[0].status is ObjectionStatus.OPEN
+        if not d.is_open:
+            for o in compose_record(d).objections:
+                assert o.history is not None
+                assert len(o.history) == len(d.objections[o.id].history)
 
     def teardown(self) -> None:
         t = self.t

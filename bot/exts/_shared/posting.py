@@ -174,8 +174,17 @@ def objection_embed(d: Deliberation, o: Objection) -> discord.Embed:
     embed.add_field(name="What", value=_clip(o.what, 1024), inline=False)
     embed.add_field(name="Why", value=_clip(o.why, 1024), inline=False)
     embed.add_field(name="Status", value=o.status.value, inline=True)
+    last = o.history[-1] if o.history else None
+    if last is not None and last.reason and len(o.history) > 1:
+        # Why it last moved (a reason is required to mark it addressed), and by whom, as shown here.
+        moved = _MOVED.get(last.status, last.status.value)
+        name = _clip(f"{moved} by {author_line(d, last.by)}", 256)
+        embed.add_field(name=name, value=_clip(last.reason, 1024), inline=False)
     embed.set_footer(text=f"Deliberation #{d.id}")
     return embed
+
+
+_MOVED = {ObjectionStatus.ADDRESSED: "Marked addressed", ObjectionStatus.OPEN: "Reopened"}
 
 
 # ---------------------------------------------------------------------- components

@@ -7,14 +7,16 @@ from typing import Any, ClassVar
 import discord
 
 from bot.engine.model import (
+    REASON_MAX,
     STANCE_MAX,
     STATEMENT_MAX,
     TEXT_MAX,
     ConsentChoice,
     Contribution,
+    ObjectionStatus,
 )
 from bot.exts._shared.components import RoundtableModal
-from bot.exts._shared.lookup import actor_of
+from bot.exts._shared.lookup import actor_of, moderator_of
 from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 
@@ -26,6 +28,7 @@ WHY_INPUT = "why"
 STATEMENT_INPUT = "statement"
 REASON_INPUT = "reason"
 RESPONSE_INPUT = "response"
+MOVE_REASON_INPUT = "move_reason"
 
 
 class PositionModal(RoundtableModal, title="Your position"):
@@ -177,4 +180,48 @@ class ResponseModal(RoundtableModal, title="Respond"):
         text, target = self.text.value, self.target
         await perform(
             interaction, self.deliberation_id, lambda d, at: d.respond(actor, text, target, at), _replies.response
+        )
+
+
+class MoveReasonModal(RoundtableModal):
+    """Why an objection moves: required to mark it addressed (its author is told, with the
+    reason, and may reopen it), optional when its author reopens it. Quoted in the record."""
+
+    LOOKS: ClassVar[dict[ObjectionStatus, tuple[str, str, str]]] = {
+        ObjectionStatus.ADDRESSED: (
+            "Mark objection #{id} addressed",
+            "Why is it addressed?",
+            "What changed, or where it is answered. Its author is told and may reopen it.",
+        ),
+        ObjectionStatus.OPEN: (
+            "Reopen objection #{id}",
+            "Why reopen it? (optional)",
+            "What the answer leaves out",
+        ),
+    }
+
+    def __init__(self, deliberation_id: int, objection_id: int, status: ObjectionStatus) -> None:
+        title, label, placeholder = self.LOOKS[status]
+        super().__init__(title=title.format(id=objection_id), timeout=900)
+        self.deliberation_id = deliberation_id
+        self.objection_id = objection_id
+        self.status = status
+        self.reason: discord.ui.TextInput[MoveReasonModal] = discord.ui.TextInput(
+            custom_id=MOVE_REASON_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=REASON_MAX,
+            required=status is ObjectionStatus.ADDRESSED,
+            placeholder=placeholder,
+        )
+        self.add_item(discord.ui.Label(text=label, description="Quoted in the record", component=self.reason))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        # Marking addressed is a moderator's call: any member with the guild's moderator rights.
+        actor = await moderator_of(interaction.client, interaction)  # type: ignore[arg-type]
+        objection, status, reason = self.objection_id, self.status, self.reason.value
+        await perform(
+            interaction,
+            self.deliberation_id,
+            lambda d, at: d.move_objection(actor, objection, status, at, reason=reason),
+            _replies.moved,
         )

@@ -6,7 +6,7 @@ it, the member is told it is stored and will appear (the outbox retries it).
 
 from __future__ import annotations
 
-from bot.engine.model import CONSENT_LABELS, ContributionKind
+from bot.engine.model import CONSENT_LABELS, ContributionKind, ObjectionStatus
 from bot.service import Change
 
 PENDING = " Discord did not take the post just now; it will appear in the thread shortly."
@@ -47,6 +47,9 @@ def vote(change: Change, posted: bool) -> str:
 def moved(change: Change, posted: bool) -> str:
     moved = change.moved
     assert moved is not None
+    if moved.status is ObjectionStatus.ADDRESSED:
+        told = "Its author is told, with your reason" if posted else "Its author will be told, with your reason"
+        return f"Objection #{moved.id} is now addressed. {told}; they may reopen it. The record quotes your reason."
     return f"Objection #{moved.id} is now {moved.status.value}."
 
 

@@ -18,6 +18,7 @@ from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._modals import (
     ConsentReasonModal,
+    MoveReasonModal,
     ObjectionModal,
     PositionModal,
     ResponseModal,
@@ -113,6 +114,13 @@ class MoveObjection(buttons.ObjectionButton, template=buttons.ObjectionButton.an
         # Marking addressed is a moderator's call: any member with the guild's moderator rights.
         actor = await moderator_of(_bot(interaction), interaction)
         objection, status = self.objection_id, self.status
+        if status in MoveReasonModal.LOOKS:
+            # Addressed asks why (its author is told); reopening may say why. Refused up front,
+            # before the form opens, for whoever may not move it.
+            d = await _bot(interaction).roundtable.get(guild_id_of(interaction), self.deliberation_id)
+            d.check_move(actor, objection, status)
+            await interaction.response.send_modal(MoveReasonModal(self.deliberation_id, objection, status))
+            return
         await perform(
             interaction,
             self.deliberation_id,

@@ -89,11 +89,34 @@ def _dissent(record: Record) -> list[str]:
     return items
 
 
-def _add_dissent(embed: discord.Embed, items: list[str]) -> None:
+def _blocks(record: Record) -> list[str]:
+    """Every block no longer standing (addressed, or lifted by a new answer), with its reason and
+    who moved it last and why: a block's reason is never hidden behind its status (format 3)."""
+    items = []
+    for o in record.objections:
+        if not o.from_block or o.status == "standing":
+            continue
+        item = f"**Block #{o.id}** by {_text(o.author)} ({_text(o.status)}). Why:\n{quote(o.why)}"
+        step = (o.history or ())[-1:]
+        if step and step[0].status != "raised":
+            how = _STEP_WORDS.get(step[0].status, step[0].status)
+            item += f"\n{_text(how.capitalize())} by {_text(step[0].by)}"
+            item += f" ({_text(step[0].note)})" if step[0].note else ""
+            item += f":\n{quote(step[0].reason)}" if step[0].reason else "."
+        items.append(item)
+    return items
+
+
+_STEP_WORDS = {"addressed": "marked addressed"}
+BLOCKS = "Blocks no longer standing"
+
+
+def _add_dissent(embed: discord.Embed, items: list[str], *, name: str = DISSENT) -> None:
     """Dissent in as many fields as it needs (up to DISSENT_FIELDS), each item given a fair share
     of the room, and a count of any that do not fit: none is left out silently."""
     if not items:
-        _add(embed, DISSENT, "None.")
+        if name == DISSENT:
+            _add(embed, DISSENT, "None.")
         return
     share = min(FIELD_MAX, max(DISSENT_ITEM_MIN, DISSENT_FIELDS * FIELD_MAX // len(items) - 2))
     chunks: list[list[str]] = []
@@ -109,7 +132,7 @@ def _add_dissent(embed: discord.Embed, items: list[str]) -> None:
         if n == len(shown) - 1 and hidden:
             more = f"\n… and {hidden} more: the attached record has every word."
             value = clip(value, FIELD_MAX - len(more), note="…") + more
-        if not _add(embed, DISSENT if n == 0 else f"{DISSENT} (continued)", value):
+        if not _add(embed, name if n == 0 else f"{name} (continued)", value):
             break
 
 
@@ -136,6 +159,7 @@ def record_embed(stored: StoredRecord) -> discord.Embed:
     if record.cancel_reason:
         _add(embed, "Cancelled", quote(record.cancel_reason))
     _add_dissent(embed, _dissent(record))
+    _add_dissent(embed, _blocks(record), name=BLOCKS)
     if record.proposal:
         _add(embed, "Proposal", f"{quote(clip(record.proposal.text, 700))}\n{_text(record.proposal.summary)}")
     _add(
