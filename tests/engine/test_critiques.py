@@ -41,7 +41,11 @@ def test_a_member_critiques_a_draft_and_it_counts_as_taking_part() -> None:
 
     assert isinstance(added.payload, ContributionAdded)
     c = t.d.contributions[added.payload.id]
-    assert (c.kind, c.reply_to, c.text) == (ContributionKind.CRITIQUE, draft, "Recordings are not the same as being there.")
+    assert (c.kind, c.reply_to, c.text) == (
+        ContributionKind.CRITIQUE,
+        draft,
+        "Recordings are not the same as being there.",
+    )
     assert t.d.spoke(helpers.CAI.key)
     assert [x.id for x in t.d.critiques_of(draft)] == [c.id]
 
@@ -50,7 +54,7 @@ def test_a_first_critique_joins_the_member() -> None:
     t = Table()
     draft = to_synthesis(t)
     dee = Actor.human(4, "Dee")
-    joined, added = t.do("critique", dee, "Too vague.", draft)
+    _joined, added = t.do("critique", dee, "Too vague.", draft)
     assert t.d.participants[dee.key].role is Role.PARTICIPANT
     assert added.payload.reply_to == draft  # type: ignore[union-attr]
 
@@ -210,7 +214,11 @@ def test_replay_refuses_forged_lineage() -> None:
         (ADA, ContributionAdded(n, ContributionKind.CRITIQUE, "No.", 2), "not a draft"),
         (ADA, ContributionAdded(n, ContributionKind.DRAFT, "Mine.", 2, revises=draft), "Only AI participants revise"),
         (SAGE, ContributionAdded(n, ContributionKind.DRAFT, "New.", 2, revises=position), "not a draft"),
-        (ADA, ContributionAdded(n, ContributionKind.CRITIQUE, "No.", 2, reply_to=draft, revises=draft), "revises nothing"),
+        (
+            ADA,
+            ContributionAdded(n, ContributionKind.CRITIQUE, "No.", 2, reply_to=draft, revises=draft),
+            "revises nothing",
+        ),
     ]
     for actor, payload, words in cases:
         with pytest.raises(InvalidEvent, match=words):
