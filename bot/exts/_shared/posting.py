@@ -23,7 +23,14 @@ import discord
 from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ACCEPTS, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
-from bot.exts._shared.buttons import ObjectionButton, PersistentButton, RespondButton, VoteButton, components
+from bot.exts._shared.buttons import (
+    CritiqueButton,
+    ObjectionButton,
+    PersistentButton,
+    RespondButton,
+    VoteButton,
+    components,
+)
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
 if TYPE_CHECKING:
@@ -99,6 +106,8 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
         title += f" (reply to #{c.reply_to})"
     if c.kind is ContributionKind.CRITIQUE and c.reply_to is not None:
         title += f" (on draft #{c.reply_to})"
+    if c.revises is not None:
+        title += f" (revises draft #{c.revises})"
     if c.stance:
         title += f": {c.stance}"
     if c.by_ai:
@@ -119,6 +128,8 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
     cited = "\n".join(f'#{s.id} {s.author}: "{s.quote}"' for s in coverage.sources(d, c))
     if cited:
         embed.add_field(name="Quoted from members", value=_clip(cited, 1024), inline=False)
+    if c.kind is ContributionKind.DRAFT:
+        _lineage_fields(d, c, embed)
     if c.kind is ContributionKind.DRAFT and (left := coverage.not_addressed_text(coverage.unaddressed(d, c.id))):
         embed.add_field(name="Not addressed", value=_clip(left, 1024), inline=False)
     footer = [f"Deliberation #{d.id}"]
@@ -130,6 +141,14 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
             footer.append("a proposal only, until the moderator adopts it")
     embed.set_footer(text=" · ".join(footer))
     return embed
+
+
+def _lineage_fields(d: Deliberation, draft: Contribution, embed: discord.Embed) -> None:
+    """A draft's critiques and revisions so far, by number (each is posted as a reply to it)."""
+    if critiques := d.critiques_of(draft.id):
+        embed.add_field(name="Critiques", value=_clip(", ".join(f"#{k.id}" for k in critiques), 1024), inline=False)
+    if revisions := d.revisions_of(draft.id):
+        embed.add_field(name="Revised as", value=_clip(", ".join(f"draft #{r.id}" for r in revisions), 1024))
 
 
 def objection_embed(d: Deliberation, o: Objection) -> discord.Embed:
@@ -172,12 +191,19 @@ def _responds(d: Deliberation) -> bool:
     return d.is_open and any("response" in ACCEPTS[r.kind] for r in d.rounds[d.current :])
 
 
+def _takes_critiques(d: Deliberation) -> bool:
+    """Does this deliberation still take critiques of drafts (in its current round or a later one)?"""
+    return d.is_open and any("critique" in ACCEPTS[r.kind] for r in d.rounds[d.current :])
+
+
 def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | None:
     items: list[PersistentButton] = []
     if d.is_open and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT):
         items += vote_buttons(d, c.id)
     if _responds(d) and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT, ContributionKind.RESPONSE):
         items.append(RespondButton(d.id, c.id))
+    if c.kind is ContributionKind.DRAFT and _takes_critiques(d):
+        items.append(CritiqueButton(d.id, c.id))
     return components(items)
 
 
@@ -213,8 +239,17 @@ async def post_contribution(bot: RoundtableBot, guild_id: int, deliberation: Del
     if c.kind is ContributionKind.RESPONSE and c.reply_to is not None:
         prefix = "c" if c.reply_to in deliberation.contributions else "o"
         answered = await bot.roundtable.post(guild_id, deliberation.id, f"{prefix}:{c.reply_to}")
+    elif (draft := _draft_answered(c)) is not None:
+        # A critique under the draft it critiques; a revision under the draft it revises.
+        answered = await bot.roundtable.post(guild_id, deliberation.id, contribution_ref(draft))
     embed, view = contribution_embed(deliberation, c), contribution_view(deliberation, c)
     return await _post(bot, guild_id, deliberation, embed, view, reply_to=answered)
+
+
+def _draft_answered(c: Contribution) -> int | None:
+    if c.kind is ContributionKind.CRITIQUE:
+        return c.reply_to
+    return c.revises
 
 
 async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ref: str) -> discord.Message:

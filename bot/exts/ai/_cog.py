@@ -6,6 +6,8 @@
 - On their own: once every member has stated a position, or at half-time (a timer per
   deliberation, restored on start), the AI participants state theirs (principle 1).
 - `/summary draft` (AI drafts), `/summary adopt draft:<id> [amend]`, `/summary propose` (moderator).
+- `/summary critique draft:<id>` (members: a form, as the draft's Critique button opens) and
+  `/summary revise draft:<id>` (moderator: the AI participants revise the draft to answer its critiques).
 
 Generation is slow: commands acknowledge at once and the turn runs as a background task. The
 model calls themselves run on the AI panel's own thread (`bot.ai.worker`), awaited as an
@@ -35,6 +37,7 @@ from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._embeds import authorship, proposal_embed
 from bot.exts.ai._modals import ProposalModal
+from bot.exts.contributions._views import open_critique_modal
 from bot.service import AITurn, Change
 
 if TYPE_CHECKING:
@@ -278,3 +281,47 @@ class AIParticipants(commands.Cog):
         channel = await deliberation_channel(self.bot, guild_id, d.id)
         await safe_send(channel, embed=proposal_embed(d))
         self.bot.publish(guild_id, change)
+
+    # ------------------------------------------------------------------ /summary critique | revise
+
+    @summary_group.command(name="critique", description="Critique a draft (a form, like the draft's Critique button)")
+    @app_commands.describe(draft="The draft's number", deliberation=DELIBERATION_HELP)
+    async def critique(
+        self, interaction: discord.Interaction[Any], draft: app_commands.Range[int, 1], deliberation: int | None = None
+    ) -> None:
+        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
+        await open_critique_modal(interaction, deliberation_id, draft)
+
+    @summary_group.command(name="revise", description="The AI participants revise a draft to answer its critiques")
+    @app_commands.describe(draft="The draft's number", deliberation=DELIBERATION_HELP)
+    @moderator_only()
+    async def revise(
+        self, interaction: discord.Interaction[Any], draft: app_commands.Range[int, 1], deliberation: int | None = None
+    ) -> None:
+        guild_id = guild_id_of(interaction)
+        d = await self.bot.roundtable.get(guild_id, await resolve_deliberation(self.bot, interaction, deliberation))
+        # The engine's rules first (refusing changes nothing): the round, the role, critiques to answer.
+        names = d.check_revision(await moderator_of(self.bot, interaction), draft)
+        critiques = len(d.critiques_of(draft, members_only=True))
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        # The draft path (grounded, gated, labelled), given the draft to revise.
+        self.start_turn(guild_id, d.id, "draft", target=draft)
+        await safe_respond(
+            interaction,
+            f"Asked {_names(list(names))} to revise draft #{draft} to answer its {critiques} critique"
+            f"{'s' if critiques != 1 else ''} from members. Revisions appear in the deliberation, labelled, "
+            "as replies to the draft; put one to the group with /summary adopt.",
+            ephemeral=True,
+        )
+
+    @critique.autocomplete("draft")
+    async def critique_draft_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.draft_autocomplete(interaction, current)
+
+    @revise.autocomplete("draft")
+    async def revise_draft_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await self.draft_autocomplete(interaction, current)
