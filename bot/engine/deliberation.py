@@ -654,7 +654,7 @@ class Deliberation:
         if target is None:
             raise errors.NotFound(f"There is no draft #{draft_id} here to {doing}.")
         if target.kind is not ContributionKind.DRAFT:
-            raise errors.InvalidValue(f"#{draft_id} is a {target.kind.value}, not a draft; only drafts take critiques.")
+            raise errors.InvalidValue(f"#{draft_id} is a {target.kind.value}, not a draft.")
         return target
 
     def revisers(self, draft_id: int) -> tuple[str, ...]:
