@@ -119,6 +119,9 @@ async def test_critiques_by_button_and_command_a_revision_adopted_and_the_lineag
     assert "Critique" in _labels(draft_post)
     draft = int((draft_post.embeds[0].title or "").split("#")[1].split()[0])
 
+    choices = await table.ada.autocomplete(thread, "summary critique", "draft", "")
+    assert [c["value"] for c in choices] == [draft]
+    assert choices[0]["name"].startswith(f"#{draft} by Sage: ")
     # Grace by the draft's button, Ada by the command: both open the same form.
     said = await _critique_by_button(table.grace, draft_post, GRACE_CRITIQUE)
     grace_id = draft + 1

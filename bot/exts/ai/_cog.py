@@ -53,6 +53,26 @@ def _names(names: list[str]) -> str:
     return ", ".join(names) if names else "nobody"
 
 
+async def draft_choices(
+    bot: RoundtableBot, interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[int]]:
+    """The deliberation's drafts, newest first, for a `draft` option's autocomplete."""
+    try:
+        given = getattr(interaction.namespace, "deliberation", None)
+        deliberation_id = await resolve_deliberation(bot, interaction, given)
+        d = await bot.roundtable.get(guild_id_of(interaction), deliberation_id)
+    except RoundtableError:
+        return []
+    choices = []
+    for c in reversed(d.drafts()):
+        who = d.display_name(c.author)
+        name = f"#{c.id} by {who}: {' '.join(c.text.split())}"
+        if current.strip() and current.strip().lstrip("#") not in name:
+            continue
+        choices.append(app_commands.Choice(name=name[:97] + "…" if len(name) > 100 else name, value=c.id))
+    return choices[:25]
+
+
 class AIParticipants(commands.Cog):
     ai_group = app_commands.Group(name="ai", description="AI participants at the table", guild_only=True)
     summary_group = app_commands.Group(
@@ -234,20 +254,7 @@ class AIParticipants(commands.Cog):
     async def draft_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[int]]:
-        try:
-            given = getattr(interaction.namespace, "deliberation", None)
-            deliberation_id = await resolve_deliberation(self.bot, interaction, given)
-            d = await self.bot.roundtable.get(guild_id_of(interaction), deliberation_id)
-        except RoundtableError:
-            return []
-        choices = []
-        for c in reversed(d.drafts()):
-            who = d.display_name(c.author)
-            name = f"#{c.id} by {who}: {' '.join(c.text.split())}"
-            if current.strip() and current.strip().lstrip("#") not in name:
-                continue
-            choices.append(app_commands.Choice(name=name[:97] + "…" if len(name) > 100 else name, value=c.id))
-        return choices[:25]
+        return await draft_choices(self.bot, interaction, current)
 
     @summary_group.command(name="propose", description="Write the proposal put to the group yourself (moderator)")
     @app_commands.describe(deliberation=DELIBERATION_HELP)
@@ -318,10 +325,10 @@ class AIParticipants(commands.Cog):
     async def critique_draft_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[int]]:
-        return await self.draft_autocomplete(interaction, current)
+        return await draft_choices(self.bot, interaction, current)
 
     @revise.autocomplete("draft")
     async def revise_draft_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[int]]:
-        return await self.draft_autocomplete(interaction, current)
+        return await draft_choices(self.bot, interaction, current)
