@@ -10,7 +10,7 @@ endpoint. Everything else is the real bot in SimCord with a real SQLite file.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from unittest.mock import create_autospec
@@ -18,7 +18,15 @@ from unittest.mock import create_autospec
 import discord
 import pytest
 import simcord
-from deliberation_helpers import advance, event_count, fields, last, messages, record_of
+from deliberation_helpers import (
+    advance,
+    assert_no_mentions_possible,
+    event_count,
+    fields,
+    last,
+    messages,
+    record_of,
+)
 from discord_harness import Table
 
 from bot.ai.grounding import Citation, Claim, split_sentences
@@ -373,3 +381,29 @@ async def test_a_forged_critique_button_is_refused_and_changes_nothing(
         assert result.response.content != APOLOGY, custom_id
     after = (await event_count(bot, table, 1), len(await bot.roundtable.store.load_events(elsewhere.id, other)))
     assert after == before
+
+
+async def test_a_critique_stored_while_discord_fails_appears_once_under_its_draft(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any, restart: Callable[[], Awaitable[RoundtableBot]]
+) -> None:
+    thread = await to_synthesis(env, table)
+    await table.admin.slash(thread, "summary draft")
+    draft_post = last(thread, "Draft proposal #")
+    draft = int((draft_post.embeds[0].title or "").split("#")[1].split()[0])
+    shown = await table.grace.click(draft_post, label="Critique")
+    # Once: the critique's own post (a longer outage also fails the dissent map's post, a listener
+    # that does not survive a 500: reported, not this feature's).
+    env.inject_error("POST", f"/channels/{thread.id}/messages", status=500, times=1)
+
+    done = await table.grace.submit_modal(shown, {"critique": GRACE_CRITIQUE + " @everyone"})
+
+    assert done.response is not None
+    assert done.response.content.startswith(f"Your critique of draft #{draft} is stored as #{draft + 1}.")
+    assert "will appear in the thread shortly" in done.response.content
+    await restart()
+    await env.advance_time(60)
+    (post,) = messages(thread, f"Critique #{draft + 1}")
+    assert post.reference is not None
+    assert post.reference.message_id == draft_post.id
+    assert post.embeds[0].description == GRACE_CRITIQUE + " @everyone"
+    assert assert_no_mentions_possible(env) > 5
