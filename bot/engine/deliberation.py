@@ -681,7 +681,7 @@ class Deliberation:
         due = tuple(name for name in self.ai_seats if f"ai:{name}" not in revised)
         if not due:
             raise errors.AlreadyRecorded(
-                f"Draft #{draft.id} has been revised since its last critique; "
+                f"Draft #{draft.id} has been revised since its last critique the AI participants may read; "
                 "critique it (or its revision) again first."
             )
         return due

@@ -66,6 +66,7 @@ def test_a_first_critique_joins_the_member() -> None:
         ("\u200b\u2800 \u3164", errors.EmptyText, "The critique is empty."),
         ("x" * 4001, errors.TextTooLong, "4,001 characters"),
         ("a\x00b", errors.InvalidValue, "control character"),
+        ("half an emoji \udfff", errors.InvalidValue, "cannot be stored"),
     ],
 )
 def test_bad_critique_text_is_refused_and_changes_nothing(text: str, refusal: type[Exception], words: str) -> None:
