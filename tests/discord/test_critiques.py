@@ -10,7 +10,7 @@ endpoint. Everything else is the real bot in SimCord with a real SQLite file.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from unittest.mock import create_autospec
@@ -85,6 +85,15 @@ def ai_panel(settings: Settings) -> Any:
         return [_result(request, claim, stance="mixed" if request.task == "position" else None)]
 
     fake.ask.side_effect = ask
+    if hasattr(AIPanel, "each"):  # issue 9's panel yields each answer when ready (tests/fake_ai.answers_each)
+
+        async def each(
+            request: AIRequest, names: Sequence[str] | None = None
+        ) -> AsyncIterator[AIResult | AIUnavailable]:
+            for answer in await fake.ask(request, names):
+                yield answer
+
+        fake.each.side_effect = each
     return fake
 
 
