@@ -515,6 +515,22 @@ def _other(d: Deliberation, c: Contribution) -> OtherContribution:
     )
 
 
+def _rounds(d: Deliberation) -> tuple[RoundFigures, ...]:
+    rounds = []
+    for r in d.rounds:
+        minutes = (r.closed_at - r.opened_at).total_seconds() / 60 if r.opened_at and r.closed_at else None
+        rounds.append(
+            RoundFigures(
+                r.kind.value,
+                _iso(r.opened_at),
+                _iso(r.closed_at),
+                round(minutes, 1) if minutes is not None else None,
+                r.forced,
+            )
+        )
+    return tuple(rounds)
+
+
 def _draft_lineage(d: Deliberation) -> tuple[DraftLineage, ...] | None:
     """Each draft: who drafted it, its critiques verbatim, what it revises and what revised it."""
     drafts = d.drafts()
@@ -530,22 +546,6 @@ def _draft_lineage(d: Deliberation) -> tuple[DraftLineage, ...] | None:
         )
         for c in drafts
     )
-
-
-def _rounds(d: Deliberation) -> tuple[RoundFigures, ...]:
-    rounds = []
-    for r in d.rounds:
-        minutes = (r.closed_at - r.opened_at).total_seconds() / 60 if r.opened_at and r.closed_at else None
-        rounds.append(
-            RoundFigures(
-                r.kind.value,
-                _iso(r.opened_at),
-                _iso(r.closed_at),
-                round(minutes, 1) if minutes is not None else None,
-                r.forced,
-            )
-        )
-    return tuple(rounds)
 
 
 def compose_record(d: Deliberation) -> Record:

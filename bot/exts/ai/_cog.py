@@ -35,9 +35,9 @@ from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberat
 from bot.exts._shared.messages import safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.exts.ai._drafts import draft_choices, open_critique_form, revision_asked
 from bot.exts.ai._embeds import authorship, proposal_embed
 from bot.exts.ai._modals import ProposalModal
-from bot.exts.contributions._views import open_critique_modal
 from bot.service import AITurn, Change
 
 if TYPE_CHECKING:
@@ -51,26 +51,6 @@ DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this
 
 def _names(names: list[str]) -> str:
     return ", ".join(names) if names else "nobody"
-
-
-async def draft_choices(
-    bot: RoundtableBot, interaction: discord.Interaction[Any], current: str
-) -> list[app_commands.Choice[int]]:
-    """The deliberation's drafts, newest first, for a `draft` option's autocomplete."""
-    try:
-        given = getattr(interaction.namespace, "deliberation", None)
-        deliberation_id = await resolve_deliberation(bot, interaction, given)
-        d = await bot.roundtable.get(guild_id_of(interaction), deliberation_id)
-    except RoundtableError:
-        return []
-    choices = []
-    for c in reversed(d.drafts()):
-        who = d.display_name(c.author)
-        name = f"#{c.id} by {who}: {' '.join(c.text.split())}"
-        if current.strip() and current.strip().lstrip("#") not in name:
-            continue
-        choices.append(app_commands.Choice(name=name[:97] + "…" if len(name) > 100 else name, value=c.id))
-    return choices[:25]
 
 
 class AIParticipants(commands.Cog):
@@ -296,8 +276,7 @@ class AIParticipants(commands.Cog):
     async def critique(
         self, interaction: discord.Interaction[Any], draft: app_commands.Range[int, 1], deliberation: int | None = None
     ) -> None:
-        deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
-        await open_critique_modal(interaction, deliberation_id, draft)
+        await open_critique_form(self.bot, interaction, draft, deliberation)
 
     @summary_group.command(name="revise", description="The AI participants revise a draft to answer its critiques")
     @app_commands.describe(draft="The draft's number", deliberation=DELIBERATION_HELP)
@@ -305,21 +284,11 @@ class AIParticipants(commands.Cog):
     async def revise(
         self, interaction: discord.Interaction[Any], draft: app_commands.Range[int, 1], deliberation: int | None = None
     ) -> None:
-        guild_id = guild_id_of(interaction)
-        d = await self.bot.roundtable.get(guild_id, await resolve_deliberation(self.bot, interaction, deliberation))
-        # The engine's rules first (refusing changes nothing): the round, the role, critiques to answer.
-        names = d.check_revision(await moderator_of(self.bot, interaction), draft)
-        critiques = len(d.critiques_of(draft, members_only=True))
+        asked = await revision_asked(self.bot, interaction, draft, deliberation)
         await interaction.response.defer(ephemeral=True, thinking=True)
         # The draft path (grounded, gated, labelled), given the draft to revise.
-        self.start_turn(guild_id, d.id, "draft", target=draft)
-        await safe_respond(
-            interaction,
-            f"Asked {_names(list(names))} to revise draft #{draft} to answer its {critiques} critique"
-            f"{'s' if critiques != 1 else ''} from members. Revisions appear in the deliberation, labelled, "
-            "as replies to the draft; put one to the group with /summary adopt.",
-            ephemeral=True,
-        )
+        self.start_turn(guild_id_of(interaction), asked.deliberation_id, "draft", target=draft)
+        await safe_respond(interaction, asked.reply, ephemeral=True)
 
     @critique.autocomplete("draft")
     async def critique_draft_autocomplete(
