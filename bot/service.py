@@ -492,6 +492,9 @@ class Roundtable:
         if task == "position":
             due = set(d.ai_due(at))
             seats = [n for n in seats if n in due]
+        elif task == "draft" and target is not None:  # a revision: only the seats due to revise that draft
+            due = set(d.revisers(target))
+            seats = [n for n in seats if n in due]
         seats = [n for n in seats if (guild_id, deliberation_id, n) not in self._ai_busy]
         if not seats or not self.ai.config.enabled:
             return AITurn()
