@@ -85,7 +85,8 @@ member has (or at half-time), labelled as AI; `/ai speak` asks it now. Then `/de
 the moderator's **Mark addressed** asks why and tells the objection's author, who may **Reopen** it; \
 the bot posts the dissent map (open objections, divisive statements, opinion groups once four \
 members have voted); `/dissent` opens the moderator's panel. Then `/deliberation advance`.
-4. **Synthesis**: `/summary draft` asks the AI participant for a cited draft; the moderator puts a \
+4. **Synthesis**: `/summary draft` asks the AI participant for a cited draft; members **Critique** it, \
+and `/summary revise` asks the AI to answer their critiques; the moderator puts a \
 proposal to the group with `/summary adopt` (a draft, as is or amended) or `/summary propose` \
 (written by hand). With two or more drafts, `/summary rank` lets members rank them privately \
 (**Rank the drafts**); `/summary rank close:True` shows the group's preferred draft (Schulze), \

@@ -497,6 +497,9 @@ class Roundtable:
         if task == "position":
             due = set(d.ai_due(at) if names is None else d.ai_without_position())
             seats = [n for n in seats if n in due]
+        elif task == "draft" and target is not None:  # a revision: only the seats due to revise that draft
+            due = set(d.revisers(target))
+            seats = [n for n in seats if n in due]
         seats = [n for n in seats if (guild_id, deliberation_id, n) not in self._ai_busy]
         if not seats or not self.ai.config.enabled:
             return AITurn()
@@ -565,6 +568,8 @@ class Roundtable:
         return ask, await self.act(guild_id, deliberation_id, lambda d, at: d.ask_ai(actor, at).events)
 
     def _ai_request(self, d: Deliberation, task: Task, target: int | None) -> AIRequest:
+        if task == "draft" and target is not None:
+            return _revision_request(d, target)
         material, left_out = d.prompt_material()
         opted_out = {p.key for p in d.participants.values() if p.ai_opt_out}
         quoted = [QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text) for c in material]
@@ -656,10 +661,34 @@ def _ai_contribution(d: Deliberation, result: AIResult, task: Task, target: int 
     if task == "position":
         text = result.text if not result.missing else f"{result.text}\n\nWhat I may be missing: {result.missing}"
         return d.ai_position(actor, result.stance or "No stance", text, at, meta=meta)
+    if task == "draft" and target is not None:  # a revision of draft `target` (`/summary revise`)
+        return d.revise_draft(actor, result.text, target, at, answers=result.answers, meta=meta)
     if task == "draft":
         return d.draft(actor, result.text, at, answers=result.answers, meta=meta)
     assert target is not None
     return d.critique(actor, result.text, target, at, meta=meta)
+
+
+def _revision_request(d: Deliberation, target: int) -> AIRequest:
+    """What AI participants revising draft `target` are shown: the draft in its own block, then the
+    members' critiques of it first and every other member contribution and objection they may
+    quote (never an AI's words, nor an opted-out member's), so each claim cites members."""
+    d.revisers(target)  # refuses a draft that is not one, or that no member has critiqued
+    material, left_out = d.prompt_material()
+    opted_out = {p.key for p in d.participants.values() if p.ai_opt_out}
+    quoted = [
+        QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text)
+        for c in material
+        if not c.by_ai and c.id != target
+    ]
+    quoted += [
+        QuotedContribution(o.id, "objection", d.display_name(o.author), None, f"{o.what}\nWhy: {o.why}")
+        for o in d.objections.values()
+        if o.author not in opted_out
+    ]
+    quoted.sort(key=lambda q: q.id)
+    focus = tuple(c.id for c in d.critiques_of(target, members_only=True) if c.author not in opted_out)
+    return AIRequest(d.question, "draft", tuple(quoted), left_out, d.contributions[target].text, focus)
 
 
 __all__: Sequence[str] = [

@@ -38,6 +38,8 @@ COPY = "mostly copies one member's text"
 MID_WORD = "ends mid-word"
 MID_SENTENCE = "ends mid-sentence"
 REPEATS = "repeats itself"
+# A revision (`/summary revise`) whose claims quote none of the critiques it was asked to answer.
+NO_CRITIQUE_ANSWERED = "quotes none of the critiques it was to answer"
 
 _WORD = re.compile(r"\w+")
 # Data-block markers, chat-template tokens and role prefixes never belong in a contribution.

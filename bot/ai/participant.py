@@ -458,6 +458,8 @@ class AIParticipant:
             posted = len(" ".join(pieces)) + len("\n\nWhat I may be missing: ") + len(missing or "")
             if missing and posted > self.config.max_output_chars:
                 missing = None
+        if request.task == "draft" and request.focus and not set(request.focus) & set(grounding.cited_ids(claims)):
+            return gate.NO_CRITIQUE_ANSWERED  # a revision answers the critiques, quoting them
         if request.task == "draft":
             text = "\n".join(f"- {p}" for p in pieces)
             answers = filter_ids(obj.get("answers"), [c.id for c in material.shown])

@@ -126,7 +126,9 @@ def _by_priority(request: AIRequest) -> list[QuotedContribution]:
     # A draft or critique must see the objections first: they are what a proposal must answer.
     if request.task == "position":
         return list(request.contributions)
-    return sorted(request.contributions, key=lambda c: (_KIND_ORDER.get(c.kind, 9), c.id))
+    # A revision must see the critiques it answers before anything else.
+    focus = set(request.focus)
+    return sorted(request.contributions, key=lambda c: (c.id not in focus, _KIND_ORDER.get(c.kind, 9), c.id))
 
 
 def select_material(request: AIRequest, max_tokens: int) -> Material:
@@ -212,6 +214,8 @@ def task_messages(
             + _claims_words("points of critique", max_claims, claim_chars, "draws on")
             + ' and "missing" (one sentence on what you may be missing).',
         ]
+    elif request.target_text is not None:
+        parts += revision_task(request, max_claims, claim_chars)
     else:
         parts.append(
             "Task: draft a candidate proposal the group could consent to, built from the positions "
@@ -221,6 +225,19 @@ def task_messages(
             + ' and "answers" (the numbers after # of the objections and positions the proposal answers).'
         )
     return [system_message(name, persona), {"role": "user", "content": "\n".join(parts)}]
+
+
+def revision_task(request: AIRequest, max_claims: int, claim_chars: int) -> list[str]:
+    """A draft task with a draft to revise: answer the members' critiques of it, same reply as a draft."""
+    return [
+        "The proposal draft to revise:",
+        data_block("draft", [quote(_clip(request.target_text or "", MAX_TARGET_CHARS))]),
+        "Task: revise this draft so that it answers the members' critiques of it (the critiques come first "
+        "above), keeping what still holds. It is only a proposal; the members decide. Reply with a JSON "
+        "object with the keys "
+        + _claims_words("points of the revised proposal", max_claims, claim_chars, "answers or builds on")
+        + ' and "answers" (the numbers after # of the critiques, objections and positions the revision answers).',
+    ]
 
 
 _DATA_BLOCK = re.compile(r"<<<DATA \w+\n.*?\nDATA>>>", re.DOTALL)

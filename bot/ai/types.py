@@ -31,8 +31,10 @@ class AIRequest:
     contributions: tuple[QuotedContribution, ...] = ()
     # Members left out because they opted out of AI processing; the prompt says how many.
     left_out_count: int = 0
-    # The proposal draft to critique (task "critique").
+    # The proposal draft to critique (task "critique"), or to revise (task "draft": a revision).
     target_text: str | None = None
+    # Contributions shown first, before all others (a revision: the critiques it answers).
+    focus: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.task not in ("position", "critique", "draft"):

@@ -218,6 +218,8 @@ def _record_view(stored: StoredRecord, charts: Charts) -> dict[str, Any]:
         "contributions": contributions,
         "statements": statements,
         "drafts": drafts,
+        # Format 3: each draft's lineage (what it revises, what revised it), by draft id.
+        "lineage": {int(e["id"]): e for e in record.get("draft_lineage") or ()},
         "loose": loose,
         "ai_contributions": _ai_contributions(record),
         "citations": _citations,

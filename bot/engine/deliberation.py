@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -625,15 +625,112 @@ class Deliberation:
     def critique(
         self, actor: Actor, text: str, target: int, at: datetime, *, meta: dict[str, Any] | None = None
     ) -> list[Event]:
-        self._require_round_accepts("critique", "critiques")
-        events = self._any_voice(actor, "critique", at)
-        if target not in self.contributions:
-            raise errors.NotFound(f"There is no draft #{target} to critique.")
+        """A critique of a draft, by a member or an AI participant; posted under the draft."""
+        self.check_critique(actor, target)
+        events = self._any_voice(actor, "critique drafts", at)
         body = clean_text(text, "critique", TEXT_MAX)
+        for c in self.critiques_of(target):
+            if c.author == actor.key and c.text == body:
+                raise errors.AlreadyRecorded(f"You critiqued draft #{target} in these words already (#{c.id}).")
         return [
             *events,
             self._contribution_event(actor, ContributionKind.CRITIQUE, at, body, reply_to=target, meta=meta),
         ]
+
+    # ------------------------------------------------------------------ critiques and revisions
+
+    def critiques_of(self, draft_id: int, *, members_only: bool = False) -> list[Contribution]:
+        """The critiques of a draft, oldest first (members' only, if asked)."""
+        return [
+            c
+            for c in self.contributions.values()
+            if c.kind is ContributionKind.CRITIQUE and c.reply_to == draft_id and not (members_only and c.by_ai)
+        ]
+
+    def revisions_of(self, draft_id: int) -> list[Contribution]:
+        """The drafts that revise this one, oldest first."""
+        return [c for c in self.drafts() if c.revises == draft_id]
+
+    def check_critique(self, actor: Actor, draft_id: int) -> None:
+        """Refuse a critique before its form opens: the round, the member, the draft."""
+        self._require_round_accepts("critique", "critiques")
+        p = self.participants.get(actor.key)
+        if actor.kind is ActorKind.HUMAN and p is not None and p.role is Role.OBSERVER:
+            raise errors.ObserverCannotAct("You are observing this deliberation, so you cannot critique drafts.")
+        self._draft(draft_id, "critique")
+
+    def _draft(self, draft_id: int, doing: str) -> Contribution:
+        target = self.contributions.get(draft_id)
+        if target is None:
+            raise errors.NotFound(f"There is no draft #{draft_id} here to {doing}.")
+        if target.kind is not ContributionKind.DRAFT:
+            raise errors.InvalidValue(f"#{draft_id} is a {target.kind.value}, not a draft.")
+        return target
+
+    def revisers(self, draft_id: int) -> tuple[str, ...]:
+        """AI participants due to revise a draft: those without a revision of it since its latest
+        critique by a member the AI may read (opted-out members' words never reach a prompt).
+
+        Refuses, in plain words, a draft no member has critiqued: a revision answers critiques.
+        """
+        draft = self._draft(draft_id, "revise")
+        critiques = self.critiques_of(draft.id, members_only=True)
+        if not critiques:
+            raise errors.InvalidValue(
+                f"No member has critiqued draft #{draft.id} yet, and a revision answers the members' critiques. "
+                "Critique it first (its Critique button or /summary critique)."
+            )
+        readable = [c for c in critiques if not self.participants[c.author].ai_opt_out]
+        if not readable:
+            raise errors.InvalidValue(
+                f"Every critique of draft #{draft.id} is by a member who opted out of AI processing, so the AI "
+                "participants cannot read them. Write the revised proposal yourself with /summary propose."
+            )
+        latest = readable[-1].id
+        revised = {r.author for r in self.revisions_of(draft.id) if r.id > latest}
+        due = tuple(name for name in self.ai_seats if f"ai:{name}" not in revised)
+        if not due:
+            raise errors.AlreadyRecorded(
+                f"Draft #{draft.id} has been revised since its last critique the AI participants may read; "
+                "critique it (or its revision) again first."
+            )
+        return due
+
+    def check_revision(self, actor: Actor, draft_id: int) -> tuple[str, ...]:
+        """Refuse `/summary revise` unless the moderator asks, in a round for drafts, with an AI
+        seated, of a draft members have critiqued since it was last revised. Returns who revises."""
+        self._require_moderator(actor, "ask the AI participants to revise a draft")
+        self.check_accepts("draft")
+        if not self.ai_seats:
+            raise errors.InvalidValue(
+                "No AI participant sits at this deliberation; write the revised proposal with /summary propose."
+            )
+        return self.revisers(draft_id)
+
+    def revise_draft(
+        self,
+        actor: Actor,
+        text: str,
+        draft_id: int,
+        at: datetime,
+        *,
+        answers: Sequence[int] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> list[Event]:
+        """An AI participant's revision of a draft, answering the members' critiques: a new draft
+        linked to the one it revises (a proposal only, like every draft)."""
+        if actor.kind is not ActorKind.AI:
+            raise errors.PermissionDenied(
+                "Only AI participants revise drafts, when the moderator asks (/summary revise); "
+                "the moderator writes a proposal with /summary propose."
+            )
+        self._require_round_accepts("draft", "drafts")
+        self._any_voice(actor, "revise a draft", at)
+        if actor.id not in self.revisers(draft_id):
+            raise errors.AlreadyRecorded(f"{actor.id} has revised draft #{draft_id} since its last critique.")
+        *events, added = self.draft(actor, text, at, answers=answers, meta=meta)
+        assert isinstance(added.payload, ContributionAdded)
+        return [*events, replace(added, payload=replace(added.payload, revises=draft_id))]
 
     def edit_contribution(
         self, actor: Actor, contribution_id: int, text: str, at: datetime, *, stance: str | None = None
@@ -1124,6 +1221,7 @@ class Deliberation:
             reply_to=p.reply_to,
             answers=p.answers,
             ai_meta=dict(p.ai) if p.ai else None,
+            revises=p.revises,
         )
         self.next_id = p.id + 1
 

@@ -140,6 +140,8 @@ class ContributionAdded:
     reply_to: int | None = _omitted()
     answers: tuple[int, ...] = _omitted(when=())
     ai: Mapping[str, Any] | None = _omitted()  # provenance of an AI contribution
+    # A draft that revises another to answer its critiques (`/summary revise`): that draft's id.
+    revises: int | None = _omitted()
 
 
 @dataclass(frozen=True)

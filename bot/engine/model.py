@@ -217,6 +217,7 @@ class Contribution:
     answers: tuple[int, ...] = ()
     ai_meta: dict[str, Any] | None = None
     updated_at: datetime | None = None
+    revises: int | None = None  # a draft revised to answer critiques: the draft it revises
     history: list[Revision] = field(default_factory=list)  # earlier versions, oldest first
 
     @property

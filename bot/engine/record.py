@@ -286,6 +286,26 @@ class OtherContribution(_Part):
 
 
 @dataclass(frozen=True)
+class Critique(_Part):
+    """A critique of a draft, verbatim, by a member (an alias when anonymous) or a labelled AI."""
+
+    id: int
+    author: Author
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftLineage(_Part):
+    """A draft's lineage: who drafted it, who critiqued it and how, what it revises, what revised it."""
+
+    id: int
+    drafted_by: Author
+    critiques: tuple[Critique, ...]
+    revised_by: tuple[int, ...]  # the drafts that revise this one
+    revises: int | None = field(default=None, metadata=_OMIT)
+
+
+@dataclass(frozen=True)
 class ConsentResponse(_Part):
     member: str
     answer: str
@@ -442,6 +462,8 @@ class Record(_Part):
     cancel_reason: str | None
     chain_head: str | None = field(default=None, metadata=_OMIT)
     rankings: tuple[DraftRanking, ...] | None = field(default=None, metadata=_OMIT)  # none held: absent
+    # Format 3: every draft's lineage (absent when there were no drafts, and in older formats).
+    draft_lineage: tuple[DraftLineage, ...] | None = field(default=None, metadata=_OMIT)
 
     def sealed(self, chain_head: str) -> Record:
         return replace(self, chain_head=chain_head)
@@ -671,6 +693,23 @@ def _rankings(d: Deliberation) -> tuple[DraftRanking, ...] | None:
     return tuple(rankings) or None
 
 
+def _draft_lineage(d: Deliberation) -> tuple[DraftLineage, ...] | None:
+    """Each draft: who drafted it, its critiques verbatim, what it revises and what revised it."""
+    drafts = d.drafts()
+    if not drafts:
+        return None
+    return tuple(
+        DraftLineage(
+            c.id,
+            _author(d, c.author),
+            tuple(Critique(k.id, _author(d, k.author), k.text) for k in d.critiques_of(c.id)),
+            tuple(r.id for r in d.revisions_of(c.id)),
+            revises=c.revises,
+        )
+        for c in drafts
+    )
+
+
 def compose_record(d: Deliberation) -> Record:
     """The record of a deliberation as it stands (sealed: closed or cancelled). No chain head yet."""
     outcome = outcome_of(d)
@@ -740,6 +779,7 @@ def compose_record(d: Deliberation) -> Record:
         ai_unavailable=tuple(AIUnavailable(name, reason) for name, reason, _, _ in d.ai_unavailable),
         cancel_reason=d.cancel_reason or None,
         rankings=_rankings(d),
+        draft_lineage=_draft_lineage(d),
     )
 
 
@@ -956,6 +996,8 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
             if c.provenance:
                 out += [_provenance_line(c.provenance), ""]
             out += _thread(by_target, c.id)
+    if r.draft_lineage:
+        out += _lineage_markdown(r.draft_lineage)
     if r.objections:
         out += ["## All objections", ""]
         for o in r.objections:
@@ -982,3 +1024,18 @@ def render_markdown(record: Record | Mapping[str, Any]) -> str:
     # rendered before (the store keeps it as given). The sealing event holds this digest.
     out += ["---", "", f"Record digest (SHA-256 of its canonical JSON): `{digest}`", ""]
     return "\n".join(out)
+
+
+def _lineage_markdown(drafts: tuple[DraftLineage, ...]) -> list[str]:
+    """Each draft's lineage: who drafted it, what it revises and what revised it, its critiques verbatim."""
+    out = ["## Drafts: who drafted, who critiqued, what was revised", ""]
+    for draft in drafts:
+        out += [f"### Draft #{draft.id} by {inline(draft.drafted_by.shown)}", ""]
+        if draft.revises is not None:
+            out.append(f"- Revises draft #{draft.revises}, to answer its critiques.")
+        if draft.revised_by:
+            out.append(f"- Revised as: {', '.join(f'draft #{i}' for i in draft.revised_by)}.")
+        out += [f"- Critiques: {len(draft.critiques) or 'none'}.", ""]
+        for k in draft.critiques:
+            out += [f"Critique #{k.id} by {inline(k.author.shown)}:", "", quote(k.text), ""]
+    return out

@@ -188,6 +188,21 @@ def _contribution_added(d: Deliberation, actor: Actor, p: ContributionAdded, e: 
             raise InvalidEvent(f"it responds to #{p.reply_to}, a {target.kind.value}")
         if target is None and p.reply_to not in d.objections:
             raise InvalidEvent(f"it answers #{p.reply_to}, which does not exist")
+    if p.kind is ContributionKind.CRITIQUE or p.revises is not None:
+        _lineage(d, actor, p, e)
+
+
+def _lineage(d: Deliberation, actor: Actor, p: ContributionAdded, e: Event) -> None:
+    """A critique is of a draft; a revision is an AI's draft, of a draft critiqued since that AI last revised it."""
+    if p.revises is not None and p.kind is not ContributionKind.DRAFT:
+        raise InvalidEvent(f"a {p.kind.value} revises nothing")
+    if p.kind is ContributionKind.CRITIQUE:
+        target = d.contributions.get(p.reply_to) if p.reply_to is not None else None
+        if target is None or target.kind is not ContributionKind.DRAFT:
+            raise InvalidEvent(f"it critiques #{p.reply_to}, which is not a draft")
+    if p.revises is not None:
+        revises, meta = p.revises, (dict(p.ai) if p.ai is not None else None)
+        _redecide(lambda: d.revise_draft(actor, p.text, revises, e.at, answers=p.answers, meta=meta), e)
 
 
 def _edited(d: Deliberation, actor: Actor, p: ContributionEdited, e: Event) -> None:

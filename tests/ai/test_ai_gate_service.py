@@ -91,7 +91,9 @@ async def test_a_refused_answer_leaves_a_notice_and_no_stance(
     assert [c.author for c in d.contributions.values()] == ["human:11", "human:12"]
     events = await rt.store.load_events(GUILD, deliberation_id)
     (noted,) = [e for e in events if e.kind == "ai.unavailable"]
-    assert noted.payload == AIUnavailableNoted("gave no usable contribution (echoes the prompt's instructions)")
+    assert noted.payload == AIUnavailableNoted(
+        "gave no usable contribution (echoes the prompt's instructions)", number=0
+    )
 
     record = await _seal(rt, clock, deliberation_id)
     assert record["ai_unavailable"] == [

@@ -67,7 +67,7 @@ def test_the_json_shape_is_what_the_previous_release_wrote_but_for_what_later_fo
     new = compose_record(full()).sealed(old["chain_head"]).to_dict()
     assert new["format"] == RECORD_FORMAT == 3
     changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
-    format_3 = {"objections", "standing_objections", "other_contributions", "participation"}
+    format_3 = {"objections", "standing_objections", "other_contributions", "participation", "draft_lineage"}
     assert changed == {"format", "proposal", *format_3}
     assert {k for k in old["proposal"] if old["proposal"][k] != new["proposal"][k]} == {"summary"}
     # Format 3: each draft says what it leaves unaddressed.

@@ -31,6 +31,7 @@ from bot.engine import (
     render_markdown,
 )
 from bot.engine.markdown import quote
+from bot.engine.templates import RoundKind
 from bot.store import Store
 from tests.engine.helpers import ADA, BEN, CAI, MOD, OBS, SAGE, Table
 
@@ -92,6 +93,25 @@ class DeliberationMachine(RuleBasedStateMachine):
     def synthesis(self, actor, text, ref) -> None:
         self.attempt("draft", actor, text, answers=[ref])
         self.attempt("critique", actor, text, ref)
+
+    @rule(actor=actors, text=TEXTS, ref=ids)
+    def revise(self, actor, text, ref) -> None:
+        self.attempt("revise_draft", actor, text, ref, answers=[ref], meta={"model": "m"})
+
+    @rule()
+    def moderator_moves_on(self) -> None:
+        # Random actors rarely close a round; without this the later rounds are seldom reached.
+        self.t.wait(11)
+        self.attempt("advance", MOD)
+
+    @precondition(lambda self: self.t.d.is_open and self.t.d.round.kind is RoundKind.SYNTHESIS)
+    @rule(actor=actors, text=TEXTS)
+    def critique_and_revise_the_newest_draft(self, actor, text) -> None:
+        if not self.t.d.drafts():
+            self.attempt("draft", SAGE, "Meet on Fridays.", meta={"model": "m"})
+        target = self.t.d.drafts()[-1].id
+        self.attempt("critique", actor, text, target)
+        self.attempt("revise_draft", SAGE, text, target, answers=[target], meta={"model": "m"})
 
     @rule(actor=actors, draft=ids, text=st.one_of(st.none(), TEXTS))
     def propose_or_adopt(self, actor, draft, text) -> None:

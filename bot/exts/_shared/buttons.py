@@ -110,6 +110,22 @@ class RespondButton(PersistentButton, template=r"rt:resp:(?P<deliberation>[0-9]+
         return cls(int(match["deliberation"]), int(match["target"]))
 
 
+class CritiqueButton(PersistentButton, template=r"rt:crit:(?P<deliberation>[0-9]+):(?P<draft>[0-9]+)"):
+    """Critique a draft (an AI participant's or a member's); the critique is posted under it."""
+
+    def __init__(self, deliberation_id: int, draft_id: int) -> None:
+        custom_id = f"rt:crit:{deliberation_id}:{draft_id}"
+        super().__init__(discord.ui.Button(label="Critique", style=discord.ButtonStyle.primary, custom_id=custom_id))
+        self.deliberation_id = deliberation_id
+        self.draft_id = draft_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["deliberation"]), int(match["draft"]))
+
+
 class VoteButton(PersistentButton, template=r"rt:vote:(?P<deliberation>[0-9]+):(?P<statement>[0-9]+):(?P<vote>[adp])"):
     """Agree / Disagree / Pass on a position or statement."""
 
@@ -307,6 +323,7 @@ __all__ = [
     "AddStatementButton",
     "ConfirmAdvanceButton",
     "ConsentButton",
+    "CritiqueButton",
     "KeepBallotButton",
     "ObjectionButton",
     "PersistentButton",

@@ -24,7 +24,14 @@ import discord
 from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
 from bot.engine.model import ACCEPTS, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
-from bot.exts._shared.buttons import ObjectionButton, PersistentButton, RespondButton, VoteButton, components
+from bot.exts._shared.buttons import (
+    CritiqueButton,
+    ObjectionButton,
+    PersistentButton,
+    RespondButton,
+    VoteButton,
+    components,
+)
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
 
 if TYPE_CHECKING:
@@ -104,6 +111,8 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
         title += f" (reply to #{c.reply_to})"
     if c.kind is ContributionKind.CRITIQUE and c.reply_to is not None:
         title += f" (on draft #{c.reply_to})"
+    if c.revises is not None:
+        title += f" (revises draft #{c.revises})"
     if c.stance:
         title += f": {c.stance}"
     if c.by_ai:
@@ -129,6 +138,8 @@ def contribution_embed(d: Deliberation, c: Contribution) -> discord.Embed:
         embed.add_field(name="Quoted from members", value=fitted(cited, FIELD_MAX, "\n"), inline=False)
     if c.kind is ContributionKind.DRAFT and (left := coverage.unaddressed(d, c.id)):
         embed.add_field(name="Not addressed", value=not_addressed(left, FIELD_MAX), inline=False)
+    if c.kind is ContributionKind.DRAFT:
+        _lineage_fields(d, c, embed)
     footer = [f"Deliberation #{d.id}"]
     if c.history:
         footer.append(f"edited {len(c.history)} time{'s' if len(c.history) != 1 else ''}")
@@ -164,6 +175,14 @@ def fitted(items: Sequence[str], limit: int, sep: str = ", ") -> str:
 def not_addressed(items: Sequence[coverage.Unaddressed], limit: int) -> str:
     """ "#5 (**Grace**), #7 (**Linus**)": open dissent a draft leaves unanswered, every id whole."""
     return fitted([f"#{u.id} ({shown_name(u.author)})" if u.author else f"#{u.id}" for u in items], limit)
+
+
+def _lineage_fields(d: Deliberation, draft: Contribution, embed: discord.Embed) -> None:
+    """A draft's critiques and revisions so far, by number (each is posted as a reply to it)."""
+    if critiques := d.critiques_of(draft.id):
+        embed.add_field(name="Critiques", value=_clip(", ".join(f"#{k.id}" for k in critiques), 1024), inline=False)
+    if revisions := d.revisions_of(draft.id):
+        embed.add_field(name="Revised as", value=_clip(", ".join(f"draft #{r.id}" for r in revisions), 1024))
 
 
 def objection_embed(d: Deliberation, o: Objection) -> discord.Embed:
@@ -215,12 +234,19 @@ def _responds(d: Deliberation) -> bool:
     return d.is_open and any("response" in ACCEPTS[r.kind] for r in d.rounds[d.current :])
 
 
+def _takes_critiques(d: Deliberation) -> bool:
+    """Does this deliberation still take critiques of drafts (in its current round or a later one)?"""
+    return d.is_open and any("critique" in ACCEPTS[r.kind] for r in d.rounds[d.current :])
+
+
 def contribution_view(d: Deliberation, c: Contribution) -> discord.ui.View | None:
     items: list[PersistentButton] = []
     if d.is_open and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT):
         items += vote_buttons(d, c.id)
     if _responds(d) and c.kind in (ContributionKind.POSITION, ContributionKind.STATEMENT, ContributionKind.RESPONSE):
         items.append(RespondButton(d.id, c.id))
+    if c.kind is ContributionKind.DRAFT and _takes_critiques(d):
+        items.append(CritiqueButton(d.id, c.id))
     return components(items)
 
 
@@ -256,8 +282,17 @@ async def post_contribution(bot: RoundtableBot, guild_id: int, deliberation: Del
     if c.kind is ContributionKind.RESPONSE and c.reply_to is not None:
         prefix = "c" if c.reply_to in deliberation.contributions else "o"
         answered = await bot.roundtable.post(guild_id, deliberation.id, f"{prefix}:{c.reply_to}")
+    elif (draft := _draft_answered(c)) is not None:
+        # A critique under the draft it critiques; a revision under the draft it revises.
+        answered = await bot.roundtable.post(guild_id, deliberation.id, contribution_ref(draft))
     embed, view = contribution_embed(deliberation, c), contribution_view(deliberation, c)
     return await _post(bot, guild_id, deliberation, embed, view, reply_to=answered)
+
+
+def _draft_answered(c: Contribution) -> int | None:
+    if c.kind is ContributionKind.CRITIQUE:
+        return c.reply_to
+    return c.revises
 
 
 async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, ref: str) -> discord.Message:

@@ -6,6 +6,8 @@
 - On their own: once every member has stated a position, or at half-time (a timer per
   deliberation, restored on start), the AI participants state theirs (principle 1).
 - `/summary draft` (AI drafts), `/summary adopt draft:<id> [amend]`, `/summary propose` (moderator).
+- `/summary critique draft:<id>` (members: a form, as the draft's Critique button opens) and
+  `/summary revise draft:<id>` (moderator: the AI participants revise the draft to answer its critiques).
 
 Generation is slow: commands acknowledge at once and the turn runs as a background task. The
 model calls themselves run on the AI panel's own thread (`bot.ai.worker`), awaited as an
@@ -34,6 +36,7 @@ from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberat
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.exts.ai._drafts import draft_choices, open_critique_form, revision_asked
 from bot.exts.ai._embeds import authorship, proposal_embed
 from bot.exts.ai._modals import ProposalModal
 from bot.exts.ranking import ranking_command
@@ -249,20 +252,7 @@ class AIParticipants(commands.Cog):
     async def draft_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[int]]:
-        try:
-            given = getattr(interaction.namespace, "deliberation", None)
-            deliberation_id = await resolve_deliberation(self.bot, interaction, given)
-            d = await self.bot.roundtable.get(guild_id_of(interaction), deliberation_id)
-        except RoundtableError:
-            return []
-        choices = []
-        for c in reversed(d.drafts()):
-            who = d.display_name(c.author)
-            name = f"#{c.id} by {who}: {' '.join(c.text.split())}"
-            if current.strip() and current.strip().lstrip("#") not in name:
-                continue
-            choices.append(app_commands.Choice(name=name[:97] + "…" if len(name) > 100 else name, value=c.id))
-        return choices[:25]
+        return await draft_choices(self.bot, interaction, current)
 
     @summary_group.command(name="propose", description="Write the proposal put to the group yourself (moderator)")
     @app_commands.describe(deliberation=DELIBERATION_HELP)
@@ -313,3 +303,36 @@ class AIParticipants(commands.Cog):
         channel = await deliberation_channel(self.bot, guild_id, d.id)
         await safe_send(channel, embed=proposal_embed(d))
         self.bot.publish(guild_id, change)
+
+    # ------------------------------------------------------------------ /summary critique | revise
+
+    @summary_group.command(name="critique", description="Critique a draft (a form, like the draft's Critique button)")
+    @app_commands.describe(draft="The draft's number", deliberation=DELIBERATION_HELP)
+    async def critique(
+        self, interaction: discord.Interaction[Any], draft: app_commands.Range[int, 1], deliberation: int | None = None
+    ) -> None:
+        await open_critique_form(self.bot, interaction, draft, deliberation)
+
+    @summary_group.command(name="revise", description="The AI participants revise a draft to answer its critiques")
+    @app_commands.describe(draft="The draft's number", deliberation=DELIBERATION_HELP)
+    @moderator_only()
+    async def revise(
+        self, interaction: discord.Interaction[Any], draft: app_commands.Range[int, 1], deliberation: int | None = None
+    ) -> None:
+        asked = await revision_asked(self.bot, interaction, draft, deliberation)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        # The draft path (grounded, gated, labelled), given the draft to revise.
+        self.start_turn(guild_id_of(interaction), asked.deliberation_id, "draft", target=draft)
+        await safe_respond(interaction, asked.reply, ephemeral=True)
+
+    @critique.autocomplete("draft")
+    async def critique_draft_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await draft_choices(self.bot, interaction, current)
+
+    @revise.autocomplete("draft")
+    async def revise_draft_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await draft_choices(self.bot, interaction, current)

@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.engine.model import CONSENT_LABELS, ConsentChoice
+from bot.engine.model import CONSENT_LABELS, ConsentChoice, ContributionKind
 from bot.exts._shared.lookup import actor_of, resolve_deliberation
+from bot.exts._shared.posting import refresh_post
 from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._views import (
@@ -23,6 +24,7 @@ from bot.exts.contributions._views import (
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
+    from bot.service import Change
 
 DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this thread or channel"
 
@@ -145,3 +147,18 @@ class Contributions(commands.Cog):
             return
         actor = actor_of(interaction)
         await perform(interaction, deliberation_id, lambda d, at: d.respond(actor, text, to, at), _replies.response)
+
+    @commands.Cog.listener()
+    async def on_roundtable_change(self, guild_id: int, change: Change) -> None:
+        """A draft's post lists its critiques and revisions: refresh it when one is added (by a
+        member's form or an AI turn; the new post itself is a reply to the draft's)."""
+        d = change.deliberation
+        drafts = []
+        for i in change.added():
+            c = d.contributions.get(i)
+            if c is not None and c.kind is ContributionKind.CRITIQUE and c.reply_to is not None:
+                drafts.append(c.reply_to)
+            elif c is not None and c.revises is not None:
+                drafts.append(c.revises)
+        for draft in dict.fromkeys(drafts):
+            await refresh_post(self.bot, guild_id, d, draft)

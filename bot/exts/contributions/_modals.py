@@ -29,6 +29,7 @@ STATEMENT_INPUT = "statement"
 REASON_INPUT = "reason"
 RESPONSE_INPUT = "response"
 MOVE_REASON_INPUT = "move_reason"
+CRITIQUE_INPUT = "critique"
 
 
 class PositionModal(RoundtableModal, title="Your position"):
@@ -224,4 +225,33 @@ class MoveReasonModal(RoundtableModal):
             self.deliberation_id,
             lambda d, at: d.move_objection(actor, objection, status, at, reason=reason),
             _replies.moved,
+        )
+
+
+class CritiqueModal(RoundtableModal, title="Critique"):
+    """A critique of a draft: posted under it, counted as taking part, quoted in the draft's lineage."""
+
+    def __init__(self, deliberation_id: int, draft_id: int) -> None:
+        super().__init__(title=f"Critique draft #{draft_id}", timeout=900)
+        self.deliberation_id = deliberation_id
+        self.draft_id = draft_id
+        self.text: discord.ui.TextInput[CritiqueModal] = discord.ui.TextInput(
+            custom_id=CRITIQUE_INPUT,
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_MAX,
+            placeholder="What the draft gets wrong or leaves out, and what would make it better",
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Critique",
+                description="Posted under the draft; the AI participants may revise the draft to answer it",
+                component=self.text,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        actor = actor_of(interaction)
+        text, draft = self.text.value, self.draft_id
+        await perform(
+            interaction, self.deliberation_id, lambda d, at: d.critique(actor, text, draft, at), _replies.critique
         )

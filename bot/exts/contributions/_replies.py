@@ -38,6 +38,12 @@ def response(change: Change, posted: bool) -> str:
     return _placed("Your response", change.added(ContributionKind.RESPONSE)[0], posted)
 
 
+def critique(change: Change, posted: bool) -> str:
+    (number,) = change.added(ContributionKind.CRITIQUE)
+    draft = change.deliberation.contributions[number].reply_to
+    return _placed(f"Your critique of draft #{draft}", number, posted)
+
+
 def vote(change: Change, posted: bool) -> str:
     cast = change.vote
     assert cast is not None

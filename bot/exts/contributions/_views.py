@@ -18,6 +18,7 @@ from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._modals import (
     ConsentReasonModal,
+    CritiqueModal,
     MoveReasonModal,
     ObjectionModal,
     PositionModal,
@@ -72,6 +73,13 @@ async def open_response_modal(interaction: discord.Interaction[Any], deliberatio
     d = await _bot(interaction).roundtable.get(guild_id_of(interaction), deliberation_id)
     d.check_respond(actor_of(interaction), target)
     await interaction.response.send_modal(ResponseModal(deliberation_id, target))
+
+
+async def open_critique_modal(interaction: discord.Interaction[Any], deliberation_id: int, draft_id: int) -> None:
+    """The critique form, refused up front outside the synthesis round, to observers, or for what is no draft."""
+    d = await _bot(interaction).roundtable.get(guild_id_of(interaction), deliberation_id)
+    d.check_critique(actor_of(interaction), draft_id)
+    await interaction.response.send_modal(CritiqueModal(deliberation_id, draft_id))
 
 
 async def give_consent(
@@ -142,6 +150,11 @@ class Respond(buttons.RespondButton, template=buttons.RespondButton.answers()):
         await open_response_modal(interaction, self.deliberation_id, self.target)
 
 
+class Critique(buttons.CritiqueButton, template=buttons.CritiqueButton.answers()):
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await open_critique_modal(interaction, self.deliberation_id, self.draft_id)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     StatePosition,
     RaiseObjection,
@@ -150,4 +163,5 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     MoveObjection,
     AnswerConsent,
     Respond,
+    Critique,
 )

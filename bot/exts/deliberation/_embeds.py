@@ -192,9 +192,9 @@ ROUND_NEXT: dict[RoundKind, tuple[str, str]] = {
     ),
     RoundKind.SYNTHESIS: (
         "Members: **Critique** drafts as they appear (or /summary critique); object if a draft misses something.",
-        "/summary draft to ask the AI participants, /summary propose to write one, /summary adopt draft:<n> to put "
-        "a draft (as is or amended), /summary rank for members to rank two or more drafts; then /deliberation "
-        "advance to the consent check.",
+        "/summary draft to ask the AI participants, /summary revise draft:<n> for them to answer its critiques, "
+        "/summary propose to write one, /summary adopt draft:<n> to put a draft (as is or amended), /summary rank "
+        "for members to rank two or more drafts; then /deliberation advance to the consent check.",
     ),
     RoundKind.CONSENT: (
         "Members: answer with the buttons below; a Block needs a reason and becomes an objection.",
