@@ -19,7 +19,7 @@ import simcord
 from discord_harness import Table
 
 from bot.ai.panel import AIPanel
-from bot.ai.types import AIRequest, AIResult, AIUnavailable
+from bot.ai.types import AIRejected, AIRequest, AIResult, AIUnavailable
 from bot.app import RoundtableBot
 from bot.config import Settings
 from tests.fake_ai import ai_answer
@@ -43,12 +43,18 @@ def ai_panel(settings: Settings) -> Any:
     fake = create_autospec(AIPanel, instance=True)
     fake.config = settings.ai
 
+    # Which participants' answers the gate turns down (by name); the others answer usably.
+    fake.rejected = set()
+
     async def each(request: AIRequest, names: Sequence[str] | None = None) -> AsyncIterator[AIResult | AIUnavailable]:
         # Sage is done at once; Slow generates for twenty minutes of the simulator's clock.
         for name in sorted(names or [], key=lambda n: n == "Slow"):
             if name == "Slow":
                 await asyncio.sleep(SLOW_SECONDS)
-            yield ai_answer(name, request, stance="Either", text=f"A {request.task} from {name}.")
+            if name in fake.rejected:
+                yield AIRejected(name, "ends mid-word")
+            else:
+                yield ai_answer(name, request, stance="Either", text=f"A {request.task} from {name}.")
 
     fake.each.side_effect = each
     return fake
@@ -109,3 +115,52 @@ async def test_a_slow_answer_that_arrives_after_the_round_closed_is_dropped_and_
     d = await bot.roundtable.get(table.guild.id, 1)
     assert [c.author for c in d.positions() if c.by_ai] == ["ai:Sage"]
     assert not any("Slow" in m.content for m in thread.history())
+
+
+def notices(thread: simcord.ChannelHandle) -> list[str]:
+    return [m.content for m in thread.history() if m.content.startswith("AI participant ")]
+
+
+SAGE_REJECTED = "AI participant Sage gave no usable contribution (ends mid-word); the deliberation goes on."
+
+
+async def test_a_discord_error_on_a_notice_neither_loses_it_nor_ends_the_turn_for_the_others(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
+) -> None:
+    ai_panel.rejected = {"Sage"}
+    await table.admin.slash(
+        table.deliberations, "deliberation start", question="Adopt a code of conduct?", template="quick", ai=True
+    )
+    thread = table.deliberations.threads[-1]
+    await table.grace.slash(thread, "deliberation join", **{"as": "participant"})
+    await table.ada.slash(thread, "position", stance="Yes", reasoning="We need one.")
+    # Discord fails every post in the thread while the AI turn runs.
+    env.inject_error("POST", f"/channels/{thread.id}/messages", status=500, times=None)
+    await table.grace.slash(thread, "position", stance="Yes, short", reasoning="Keep it short.")
+
+    assert notices(thread) == []  # Sage's notice is owed, not lost
+    env.backend.faults.clear()
+    await env.advance_time(SLOW_SECONDS + 60)
+    await env.settle()
+
+    # The notice came once Discord was back, and Slow's turn went on to its position.
+    assert notices(thread) == [SAGE_REJECTED]
+    assert posted_by(thread) == ["Slow"]
+    d = await bot.roundtable.get(table.guild.id, 1)
+    assert [c.author for c in d.positions() if c.by_ai] == ["ai:Slow"]
+    assert [name for name, *_ in d.ai_unavailable] == ["Sage"]
+
+
+async def test_a_rejection_that_arrives_after_its_round_closed_is_neither_stored_nor_announced(
+    env: simcord.Env, table: Table, bot: RoundtableBot, ai_panel: Any
+) -> None:
+    ai_panel.rejected = {"Slow"}
+    thread = await positions_round(table)
+    await env.advance_time(10 * 60 + 1)
+    await table.admin.slash(thread, "deliberation advance")
+    await env.advance_time(SLOW_SECONDS)
+    await env.settle()
+
+    assert notices(thread) == []
+    d = await bot.roundtable.get(table.guild.id, 1)
+    assert d.ai_unavailable == []
