@@ -81,3 +81,11 @@ class NeedsConfirmation(RoundtableError):
     def __init__(self, message: str, token: int) -> None:
         super().__init__(message)
         self.token = token
+
+
+class ChangedMeanwhile(RoundtableError):
+    """Another writer (a second bot process) appended to the same chain first: nothing was stored.
+
+    The store refuses an append whose chain head moved since the deliberation was loaded
+    (compare-and-set), so a chain never forks; the service reloads and decides again.
+    """
