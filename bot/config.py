@@ -70,8 +70,9 @@ class DatabaseSettings(BaseModel):
 
     @property
     def database_url(self) -> DatabaseURL:
-        """The database to open: `url`, else the SQLite file `path`."""
-        return parse_database_url(self.url if self.url is not None else sqlite_url(self.path))
+        """The database to open: a PostgreSQL `url`, else the SQLite file `path` (an SQLite `url` set it)."""
+        parsed = parse_database_url(self.url) if self.url is not None else None
+        return parsed if parsed is not None and parsed.is_postgresql else parse_database_url(sqlite_url(self.path))
 
     @property
     def signing_key_path(self) -> Path:
