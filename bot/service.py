@@ -337,7 +337,8 @@ class Roundtable:
         async with entry.lock:
             if entry.stale or entry.seq is None:
                 await self._reload(entry, guild_id, deliberation_id)
-            deliberation = entry.deliberation
+            # Taken together: a load elsewhere may replace the entry's deliberation meanwhile.
+            deliberation, seq = entry.deliberation, entry.seq
             at = self.now()
             events = decide(deliberation, at)
             if not events:
@@ -366,13 +367,16 @@ class Roundtable:
                     record=record,
                     owed=owed_posts(events),
                     markdown=render_markdown(record) if record is not None else "",
-                    expect_seq=entry.seq,
+                    expect_seq=seq,
                 )
             except BaseException:
                 entry.stale = True  # an action waiting on this entry's lock reloads first
                 self._cache.pop((guild_id, deliberation_id), None)
                 raise
-            entry.seq = (entry.seq or 0) + len(events)
+            if entry.deliberation is deliberation:
+                entry.seq = (seq or 0) + len(events)
+            else:
+                entry.stale = True  # replaced by a load that may predate these events: reload first
         stored = await self.store.record(guild_id, deliberation_id) if record is not None else None
         return Change(deliberation, events, head, stored)
 
@@ -603,11 +607,10 @@ class Roundtable:
         return entry
 
     async def _reload(self, entry: _Entry, guild_id: int, deliberation_id: int) -> None:
-        """The entry's deliberation as stored now (under its lock), and back in the cache."""
+        """The entry's deliberation as stored now (under its lock)."""
         events = await self.store.load_events(guild_id, deliberation_id)
         entry.deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
         entry.seq, entry.stale = len(events), False
-        self._cache[(guild_id, deliberation_id)] = entry
 
     def _remember(self, guild_id: int, deliberation: Deliberation) -> _Entry:
         key = (guild_id, deliberation.id)

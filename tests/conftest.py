@@ -25,7 +25,15 @@ from tests.postgres import PostgresServer
 BOTH_BACKENDS = ("tests/test_ai_turns.py", "tests/test_polis_interchange.py", "tests/engine/test_state_machine.py")
 # What marks a test as reaching the SQLite file itself.
 _SQLITE_ONLY = (
-    "sqlite3", "db_path", "database.path", "Store.open", "tamper(", "sqlite_master", "PRAGMA", "._conn", ".transaction()"
+    "sqlite3",
+    "db_path",
+    "database.path",
+    "Store.open",
+    "tamper(",
+    "sqlite_master",
+    "PRAGMA",
+    "._conn",
+    ".transaction()",
 )
 
 
@@ -43,7 +51,8 @@ def _runs_on_both(metafunc: pytest.Metafunc) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames and _runs_on_both(metafunc):
+    chosen = any("backend" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if "backend" in metafunc.fixturenames and not chosen and _runs_on_both(metafunc):
         metafunc.parametrize("backend", ["sqlite", "postgresql"])
 
 

@@ -181,7 +181,9 @@ async def _into_sqlite(reader: Any, path: Any, report: CopyReport) -> None:
 
 
 def describe(report: CopyReport) -> str:
-    rows: Sequence[tuple[str, int]] = [(t, report.rows.get(t, 0)) for t in ("events", "deliberations", "decision_records")]
+    rows: Sequence[tuple[str, int]] = [
+        (t, report.rows.get(t, 0)) for t in ("events", "deliberations", "decision_records")
+    ]
     return ", ".join(f"{n} {'records' if t == 'decision_records' else t}" for t, n in rows)
 
 

@@ -119,7 +119,7 @@ async def _catalog(conn: asyncpg.Connection, schema: str) -> set[tuple[str, str,
     qualified = re.compile(rf"\b{re.escape(schema)}\.")
     found = set()
     for kind, name, definition in rows:
-        if kind == "table" and name == "schema_version" or name.startswith("schema_version."):
+        if name == "schema_version" or name.startswith("schema_version."):
             continue
         found.add((kind, name, qualified.sub("", definition or "")))
     return found

@@ -395,13 +395,19 @@ class Store:
 
     async def load_events(self, guild_id: int, deliberation_id: int) -> list[Event]:
         """A deliberation's events in order; another guild's id is as unknown as a missing one."""
-        await self._require_deliberation(self._conn, guild_id, deliberation_id)
-        async with self._conn.execute(
-            "SELECT kind, actor, actor_name, at, payload FROM events WHERE deliberation_id = ? AND guild_id = ?"
-            " ORDER BY seq",
-            (deliberation_id, guild_id),
-        ) as cur:
-            return [event_from_row(*row) async for row in cur]
+        # Read whole in one hop to the connection's thread: a read statement left open across
+        # awaits holds an old snapshot, and a write on this connection meanwhile would then be
+        # refused ("database is locked") once another process has written the file.
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str, str, str, str]]:
+            _check_deliberation(conn, guild_id, deliberation_id)
+            return conn.execute(
+                "SELECT kind, actor, actor_name, at, payload FROM events WHERE deliberation_id = ? AND guild_id = ?"
+                " ORDER BY seq",
+                (deliberation_id, guild_id),
+            ).fetchall()
+
+        return [event_from_row(*row) for row in await _on_connection_thread(self._conn, read)]
 
     # ------------------------------------------------------------------ deliberations
 
