@@ -80,7 +80,7 @@ class PgStore:
     async def open(
         cls, url: str, *, migrate: bool = True, signer: Signer | None = None, max_connections: int = 10
     ) -> PgStore:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections, reset=_keep_session)
         store = cls(pool, url, signer)
         try:
             if migrate:
@@ -198,9 +198,12 @@ class PgStore:
         rows = [_contribution_row(guild_id, deliberation_id, c) for c in contributions]
         terminal = next((e for e in events if e.kind in TERMINAL_KINDS), None)
         async with self._tx() as conn:
+            # The chain's lock is taken in the same round trip as the guild-scoped update (which
+            # doubles as the check that the deliberation is this guild's): one statement less.
             updated = await conn.execute(
-                "UPDATE deliberations SET status = $1, round_kind = $2, deadline_at = $3, ai_due_at = $4,"
-                " closed_at = $5 WHERE id = $6 AND guild_id = $7",
+                "WITH chain AS (SELECT pg_advisory_xact_lock(hashtextextended($8, 0)))"
+                " UPDATE deliberations SET status = $1, round_kind = $2, deadline_at = $3, ai_due_at = $4,"
+                " closed_at = $5 WHERE id = $6 AND guild_id = $7 AND EXISTS (SELECT 1 FROM chain)",
                 status,
                 round_kind,
                 _iso(deadline_at),
@@ -208,10 +211,13 @@ class PgStore:
                 closed_at,
                 deliberation_id,
                 guild_id,
+                stream,
             )
             if updated != "UPDATE 1":
                 raise _not_found(deliberation_id)
-            head = await _write_chain(conn, self.signer, guild_id, stream, deliberation_id, prepared, expect_seq)
+            head = await _write_chain(
+                conn, self.signer, guild_id, stream, deliberation_id, prepared, expect_seq, locked=True
+            )
             if terminal is not None:
                 closed = {
                     "deliberation": deliberation_id,
@@ -558,6 +564,14 @@ class PgStore:
 # ---------------------------------------------------------------------- helpers
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """No reset query when a connection goes back to the pool: one round trip less per call.
+
+    Nothing here outlives a transaction (advisory locks and `SET LOCAL` are transaction-scoped;
+    no LISTEN, no session settings, cursors only inside transactions), so there is nothing to reset.
+    """
+
+
 async def _version(conn: asyncpg.Connection) -> int:
     exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
     if not exists:
@@ -582,11 +596,15 @@ async def _write_chain(
     deliberation_id: int | None,
     rows: Sequence[tuple[str, str, str, str, str]],
     expect_seq: int | None = None,
+    *,
+    locked: bool = False,
 ) -> Head:
     """Append `rows` to the stream at its current head (or refuse if it is not `expect_seq`), then
     record and sign the new head. Writers of one stream wait for each other here: the advisory
-    lock lasts until their transaction ends, so each reads the head the last one committed."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", stream)
+    lock lasts until their transaction ends, so each reads the head the last one committed
+    (`locked`: the caller took it already, in an earlier statement of this transaction)."""
+    if not locked:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", stream)
     head = await conn.fetchrow("SELECT seq, hash FROM events WHERE stream = $1 ORDER BY seq DESC LIMIT 1", stream)
     seq, prev = (int(head[0]), head[1]) if head else (0, GENESIS)
     if expect_seq is not None and seq != expect_seq:
