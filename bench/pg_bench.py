@@ -259,7 +259,7 @@ by the bot's own service.
 |---|---:|
 | `db copy` SQLite -> PostgreSQL (everything, one transaction, then the target verified) | {f.copy_seconds:,.1f} |
 | `verify --public-key` on the SQLite file | {f.verify_sqlite:,.1f} |
-| `verify --public-key` on PostgreSQL (an SQLite snapshot, the same checks, and the server's schema) | {f.verify_pg:,.1f} |
+| `verify --public-key` on PostgreSQL (SQLite snapshot, same checks, server schema) | {f.verify_pg:,.1f} |
 
 `db copy`'s time includes its closing `verify` of the target, so most of it is the proof, not the copy.
 """

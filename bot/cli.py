@@ -92,6 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    _require_reachable_database(settings)
     import logging
 
     import aiohttp
@@ -123,6 +124,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         reason = str(exc) or type(exc).__name__
         raise CommandError(f"Cannot reach Discord: {reason}. Check the network and try again.", EXIT_DISCORD) from None
     return EXIT_OK
+
+
+def _require_reachable_database(settings: Settings) -> None:
+    """A PostgreSQL server that cannot be reached (or refuses) at start is one line and exit 2."""
+    url = settings.database.database_url
+    if not url.is_postgresql:
+        return
+
+    async def probe() -> None:
+        from bot.store.pg import PgStore
+
+        store = await PgStore.open(url.dsn, migrate=False)
+        await store.close()
+
+    try:
+        _run_async(probe())
+    except Exception as exc:  # OSError (unreachable) or asyncpg's refusals (no database, bad password)
+        raise CommandError(f"Cannot open the database {url.dsn}: {type(exc).__name__}: {exc}") from None
 
 
 async def _open_guild(path: Path, guild_id: int) -> Store:

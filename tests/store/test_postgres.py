@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -374,3 +377,97 @@ def test_database_url_is_read_and_a_bad_one_names_the_key(tmp_path: Path) -> Non
         assert "database.url" in str(caught.value)
         assert says in str(caught.value)
         assert "hunter2" not in str(caught.value).replace(bad, "")
+
+
+WRITER = """
+import asyncio, json, logging, pathlib, sys, time
+from bot.config import Settings
+from bot.engine import Actor, errors
+from bot.service import Roundtable
+
+class Retries(logging.Handler):
+    seen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        Retries.seen += "deciding again" in record.getMessage()
+
+async def main(first: int, count: int, deliberation: int, barrier: str) -> None:
+    logging.getLogger("bot.service").addHandler(Retries())
+    logging.getLogger("bot.service").setLevel(logging.INFO)
+    rt = await Roundtable.open(Settings.load(read_env=True))
+    stored, refused = [], 0
+    try:
+        await rt.get(1001, deliberation)
+        # Both writers start together: each says it is ready, then waits for the other.
+        pathlib.Path(barrier, str(first)).touch()
+        while len(list(pathlib.Path(barrier).iterdir())) < 2:
+            time.sleep(0.005)
+        for member in range(first, first + count):
+            actor = Actor.human(member, f"Member {member}")
+            try:
+                say = lambda d, at, a=actor: d.state_position(a, "Yes", f"{a.key} says yes", at)
+                await rt.act(1001, deliberation, say)
+                stored.append(actor.key)
+            except errors.ChangedMeanwhile:
+                refused += 1
+    finally:
+        await rt.close()
+    print(json.dumps({"stored": stored, "refused": refused, "retried": Retries.seen}))
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+"""
+
+
+@BOTH
+def test_two_bot_processes_writing_one_deliberation_never_fork_its_chain(
+    settings: Settings, clock: ManualClock, tmp_path: Path
+) -> None:
+    async def start() -> int:
+        rt = await Roundtable.open(settings, clock)
+        try:
+            return (await rt.start(GUILD, 5, Actor.human(10, "Mona"), "Fridays?")).deliberation.id
+        finally:
+            await rt.close()
+
+    number = run(start())
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE")}
+    env |= {
+        "ROUNDTABLE_CONFIG": str(tmp_path / "no-config.toml"),
+        "ROUNDTABLE__DATABASE__URL": str(settings.database.database_url),
+        "ROUNDTABLE__DATABASE__PATH": str(settings.database.path),
+        "ROUNDTABLE__AI__ENABLED": "false",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(first), "25", str(number), str(barrier)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for first in (100, 200)
+    ]
+    results = []
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    acknowledged = [key for r in results for key in r["stored"]]
+    assert len(acknowledged) + sum(r["refused"] for r in results) == 50
+    # They raced: appends were refused by the chain head and decided again.
+    assert sum(r["retried"] for r in results) > 0
+
+    async def check() -> None:
+        rt = await Roundtable.open(settings, clock)
+        try:
+            events = await rt.store.load_events(GUILD, number)
+            authors = [e.actor.key for e in events if e.kind.value == "contribution.added"]
+            assert sorted(authors) == sorted(acknowledged)  # every acknowledged action, nothing else
+            assert await rt.store.verify() == []
+        finally:
+            await rt.close()
+
+    run(check())
