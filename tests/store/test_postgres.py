@@ -471,3 +471,25 @@ def test_two_bot_processes_writing_one_deliberation_never_fork_its_chain(
             await rt.close()
 
     run(check())
+
+
+def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
+    capsys: pytest.CaptureFixture[str], fresh_pg: Callable[[], str]
+) -> None:
+    url = fresh_pg()
+    code, out, err = cli(capsys, "db", "upgrade", "--db", url)
+    assert code == 0, err
+    assert "schema version 0 -> 5" in out
+    code, out, err = cli(capsys, "db", "upgrade", "--db", url)
+    assert "up to date (5)" in out
+    # Migrations are numbered and tracked as on SQLite: the version is one row, the tables are there.
+    assert run(pg_rows(url, "events")) == []
+
+    async def version() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SELECT max(version) FROM schema_version"))
+        finally:
+            await conn.close()
+
+    assert run(version()) == 5
