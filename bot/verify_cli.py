@@ -66,7 +66,7 @@ async def _verify_postgres(url: DatabaseURL, public_key: bytes | None, anchors: 
 
     store = await _postgres_store(url)
     try:
-        return await verify_postgres(store, public_key, anchors)
+        return await verify_postgres(store._pool, public_key, anchors)
     finally:
         await store.close()
 

@@ -29,6 +29,7 @@ from bot.engine.events import Event, GuildConfigured
 from bot.engine.model import Actor, Contribution
 from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
+from bot.store.schema import pg_migrations
 from bot.store.signing import Signer, encode_public_key, head_message
 from bot.store.store import (
     _RECORD_COLUMNS,
@@ -51,17 +52,6 @@ log = logging.getLogger(__name__)
 
 # One constant key for the migration lock: two processes starting at once migrate one at a time.
 _MIGRATION_LOCK = 0x526F756E64  # "Round"
-
-
-def pg_migrations() -> list[tuple[int, str, str]]:
-    """(number, name, SQL) of PostgreSQL's migrations: the same numbers and names as SQLite's."""
-    from importlib import resources
-
-    found = []
-    for entry in resources.files("bot.store").joinpath("migrations_pg").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
-    return sorted(found)
 
 
 class PgStore:
@@ -558,7 +548,7 @@ class PgStore:
         """Prove the whole database (bot/store/pg_verify.py). Returns problems; empty means intact."""
         from bot.store.pg_verify import verify_postgres
 
-        return (await verify_postgres(self, public_key, anchors)).problems
+        return (await verify_postgres(self._pool, public_key, anchors)).problems
 
 
 # ---------------------------------------------------------------------- helpers
@@ -731,4 +721,4 @@ def _deliberation_row(row: asyncpg.Record) -> DeliberationRow:
     )
 
 
-__all__ = ["PgStore", "pg_migrations"]
+__all__ = ["PgStore"]

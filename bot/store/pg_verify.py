@@ -23,13 +23,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.store.schema import migrations, split_sql
+from bot.store.schema import migrations, pg_migrations, split_sql
 from bot.store.verify import Report, verify_database
 
 if TYPE_CHECKING:
     import asyncpg
-
-    from bot.store.pg import PgStore
 
 # Tables copied into the SQLite snapshot (its FTS index is rebuilt there from decision_records).
 TABLES = (
@@ -46,9 +44,7 @@ TABLES = (
 _BATCH = 5000
 
 
-async def verify_postgres(store: PgStore, public_key: bytes | None = None, anchors: str = "") -> Report:
-    from bot.store.pg import pg_migrations
-
+async def verify_postgres(pool: asyncpg.Pool, public_key: bytes | None = None, anchors: str = "") -> Report:
     with tempfile.TemporaryDirectory(prefix="roundtable-verify-") as scratch:
         snapshot = sqlite3.connect(Path(scratch) / "snapshot.sqlite3", isolation_level=None)
         try:
@@ -57,7 +53,7 @@ async def verify_postgres(store: PgStore, public_key: bytes | None = None, ancho
             for _, _, sql in migrations():
                 for statement in split_sql(sql):
                     snapshot.execute(statement)
-            async with store._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
                 version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
                 snapshot.execute(f"PRAGMA user_version = {int(version)}")
                 snapshot.execute("BEGIN")
