@@ -493,3 +493,18 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
             await conn.close()
 
     assert run(version()) == 5
+
+
+def test_run_with_an_unreachable_postgresql_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in [k for k in os.environ if k.startswith("ROUNDTABLE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ROUNDTABLE_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("ROUNDTABLE__DISCORD__TOKEN", "a-token-never-sent")
+    monkeypatch.setenv("ROUNDTABLE__DATABASE__URL", f"postgresql://nobody@/roundtable?host={tmp_path}")
+    code, _, err = cli(capsys, "run")
+    assert code == 2
+    assert "Cannot open the database" in err
+    assert "\n" not in err.strip()
+    assert "Traceback" not in err
