@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium test sandbox run bench clean
+.PHONY: install chromium postgres test sandbox run bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ chromium:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) chromium
+# PostgreSQL 15 for the tests on both backends (Debian's package; sudo when not root). The tests
+# start their own throwaway server from its binaries; nothing is left running.
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+
+test: $(STAMP) chromium postgres
 	$(PY) -m pytest -q
 	$(PY) -m ruff check bot tests bench
 	$(PY) -m ruff format --check bot tests bench

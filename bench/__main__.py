@@ -15,6 +15,7 @@ BENCHES = {
     "discord": "bench.discord_bench",
     "polis": "bench.polis_bench",
     "cli": "bench.cli_bench",
+    "postgresql": "bench.pg_bench",
     "ai": "bench.ai_bench",
 }
 

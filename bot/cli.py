@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.archive.site import BuildReport
     from bot.config import Settings
     from bot.store import Store
+    from bot.store.url import DatabaseURL
 
 _T = TypeVar("_T")
 
@@ -68,7 +69,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     overrides: dict[str, Any] = {}
     if getattr(args, "db", None):
-        overrides["database"] = {"path": Path(args.db)}
+        from bot.store.url import BadDatabaseURL, looks_like_url, parse_database_url, sqlite_url
+
+        if looks_like_url(args.db):
+            try:
+                parsed = parse_database_url(args.db)
+            except BadDatabaseURL as exc:
+                raise CommandError(f"--db: {exc}") from None
+            path = parsed.path if parsed.path is not None else Path("data/roundtable.sqlite3")
+            overrides["database"] = {"url": args.db, "path": path}
+        else:
+            overrides["database"] = {"url": sqlite_url(args.db), "path": Path(args.db)}
     try:
         settings = Settings.load(Path(args.config) if args.config else None, **overrides)
     except ValidationError as exc:
@@ -81,6 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    _require_reachable_database(settings)
     import logging
 
     import aiohttp
@@ -112,6 +124,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         reason = str(exc) or type(exc).__name__
         raise CommandError(f"Cannot reach Discord: {reason}. Check the network and try again.", EXIT_DISCORD) from None
     return EXIT_OK
+
+
+def _require_reachable_database(settings: Settings) -> None:
+    """A PostgreSQL server that cannot be reached (or refuses) at start is one line and exit 2."""
+    url = settings.database.database_url
+    if not url.is_postgresql:
+        return
+
+    async def probe() -> None:
+        from bot.store.pg import PgStore
+
+        store = await PgStore.open(url.dsn, migrate=False)
+        await store.close()
+
+    try:
+        _run_async(probe())
+    except Exception as exc:  # OSError (unreachable) or asyncpg's refusals (no database, bad password)
+        raise CommandError(f"Cannot open the database {url.dsn}: {type(exc).__name__}: {exc}") from None
 
 
 async def _open_guild(path: Path, guild_id: int) -> Store:
@@ -160,22 +190,32 @@ def _speed(value: str) -> float:
     return speed
 
 
+def _database_url(args: argparse.Namespace) -> DatabaseURL:
+    """The database the settings (or `--db PATH|URL`) name."""
+    return _settings(args).database.database_url
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from bot.verify_cli import verify_cli
 
-    return verify_cli(args, lambda: _settings(args).database.path)
+    def database() -> Path | DatabaseURL:
+        url = _database_url(args)
+        return url if url.is_postgresql or url.path is None else url.path
+
+    return verify_cli(args, database)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from bot.verify_cli import export_cli
 
-    return export_cli(args, _database(args))
+    url = _database_url(args)
+    return export_cli(args, url if url.is_postgresql else _database(args))
 
 
-async def _upgrade(path: Path) -> tuple[int, int]:
-    from bot.store import Store
+async def _upgrade(url: DatabaseURL) -> tuple[int, int]:
+    from bot.store.backend import open_store
 
-    store = await Store.open(path, migrate=False)
+    store = await open_store(url, migrate=False)
     try:
         return await store.migrate()
     finally:
@@ -183,10 +223,30 @@ async def _upgrade(path: Path) -> tuple[int, int]:
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    path = _settings(args).database.path
-    before, after = _run_async(_upgrade(path))
-    print(f"{path}: schema version {before} -> {after}." if after != before else f"{path}: up to date ({after}).")
+    url = _database_url(args)
+    name = url.path if url.path is not None else url
+    before, after = _run_async(_upgrade(url))
+    print(f"{name}: schema version {before} -> {after}." if after != before else f"{name}: up to date ({after}).")
     return 0
+
+
+def _cmd_db_copy(args: argparse.Namespace) -> int:
+    from bot.store.copy import CopyRefused, copy_database, describe
+    from bot.store.url import BadDatabaseURL
+
+    try:
+        report = _run_async(copy_database(args.source, args.target))
+    except CopyRefused as refusal:
+        raise CommandError(str(refusal), EXIT_FAILED) from None
+    except BadDatabaseURL as exc:
+        raise CommandError(f"db copy: {exc}") from None
+    if report.problems:
+        print(f"Copied {describe(report)} to {args.target}, but the copy is NOT intact:", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Copied {describe(report)} from {args.source} to {args.target}; verified: the copy is intact.")
+    return EXIT_OK
 
 
 async def _polis_import(settings: Settings, args: argparse.Namespace) -> str:
@@ -237,7 +297,7 @@ async def _polis_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_polis_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if not settings.database.path.exists():
+    if not settings.database.database_url.is_postgresql and not settings.database.path.exists():
         print(f"No database at {settings.database.path}.", file=sys.stderr)
         return 2
     from bot.engine import RoundtableError
@@ -315,6 +375,9 @@ def _with_exit_codes(parser: argparse.ArgumentParser) -> None:
                 _with_exit_codes(child)
 
 
+DB_HELP = "the SQLite file, or a database URL (sqlite:///PATH, postgresql://USER@HOST/DB); default: the settings'"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bot.analysis.cli import add_commands as add_polis_commands  # argparse only, the analysis loads later
 
@@ -329,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="prove the database (or an exported FILE.zip); exit 1 if tampered")
     verify.add_argument("file", nargs="?", type=Path, help="an exported .zip to check with no database")
-    verify.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    verify.add_argument("--db", help=DB_HELP)
     verify.add_argument("--public-key", type=Path, help="the bot's public key file (<signing key>.pub)")
     verify.add_argument("--anchors", type=Path, help="a file of 'roundtable-anchor' lines collected from Discord")
     verify.set_defaults(func=_cmd_verify)
@@ -338,14 +401,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     export.add_argument("--format", choices=("markdown", "json", "zip"), default="markdown")
     export.add_argument("--out", required=True, help="the directory to write into")
-    export.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    export.add_argument("--db", help=DB_HELP)
     export.set_defaults(func=_cmd_export)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_sub.add_parser("upgrade", help="apply pending schema migrations")
-    upgrade.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    upgrade.add_argument("--db", help=DB_HELP)
     upgrade.set_defaults(func=_cmd_db_upgrade)
+    copy = db_sub.add_parser(
+        "copy",
+        help="copy everything into an empty database (SQLite <-> PostgreSQL), then verify the copy",
+        description="Copies every event, deliberation, record, key and post, events first, into an empty "
+        "database, and ends by proving the copy (as `verify` does). A target that is not empty is refused.",
+    )
+    copy.add_argument("--from", dest="source", required=True, help="the database to copy (a path or URL)")
+    copy.add_argument("--to", dest="target", required=True, help="an empty database (a URL, or a new SQLite file)")
+    copy.set_defaults(func=_cmd_db_copy)
 
     archive = sub.add_parser(
         "archive",
@@ -359,14 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     build.add_argument("--out", required=True, help="the directory to write into")
     build.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
-    build.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    build.add_argument("--db", help=DB_HELP)
     build.set_defaults(func=_cmd_archive_build)
     serve = archive_sub.add_parser("serve", help="serve the site read-only on 127.0.0.1, rebuilt as records are sealed")
     serve.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     serve.add_argument("--port", type=_port, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free port)")
     serve.add_argument("--out", help="where to build the site (default: a temporary directory)")
     serve.add_argument("--no-charts", action="store_true", help="skip the charts (faster)")
-    serve.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    serve.add_argument("--db", help=DB_HELP)
     serve.set_defaults(func=_cmd_archive_serve)
 
     sandbox = sub.add_parser(
@@ -406,13 +478,13 @@ def build_parser() -> argparse.ArgumentParser:
     polis_import.add_argument("directory", type=Path, help="export directory (comments.csv, votes.csv)")
     polis_import.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id to hold it")
     polis_import.add_argument("--moderator", type=int, default=0, help="the moderator's Discord user id (default 0)")
-    polis_import.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    polis_import.add_argument("--db", help=DB_HELP)
     polis_import.set_defaults(func=_cmd_polis_import)
     polis_export = polis.add_parser("export", help="write a deliberation's statements and votes as Polis CSV")
     polis_export.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     polis_export.add_argument("--deliberation", type=int, required=True, help="the deliberation id")
     polis_export.add_argument("--out", type=Path, required=True, help="the directory to write into")
-    polis_export.add_argument("--db", help="the SQLite file (default: database.path from the settings)")
+    polis_export.add_argument("--db", help=DB_HELP)
     polis_export.set_defaults(func=_cmd_polis_export)
     _with_exit_codes(parser)
     return parser
@@ -427,6 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.code
     except (OSError, sqlite3.Error) as error:
         # A path that is a file where a folder is needed, a folder that cannot be made, a file
-        # SQLite cannot read: one line, not a traceback.
+        # SQLite cannot read, a PostgreSQL server that cannot be reached: one line, not a traceback.
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        # PostgreSQL's refusals (no such database, a wrong password, no such role): one line too.
+        if type(error).__module__.startswith("asyncpg"):
+            print(f"The database refused: {type(error).__name__}: {error}", file=sys.stderr)
+            return 2
+        raise

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from bot.ai.config import AIConfig
 from bot.engine.templates import BUILTIN_TEMPLATES, RoundKind
+from bot.store.url import BadDatabaseURL, DatabaseURL, parse_database_url, sqlite_url
 
 CONFIG_ENV = "ROUNDTABLE_CONFIG"
 
@@ -39,10 +40,39 @@ class DiscordSettings(BaseModel):
 
 
 class DatabaseSettings(BaseModel):
+    # Which database: `sqlite:///PATH` (relative) or `sqlite:////PATH` (absolute), or
+    # `postgresql://USER@HOST[:PORT]/DB`. Unset, the SQLite file `path` below. A PostgreSQL
+    # password is never part of it: asyncpg reads PGPASSWORD (or ~/.pgpass) from the environment.
+    url: str | None = None
+    # The SQLite file: the shorthand for `url = "sqlite:///<path>"` (an SQLite `url` sets it).
     path: Path = Path("data/roundtable.sqlite3")
     # The Ed25519 key that signs every chain head; made on first start (0600), never stored in
     # the database. Default: `roundtable-signing.key` beside the database file.
     signing_key: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_a_database(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_database_url(value)
+            except BadDatabaseURL as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _sqlite_url_sets_path(self) -> DatabaseSettings:
+        if self.url is not None:
+            parsed = parse_database_url(self.url)
+            if parsed.path is not None:
+                self.path = parsed.path
+        return self
+
+    @property
+    def database_url(self) -> DatabaseURL:
+        """The database to open: a PostgreSQL `url`, else the SQLite file `path` (an SQLite `url` set it)."""
+        parsed = parse_database_url(self.url) if self.url is not None else None
+        return parsed if parsed is not None and parsed.is_postgresql else parse_database_url(sqlite_url(self.path))
 
     @property
     def signing_key_path(self) -> Path:

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from bot.ai.panel import AIPanel
 from bot.ai.participant import endpoint_host
@@ -46,7 +46,11 @@ from bot.engine.model import (
 )
 from bot.engine.record import compose_record, render_markdown, seal_with
 from bot.store import GuildSettings, PendingPost, RecordSummary, Store, StoredRecord
+from bot.store.backend import open_store
 from bot.store.signing import Signer
+
+if TYPE_CHECKING:
+    from bot.store.pg import PgStore
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,8 @@ class _Unset:
 UNSET: Final = _Unset()
 
 CACHE_SIZE = 4096
+# How many times an action refused because another process appended first is decided again.
+CONFLICT_RETRIES = 2
 _P = TypeVar("_P")
 
 
@@ -175,13 +181,18 @@ class AITurn:
 class _Entry:
     deliberation: Deliberation
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The seq of the chain head `deliberation` was built to (its events so far): an append
+    # states it, and the store refuses it if another process appended meanwhile.
+    seq: int | None = None
+    # Set when a store failed after the events were applied: reloaded before the next action.
+    stale: bool = False
 
 
 class Roundtable:
     """Deliberations for every guild the bot serves, over one store."""
 
     def __init__(
-        self, settings: Settings, store: Store, clock: Clock = system_clock, *, ai: AIPanel | None = None
+        self, settings: Settings, store: Store | PgStore, clock: Clock = system_clock, *, ai: AIPanel | None = None
     ) -> None:
         self.settings = settings
         self.store = store
@@ -197,7 +208,7 @@ class Roundtable:
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None, *, ai: AIPanel | None = None) -> Roundtable:
         signer = Signer.load_or_create(settings.database.signing_key_path)
-        store = await Store.open(settings.database.path, signer=signer)
+        store = await open_store(settings.database.database_url, signer=signer)
         return cls(settings, store, clock or system_clock, ai=ai)
 
     async def close(self) -> None:
@@ -297,7 +308,7 @@ class Roundtable:
             owed=owed_posts(events),
         )
         deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
-        self._remember(guild_id, deliberation)
+        self._remember(guild_id, deliberation).seq = len(events)
         log.info("deliberation %s opened in guild %s (%s)", deliberation_id, guild_id, name)
         return Change(deliberation, events)
 
@@ -305,10 +316,29 @@ class Roundtable:
         return (await self._entry(guild_id, deliberation_id)).deliberation
 
     async def act(self, guild_id: int, deliberation_id: int, decide: Decision) -> Change:
-        """Decide, store, then apply. Nothing is written when the engine refuses."""
+        """Decide, store, then apply. Nothing is written when the engine refuses.
+
+        Another process may append to the same deliberation at the same moment (a rolling
+        deploy, a shard moving): the store then refuses this append (compare-and-set on the chain
+        head), and the action is decided again on the deliberation as now stored, up to
+        `CONFLICT_RETRIES` times, before the member is told to try again.
+        """
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                return await self._act_once(guild_id, deliberation_id, decide)
+            except errors.ChangedMeanwhile:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                log.info("deliberation %s changed in another process; deciding again", deliberation_id)
+        raise AssertionError("unreachable")
+
+    async def _act_once(self, guild_id: int, deliberation_id: int, decide: Decision) -> Change:
         entry = await self._entry(guild_id, deliberation_id)
         async with entry.lock:
-            deliberation = entry.deliberation
+            if entry.stale or entry.seq is None:
+                await self._reload(entry, guild_id, deliberation_id)
+            # Taken together: a load elsewhere may replace the entry's deliberation meanwhile.
+            deliberation, seq = entry.deliberation, entry.seq
             at = self.now()
             events = decide(deliberation, at)
             if not events:
@@ -337,10 +367,16 @@ class Roundtable:
                     record=record,
                     owed=owed_posts(events),
                     markdown=render_markdown(record) if record is not None else "",
+                    expect_seq=seq,
                 )
             except BaseException:
+                entry.stale = True  # an action waiting on this entry's lock reloads first
                 self._cache.pop((guild_id, deliberation_id), None)
                 raise
+            if entry.deliberation is deliberation:
+                entry.seq = (seq or 0) + len(events)
+            else:
+                entry.stale = True  # replaced by a load that may predate these events: reload first
         stored = await self.store.record(guild_id, deliberation_id) if record is not None else None
         return Change(deliberation, events, head, stored)
 
@@ -602,8 +638,15 @@ class Roundtable:
             if entry is None:
                 events = await self.store.load_events(guild_id, deliberation_id)
                 entry = self._remember(guild_id, Deliberation.from_events(deliberation_id, guild_id, events))
+                entry.seq = len(events)
         self._loading.pop(key, None)
         return entry
+
+    async def _reload(self, entry: _Entry, guild_id: int, deliberation_id: int) -> None:
+        """The entry's deliberation as stored now (under its lock)."""
+        events = await self.store.load_events(guild_id, deliberation_id)
+        entry.deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
+        entry.seq, entry.stale = len(events), False
 
     def _remember(self, guild_id: int, deliberation: Deliberation) -> _Entry:
         key = (guild_id, deliberation.id)

@@ -18,6 +18,7 @@ from typing import Any
 from bot.engine.record import record_json
 from bot.store import Store, StoredRecord
 from bot.store.signing import load_public_key
+from bot.store.url import DatabaseURL
 from bot.store.verify import NotARoundtableDatabase, Report, check_roundtable_file, verify_database, verify_proof
 
 
@@ -49,7 +50,28 @@ def _public_key(args: argparse.Namespace) -> bytes | None:
         raise SystemExit(f"{args.public_key}: not a public key ({exc}).") from None
 
 
-def verify_cli(args: argparse.Namespace, database: Callable[[], Path]) -> int:
+async def _postgres_store(url: DatabaseURL) -> Any:
+    """A PostgreSQL database, if it holds Roundtable's schema; else `NotARoundtableDatabase`."""
+    from bot.store.pg import PgStore
+
+    store = await PgStore.open(url.dsn, migrate=False)
+    if await store.schema_version() == 0:
+        await store.close()
+        raise NotARoundtableDatabase("no Roundtable schema in it")
+    return store
+
+
+async def _verify_postgres(url: DatabaseURL, public_key: bytes | None, anchors: str) -> Report:
+    from bot.store.pg_verify import verify_postgres
+
+    store = await _postgres_store(url)
+    try:
+        return await verify_postgres(store._pool, public_key, anchors)
+    finally:
+        await store.close()
+
+
+def verify_cli(args: argparse.Namespace, database: Callable[[], Path | DatabaseURL]) -> int:
     public_key = _public_key(args)
     if args.file is not None:
         return _verify_zip(args.file, public_key)
@@ -61,6 +83,13 @@ def verify_cli(args: argparse.Namespace, database: Callable[[], Path]) -> int:
         except OSError as exc:
             print(f"{args.anchors}: cannot read the anchors ({exc.strerror}).", file=sys.stderr)
             return 2
+    if isinstance(path, DatabaseURL):
+        try:
+            found = asyncio.run(_verify_postgres(path, public_key, anchors))
+        except NotARoundtableDatabase as exc:
+            print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
+            return 2
+        return _print_report(str(path), found, public_key is not None)
     try:
         conn = open_roundtable_file(path)
     except NotARoundtableDatabase as exc:
@@ -176,9 +205,11 @@ def _verify_zip(path: Path, public_key: bytes | None) -> int:
     return 0
 
 
-async def _records(path: Path, guild_id: int) -> tuple[list[int], list[tuple[StoredRecord, dict[str, Any] | None]]]:
+async def _records(
+    path: Path | DatabaseURL, guild_id: int
+) -> tuple[list[int], list[tuple[StoredRecord, dict[str, Any] | None]]]:
     """The guilds the file holds, and this guild's records with their proofs (none if it holds no such guild)."""
-    store = await Store.open(path, migrate=False)
+    store = await (_postgres_store(path) if isinstance(path, DatabaseURL) else Store.open(path, migrate=False))
     try:
         known = await store.guild_ids()
         if guild_id not in known:
@@ -188,13 +219,16 @@ async def _records(path: Path, guild_id: int) -> tuple[list[int], list[tuple[Sto
         await store.close()
 
 
-def export_cli(args: argparse.Namespace, path: Path) -> int:
+def export_cli(args: argparse.Namespace, path: Path | DatabaseURL) -> int:
     try:
-        open_roundtable_file(path).close()
+        if isinstance(path, DatabaseURL):
+            known, records = asyncio.run(_records(path, args.guild))
+        else:
+            open_roundtable_file(path).close()
+            known, records = asyncio.run(_records(path, args.guild))
     except NotARoundtableDatabase as exc:
         print(f"{path}: not a Roundtable database ({exc}).", file=sys.stderr)
         return 2
-    known, records = asyncio.run(_records(path, args.guild))
     if args.guild not in known:
         held = ", ".join(str(g) for g in known) or "none"
         print(f"The database {path} holds nothing for guild {args.guild}. Guild ids it holds: {held}.", file=sys.stderr)

@@ -85,3 +85,11 @@ class NeedsConfirmation(RoundtableError):
 
 class RankingNotOpen(RoundtableError):
     """A ballot for a ranking that is closed (or a close of one that is not open)."""
+
+
+class ChangedMeanwhile(RoundtableError):
+    """Another writer (a second bot process) appended to the same chain first: nothing was stored.
+
+    The store refuses an append whose chain head moved since the deliberation was loaded
+    (compare-and-set), so a chain never forks; the service reloads and decides again.
+    """

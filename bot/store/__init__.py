@@ -1,4 +1,5 @@
-"""Storage: SQLite through aiosqlite. SQL lives here and nowhere else."""
+"""Storage: SQLite through aiosqlite, or PostgreSQL through asyncpg (`backend.open_store` picks by URL).
+SQL lives here and nowhere else."""
 
 from bot.store.store import DeliberationRow, GuildSettings, PendingPost, RecordSummary, Store, StoredRecord
 

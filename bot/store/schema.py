@@ -20,6 +20,15 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def pg_migrations() -> list[tuple[int, str, str]]:
+    """PostgreSQL's migrations (migrations_pg/): the same numbers and names as SQLite's."""
+    found = []
+    for entry in resources.files("bot.store").joinpath("migrations_pg").iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    return sorted(found)
+
+
 def split_sql(script: str) -> list[str]:
     """Split a migration into statements (sqlite3 knows where a trigger body ends)."""
     statements, buffer = [], ""
@@ -35,4 +44,4 @@ def split_sql(script: str) -> list[str]:
     return statements
 
 
-__all__ = ["SIGNED_SINCE", "migrations", "split_sql"]
+__all__ = ["SIGNED_SINCE", "migrations", "pg_migrations", "split_sql"]

@@ -277,8 +277,12 @@ class Store:
         record: Record | None = None,
         markdown: str = "",
         owed: Sequence[str] = (),
+        expect_seq: int | None = None,
     ) -> str:
         """Append events and the state they change, in one transaction. Returns the chain head.
+
+        `expect_seq`: the seq of the head these events extend (compare-and-set): if another writer
+        (a second process) appended since, this append is refused with `ChangedMeanwhile`.
 
         A `record` passed here (with its rendered `markdown`) is sealed by the head of the chain
         these events end. `ai_due_at`
@@ -324,7 +328,7 @@ class Store:
             )
             if updated.rowcount != 1:
                 raise _not_found(deliberation_id)
-            head = _write_chain(conn, signer, guild_id, stream, deliberation_id, prepared)
+            head = _write_chain(conn, signer, guild_id, stream, deliberation_id, prepared, expect_seq)
             if terminal is not None:
                 # The ledger notes how the deliberation ended and at which head (the terminal
                 # event is the last of its action), so a chain cut back past it is caught.
@@ -391,13 +395,19 @@ class Store:
 
     async def load_events(self, guild_id: int, deliberation_id: int) -> list[Event]:
         """A deliberation's events in order; another guild's id is as unknown as a missing one."""
-        await self._require_deliberation(self._conn, guild_id, deliberation_id)
-        async with self._conn.execute(
-            "SELECT kind, actor, actor_name, at, payload FROM events WHERE deliberation_id = ? AND guild_id = ?"
-            " ORDER BY seq",
-            (deliberation_id, guild_id),
-        ) as cur:
-            return [event_from_row(*row) async for row in cur]
+        # Read whole in one hop to the connection's thread: a read statement left open across
+        # awaits holds an old snapshot, and a write on this connection meanwhile would then be
+        # refused ("database is locked") once another process has written the file.
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str, str, str, str]]:
+            _check_deliberation(conn, guild_id, deliberation_id)
+            return conn.execute(
+                "SELECT kind, actor, actor_name, at, payload FROM events WHERE deliberation_id = ? AND guild_id = ?"
+                " ORDER BY seq",
+                (deliberation_id, guild_id),
+            ).fetchall()
+
+        return [event_from_row(*row) for row in await _on_connection_thread(self._conn, read)]
 
     # ------------------------------------------------------------------ deliberations
 
@@ -789,9 +799,10 @@ def _write_chain(
     stream: str,
     deliberation_id: int | None,
     rows: Sequence[tuple[str, str, str, str, str]],
+    expect_seq: int | None = None,
 ) -> Head:
     """Append `rows` to the stream, then record (and sign) its new head."""
-    seq, digest = _write_events(conn, guild_id, stream, deliberation_id, rows)
+    seq, digest = _write_events(conn, guild_id, stream, deliberation_id, rows, expect_seq)
     key_id = signature = None
     if signer is not None:
         key_id, signature = signer.key_id, signer.sign(head_message(guild_id, stream, seq, digest))
@@ -872,10 +883,20 @@ def _write_events(
     stream: str,
     deliberation_id: int | None,
     rows: Sequence[tuple[str, str, str, str, str]],
+    expect_seq: int | None = None,
 ) -> tuple[int, str]:
-    """Chain `rows` (as `event_row` gives them) onto the stream's head and insert them; returns the new head."""
+    """Chain `rows` (as `event_row` gives them) onto the stream's head and insert them; returns the new head.
+
+    BEGIN IMMEDIATE makes the head read here the one this transaction extends, across processes;
+    a head other than `expect_seq` means another writer appended first, and nothing is written.
+    """
     head = conn.execute("SELECT seq, hash FROM events WHERE stream = ? ORDER BY seq DESC LIMIT 1", (stream,)).fetchone()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    if expect_seq is not None and seq != expect_seq:
+        log.info("append to %s refused: it extends seq %s, the chain is at %s", stream, expect_seq, seq)
+        raise errors.ChangedMeanwhile(
+            "This deliberation changed at the same moment somewhere else; nothing was recorded. Please try again."
+        )
     values = []
     for kind, actor, actor_name, at, payload in rows:
         seq += 1

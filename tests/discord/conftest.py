@@ -23,12 +23,14 @@ def ledger() -> ErrorLedger:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str) -> Settings:
     # A file that does not exist: neither a developer's config.toml nor the environment leaks in.
+    # `database_url`: this SQLite file, or a fresh PostgreSQL database where a test asks for it
+    # (tests/discord/test_postgres_flows.py).
     return Settings.load(
         tmp_path / "no-config.toml",
         read_env=False,
-        database={"path": tmp_path / "roundtable.sqlite3"},
+        database={"url": database_url, "path": tmp_path / "roundtable.sqlite3"},
         ai={"enabled": False},
     )
 

@@ -130,9 +130,10 @@ async def test_two_ai_participants_one_dead_reach_a_sealed_labelled_record(
         quoted = {f.name: f.value for f in post.embeds[0].fields}["Quoted from members"]
         assert quoted is not None
         for line in quoted.split("\n"):
-            match = re.fullmatch(r'#(\d+) (\w+): "(.*)"', line)
+            # The author in bold, the quote escaped for Discord's Markdown.
+            match = re.fullmatch(r'#(\d+) \*\*(\w+)\*\*: "(.*)"', line)
             assert match is not None, line
-            assert match[3] in said[match[2]]
+            assert re.sub(r"\\(.)", r"\1", match[3]) in said[match[2]]
 
     await advance(table.admin, thread, force=True)
     await table.ada.slash(thread, "consent", choice="endorse")

@@ -24,7 +24,9 @@ from tests.store.test_verify_tampering import GUILD, OPEN, SEALED, build
 def exported(settings: Settings, clock: ManualClock, tmp_path: Path) -> Path:
     db = asyncio.run(build(settings, clock))
     out = tmp_path / "out"
-    assert main(["export", "--guild", str(GUILD), "--format", "zip", "--out", str(out), "--db", str(db)]) == 0
+    url = str(settings.database.database_url)
+    assert db.exists() or settings.database.database_url.is_postgresql
+    assert main(["export", "--guild", str(GUILD), "--format", "zip", "--out", str(out), "--db", url]) == 0
     (archive,) = out.iterdir()
     return archive
 

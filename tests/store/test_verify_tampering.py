@@ -26,6 +26,8 @@ from bot.store.chain import canonical, event_hash
 from bot.store.signing import Signer, head_message, public_pem
 from tests.conftest import ManualClock
 
+pytestmark = pytest.mark.sqlite_only  # edits the SQLite file; PostgreSQL's tampering: tests/store/test_postgres.py
+
 GUILD = 1001
 MOD, ADA, BEN = Actor.human(10, "Mona"), Actor.human(11, "Ada"), Actor.human(12, "Ben")
 
