@@ -553,7 +553,10 @@ class Roundtable:
     def _ai_request(self, d: Deliberation, task: Task, target: int | None) -> AIRequest:
         material, left_out = d.prompt_material()
         opted_out = {p.key for p in d.participants.values() if p.ai_opt_out}
-        quoted = [QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text) for c in material]
+        quoted = [
+            QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text, by_ai=c.by_ai)
+            for c in material
+        ]
         if task != "position":
             quoted += [
                 QuotedContribution(o.id, "objection", d.display_name(o.author), None, f"{o.what}\nWhy: {o.why}")

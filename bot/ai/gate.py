@@ -7,6 +7,9 @@ the notice and the record), or None. It rejects output that
 - is mostly digits or punctuation ("2026-11-29 10:00 1 2 3 4");
 - echoes the prompt's own instructions, or carries the prompt's markup (data-block markers,
   chat-template tokens, role prefixes: the shape of an injection);
+- directs the members or speaks for the group ("ignore the rules above", "tell everyone to
+  block", "the group has reached consensus"): an AI is one voice at the table, never an
+  authority (a short list of phrasings, `_DIRECTS`; a heuristic fence behind the system rules);
 - mostly copies one member's text (word n-grams shared with that member's contributions);
 - repeats itself (a model caught in a loop);
 - ends mid-word or mid-sentence (a piece cut by the token limit or a length bound, ending in
@@ -34,6 +37,7 @@ TOO_SHORT = "too short"
 DIGITS = "mostly digits or punctuation"
 ECHO = "echoes the prompt's instructions"
 MARKUP = "carries the prompt's markup"
+DIRECTS = "tells the members what to do or speaks for the group"
 COPY = "mostly copies one member's text"
 MID_WORD = "ends mid-word"
 MID_SENTENCE = "ends mid-sentence"
@@ -44,6 +48,19 @@ _WORD = re.compile(r"\w+")
 _MARKUP = re.compile(
     r"<<<\s*DATA|DATA\s*>>>|<\|[a-z_]+\|>|\[/?INST\]|^\s*(system|assistant|user|developer)\s*:",
     re.IGNORECASE | re.MULTILINE,
+)
+# Instructions to the reader, orders to the group and declared outcomes: none is an AI's to give.
+_DIRECTS = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(rules?|instructions?|prompt|system message|"
+    r"everything above|all above|previous)\b"
+    r"|\b(tell|urge|instruct|order)\w*\s+(every(one|body)|all( of)? (you|the members|members)|"
+    r"the (members|group|others)|people|members|others)\s+to\b"
+    r"|\b(every(one|body)|all members|all of you|you all|members)\s+(must|should|need to|has to|have to)\s+"
+    r"(block|vote|endorse|consent|approve|object|stand aside)\b"
+    r"|\b(reached|declare[sd]?|there is( now)?|we have)\s+(a\s+|full\s+)?consensus\b"
+    r"|\b(the group|everyone|everybody|the members|we)\s+(has|have)\s+(now\s+)?(decided|approved|agreed|chosen)\b"
+    r"|\bvote\s+(to\s+)?block\b",
+    re.IGNORECASE,
 )
 # What may end a finished sentence: terminal punctuation in several scripts, then closing marks.
 _SENTENCE_END = re.compile(r"[.!?…。！？؟।][\"'”’»)\]]*$")
@@ -179,6 +196,8 @@ def gate(candidate: Candidate, config: GateConfig) -> str | None:
         return DIGITS
     if _MARKUP.search(text):
         return MARKUP
+    if _DIRECTS.search(normalise(text)):
+        return DIRECTS
     said = words(text)
     if echoes(said, words(candidate.instructions), config.echo_max_words):
         return ECHO
