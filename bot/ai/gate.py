@@ -14,7 +14,11 @@ the notice and the record), or None. It rejects output that
 - repeats itself (a model caught in a loop);
 - ends mid-word or mid-sentence (a piece cut by the token limit or a length bound, ending in
   "few-", on a comma or on a word like "the"; with `require_sentence_end`, any piece without
-  a full stop, question or exclamation mark at its end).
+  a full stop, question or exclamation mark at its end). A piece with no finished sentence
+  at all (the participant already trimmed an unfinished tail after a finished one) is kept
+  only when its last word is a word the prompt itself used: small models often leave out
+  the final full stop, but a reply that stopped inside a word ("for the next few wee") ends
+  on a fragment the prompt never contains.
 
 Output that fails the reply format after the retry is rejected by the participant before it
 gets here (`FORMAT`). Thresholds are settings (`GateConfig`, `[ai.gate]` in config.toml).
@@ -157,6 +161,20 @@ def ends_mid_sentence(piece: str) -> bool:
     return bool(last) and last[-1] in _DANGLING_WORDS
 
 
+def unfinished_fragment(piece: str, vocabulary: set[str]) -> bool:
+    """A piece without a single finished sentence whose last word the prompt never used.
+
+    `vocabulary` is every word of the prompt (instructions and the members' text). Without
+    sentence-final punctuation, the last word is the only evidence the text was not cut
+    inside a word; a word the model read is taken as whole, anything else is not.
+    """
+    piece = piece.rstrip()
+    if not piece or ends_sentence(piece) or _FINISHED.search(piece):
+        return False
+    last = _WORD.findall(normalise(piece).casefold())
+    return bool(last) and not last[-1].isdigit() and last[-1] not in vocabulary
+
+
 def ends_sentence(piece: str) -> bool:
     return bool(_SENTENCE_END.search(piece.rstrip()))
 
@@ -210,6 +228,9 @@ def gate(candidate: Candidate, config: GateConfig) -> str | None:
         return MID_WORD
     if any(ends_mid_sentence(p) for p in pieces):
         return MID_SENTENCE
+    vocabulary = set(words(candidate.instructions)).union(*(words(t) for t in candidate.members.values()))
+    if any(unfinished_fragment(p, vocabulary) for p in pieces):
+        return MID_WORD
     if config.require_sentence_end and not all(ends_sentence(p) for p in pieces):
         return MID_SENTENCE
     return None

@@ -181,15 +181,9 @@ MISSING_PREFIX = "\n\nWhat I may be missing: "
 
 def tidy_text(text: str, limit: int) -> str:
     """Model text as members would see it: cleaned (`bot.ai.clean`: nothing invisible, no pings,
-    formatting escaped), then cut back to its last finished sentence.
-
-    A text clipped to `limit` loses the clip's "…" first: it was cut, not finished, so its
-    unfinished tail goes like any other.
-    """
-    line = clean_line(text, limit) or ""
-    if line.endswith("…") and len(grounding.normalise(text)) > limit:
-        line = line[:-1].rstrip()
-    return gate.trim_to_sentence(line)
+    formatting escaped, clipped at a word with "…"), then an unfinished tail after a finished
+    sentence dropped. The gate judges what is left."""
+    return gate.trim_to_sentence(clean_line(text, limit) or "")
 
 
 def stance_choice(value: object, choices: Sequence[str]) -> str | None:
