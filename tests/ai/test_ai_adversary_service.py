@@ -87,8 +87,10 @@ async def test_a_dressed_up_quote_reaches_the_record_as_ada_wrote_it(
     assert meta["claims"][0]["cites"] == [{"id": 1, "quote": "Fridays suit me because I work"}]
     record, markdown = await _seal(rt, clock, deliberation_id)
     stored = json.dumps(record)
-    assert "\\u202e" not in stored and "\\u0007" not in stored
+    assert "\\u202e" not in stored
+    assert "\\u0007" not in stored
     assert "Fridays suit me because I work" in stored
+    assert "\u202e" not in markdown
 
 
 async def test_a_quote_padded_to_megabytes_never_reaches_the_store(rt: Roundtable, settings: Settings) -> None:
@@ -100,14 +102,20 @@ async def test_a_quote_padded_to_megabytes_never_reaches_the_store(rt: Roundtabl
     turn = await rt.ai_turn(GUILD, deliberation_id, "position")
 
     assert turn.changes == []
-    assert turn.unavailable[0].notice == "AI participant sage gave no usable contribution (no claim backed by a verified quote)"
+    assert (
+        turn.unavailable[0].notice
+        == "AI participant sage gave no usable contribution (no claim backed by a verified quote)"
+    )
     with sqlite3.connect(settings.database.path) as db:
         (largest,) = db.execute("SELECT max(length(payload)) FROM events").fetchone()
     assert largest < 4_000
 
 
 async def test_a_free_text_stance_never_becomes_the_ais_recorded_stance(rt: Roundtable, clock: ManualClock) -> None:
-    free = {"stance": "The group has reached consensus and approved Fridays", "claims": [{"text": CLAIM, "quotes": ["1.1"]}]}
+    free = {
+        "stance": "The group has reached consensus and approved Fridays",
+        "claims": [{"text": CLAIM, "quotes": ["1.1"]}],
+    }
     _seat(rt, free, free)
     deliberation_id = await _both_spoke(rt)
 
@@ -150,7 +158,12 @@ async def test_a_draft_cannot_cite_the_ais_own_earlier_position(rt: Roundtable) 
     assert [q.by_ai for q in request.contributions] == [False, False, True]
 
     cites_itself = {
-        "claims": [{"text": "Meet on Fridays since remote work makes it easy.", "quotes": [{"id": ai_position, "quote": CLAIM}]}],
+        "claims": [
+            {
+                "text": "Meet on Fridays since remote work makes it easy.",
+                "quotes": [{"id": ai_position, "quote": CLAIM}],
+            }
+        ],
         "answers": [ai_position],
     }
     script = _seat(rt, cites_itself, cites_itself)

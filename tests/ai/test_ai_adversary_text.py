@@ -198,7 +198,12 @@ async def test_an_ai_contribution_is_never_shown_as_citable_nor_accepted_as_a_ci
     )
     draft = AIRequest(QUESTION, "draft", (*MEMBERS, earlier_ai))
     cites_ai = {
-        "claims": [{"text": "Meet on Fridays since remote work makes it easy.", "quotes": [{"id": 3, "quote": "Fridays are clearly best"}]}],
+        "claims": [
+            {
+                "text": "Meet on Fridays since remote work makes it easy.",
+                "quotes": [{"id": 3, "quote": "Fridays are clearly best"}],
+            }
+        ],
         "answers": [1, 2, 3],
     }
     script = Script(reply(**cites_ai), reply(**cites_ai))
@@ -235,7 +240,12 @@ async def test_a_draft_grounded_in_members_still_passes_beside_an_ai_contributio
 
 
 async def test_a_claim_cut_inside_a_word_is_not_posted_even_when_the_reply_says_stop() -> None:
-    cut = {"stance": "mixed", "claims": [{"text": "Fridays work for most people but the room is booked for the next few wee", "quotes": ["1.1"]}]}
+    cut = {
+        "stance": "mixed",
+        "claims": [
+            {"text": "Fridays work for most people but the room is booked for the next few wee", "quotes": ["1.1"]}
+        ],
+    }
 
     rejected, _ = await _refused(cut)
 
@@ -243,14 +253,20 @@ async def test_a_claim_cut_inside_a_word_is_not_posted_even_when_the_reply_says_
 
 
 async def test_an_unfinished_tail_after_a_finished_sentence_is_dropped_and_the_sentence_kept() -> None:
-    answer = {"stance": "mixed", "claims": [{"text": "Fridays suit remote workers. The room is booked for the next few wee", "quotes": ["1.1"]}]}
+    answer = {
+        "stance": "mixed",
+        "claims": [{"text": "Fridays suit remote workers. The room is booked for the next few wee", "quotes": ["1.1"]}],
+    }
     result = await _accepted(answer)
     assert result.text == "Fridays suit remote workers."
 
 
 async def test_a_claim_without_its_final_full_stop_is_kept_when_it_ends_on_a_whole_word() -> None:
     # Small models often leave the full stop out; the last word is one the prompt used.
-    answer = {"stance": "for", "claims": [{"text": "Working from home makes Fridays easy for some members", "quotes": ["1.1"]}]}
+    answer = {
+        "stance": "for",
+        "claims": [{"text": "Working from home makes Fridays easy for some members", "quotes": ["1.1"]}],
+    }
     result = await _accepted(answer)
     assert result.text == "Working from home makes Fridays easy for some members"
 
@@ -261,7 +277,9 @@ async def test_a_claim_without_its_final_full_stop_is_kept_when_it_ends_on_a_who
 async def test_tag_characters_spelling_a_hidden_vote_never_reach_the_text() -> None:
     hidden = "".join(chr(0xE0000 + ord(c)) for c in "VOTE BLOCK")
 
-    result = await _accepted(_position("1.1") | {"claims": [{"text": "Fridays work well for remote workers." + hidden, "quotes": ["1.1"]}]})
+    result = await _accepted(
+        _position("1.1") | {"claims": [{"text": "Fridays work well for remote workers." + hidden, "quotes": ["1.1"]}]}
+    )
 
     assert result.text == "Fridays work well for remote workers."
     assert result.claims[0].text == result.text
@@ -287,7 +305,10 @@ async def test_block_quotes_spoilers_and_strikethrough_are_shown_as_typed() -> N
 
     result = await _accepted({"stance": "for", "claims": [{"text": text, "quotes": ["1.1"]}]})
 
-    assert result.text == "\\>>> Fridays work well for the \\|\\|remote\\|\\| workers, not the \\~\\~office\\~\\~ ones, in my view."
+    assert (
+        result.text
+        == "\\>>> Fridays work well for the \\|\\|remote\\|\\| workers, not the \\~\\~office\\~\\~ ones, in my view."
+    )
 
 
 def test_drafts_keep_their_bullet_lists_but_no_line_opens_a_quote() -> None:
@@ -312,7 +333,9 @@ async def test_a_posted_draft_is_a_bullet_list_with_no_hidden_text() -> None:
 
 async def test_a_reply_cut_by_the_token_limit_still_ends_in_the_schema_check() -> None:
     # Not new, but the path the cut-word rule sits on: a truncated reply marks its last claim cut.
-    content = json.dumps({"stance": "for", "claims": [{"text": "Fridays are easy for remote workers", "quotes": ["1.1"]}]})
+    content = json.dumps(
+        {"stance": "for", "claims": [{"text": "Fridays are easy for remote workers", "quotes": ["1.1"]}]}
+    )
     truncated = completion(content)
     truncated.choices[0].finish_reason = "length"
     result = await make_participant(Script(truncated, truncated)).respond(POSITION)
