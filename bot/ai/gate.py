@@ -108,8 +108,11 @@ def words(text: str) -> list[str]:
 
 
 def letter_share(text: str) -> float:
-    """Letters among the non-space characters (any script counts as letters)."""
-    chars = [ch for ch in text if not ch.isspace()]
+    """Letters among the non-space characters (any script counts as letters).
+
+    Backslashes are not counted: the cleaner's Markdown escapes (`\\|\\|`) never show in Discord.
+    """
+    chars = [ch for ch in text if not ch.isspace() and ch != "\\"]
     if not chars:
         return 0.0
     return sum(ch.isalpha() for ch in chars) / len(chars)

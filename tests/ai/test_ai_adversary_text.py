@@ -341,3 +341,8 @@ async def test_a_reply_cut_by_the_token_limit_still_ends_in_the_schema_check() -
     result = await make_participant(Script(truncated, truncated)).respond(POSITION)
     assert isinstance(result, AIRejected)
     assert result.why == gate.MID_WORD
+
+
+def test_the_cleaners_escapes_do_not_count_as_punctuation_members_would_see() -> None:
+    # The gate judges what Discord shows: "\|\|" renders as "||", so it weighs as two marks.
+    assert gate.letter_share(clean_text("||Fridays|| ~~work~~", 100)) == gate.letter_share("||Fridays|| ~~work~~")
