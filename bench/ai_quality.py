@@ -138,18 +138,18 @@ def build_table(size: int, conversation: str, question: str) -> Table:
             do("join", member, Role.PARTICIPANT, ai_opt_out=True)
         event = do("state_position", member, _stance(votes.get((int(c.author_id), int(c.comment_id)))), _body(c))
         if i == 1:
-            opted_out.add(event[-1].payload["id"])
+            opted_out.add(event[-1].payload.id)
     at += timedelta(minutes=2)
     do("advance", MOD)  # dissent
     objection_ids = []
     for c in objections:
         member = Actor.human(next(members), f"P{c.author_id}-{c.comment_id}")
         what = _first_words(_body(c), 120)
-        objection_ids.append(do("object", member, what, _body(c))[-1].payload["id"])
+        objection_ids.append(do("object", member, what, _body(c))[-1].payload.id)
     at += timedelta(minutes=2)
     do("advance", MOD)  # synthesis
     favourite = max(positions, key=lambda c: c.agrees - c.disagrees)
-    target = do("draft", MOD, f"Proposal: {_body(favourite)}")[-1].payload["id"]
+    target = do("draft", MOD, f"Proposal: {_body(favourite)}")[-1].payload.id
     # The requests exactly as the service builds them (its method reads only the deliberation).
     service = cast(Roundtable, None)
     requests = {
@@ -379,7 +379,7 @@ def store_draft(table: Table, result: AIResult, cell: Cell) -> None:
     """Store the draft as the service would, then ask the engine what it leaves unanswered."""
     events = _ai_contribution(table.d, result, "draft", None, table.at)
     table.d.apply_all(events)
-    draft_id = events[-1].payload["id"]
+    draft_id = events[-1].payload.id
     left = {u.id for u in unaddressed(table.d, draft_id) if u.kind == "objection"}
     cell.objections_open += len(table.objection_ids)
     cell.objections_covered += len([i for i in table.objection_ids if i not in left])

@@ -608,7 +608,10 @@ class Roundtable:
             return _revision_request(d, target)
         material, left_out = d.prompt_material()
         opted_out = {p.key for p in d.participants.values() if p.ai_opt_out}
-        quoted = [QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text) for c in material]
+        quoted = [
+            QuotedContribution(c.id, c.kind.value, d.display_name(c.author), c.stance, c.text, by_ai=c.by_ai)
+            for c in material
+        ]
         if task != "position":
             quoted += [
                 QuotedContribution(o.id, "objection", d.display_name(o.author), None, f"{o.what}\nWhy: {o.why}")

@@ -1,7 +1,13 @@
-"""Make model output safe to post in Discord: no pings, no disguised links, bounded length.
+"""Make model output safe to post in Discord: no pings, no disguised links, no hidden text, bounded length.
 
 The Discord layer also sends with `allowed_mentions=none`; this is the second fence, so that
 text copied out of a message or an export can never ping anyone either.
+
+What members see is what the gate checks and what the record keeps: invisible characters
+(Unicode format characters, category Cf: zero-width spaces and joiners, the BOM, direction
+marks and overrides, and the tag characters U+E0000-U+E007F that can spell a hidden message)
+are dropped, and Discord formatting that hides or disowns text (block quotes, spoilers,
+strikethrough) is escaped so it shows as typed. Bullet lists ("- point") stay lists.
 """
 
 from __future__ import annotations
@@ -25,12 +31,19 @@ _HEADING = re.compile(r"^([ \t]*)(#{1,3}|-#)(?=\s)", re.MULTILINE)
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 # Bidirectional overrides can make text read differently from what it is (one table with members' text).
 _BIDI = BIDI_CONTROLS
+# `>` / `>>>` opening a line (after indentation or a list marker) quote it: shown as a member's
+# voice rather than the AI's. Escaped, it shows as the character.
+_BLOCK_QUOTE = re.compile(r"^([ \t]*(?:[-*+][ \t]+|\d{1,9}[.)][ \t]+)*)(>)", re.MULTILINE)
+# Spoilers hide text until clicked; strikethrough shows text as withdrawn. Both escaped.
+_SPOILER = re.compile(r"\|\|")
+_STRIKE = re.compile(r"~~")
 
 
 def strip_control(text: str) -> str:
-    """Drop control characters (keeping newlines and tabs) and bidi overrides."""
+    """Drop control characters (keeping newlines and tabs), bidi overrides and every other
+    format character (Cf: zero-width characters, tags), so nothing unseen is carried along."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_BIDI)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Cf"))
 
 
 def neutralise_mentions(text: str) -> str:
@@ -41,9 +54,13 @@ def neutralise_mentions(text: str) -> str:
 
 
 def safe_markdown(text: str) -> str:
-    """Unmask links, flatten headings, and close an unbalanced code fence."""
+    """Unmask links, flatten headings, escape block quotes, spoilers and strikethrough, and
+    close an unbalanced code fence."""
     text = _MASKED_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = _HEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _BLOCK_QUOTE.sub(lambda m: m.group(1) + "\\>", text)
+    text = _SPOILER.sub(r"\\|\\|", text)
+    text = _STRIKE.sub(r"\\~\\~", text)
     text = _MANY_NEWLINES.sub("\n\n", text)
     # An open fence would swallow whatever the bot posts after this text.
     if text.count("```") % 2:

@@ -77,8 +77,9 @@ class GateConfig(BaseModel):
     # Share of the text's word runs that repeat an earlier run; above this it is a loop.
     repeat_max_share: float = Field(default=0.3, gt=0, le=1)
     # Every claim must end with a full stop, question or exclamation mark (after an unfinished
-    # tail is trimmed back to one). Off: a claim may end without one unless it ends on a comma
-    # or a word like "the" (small models often leave the final full stop out).
+    # tail is trimmed back to one). Off: a claim may end without one unless it ends on a comma,
+    # a word like "the", or a word the prompt never used (small models often leave the final
+    # full stop out; a reply stopped inside a word ends on a fragment).
     require_sentence_end: bool = False
 
 

@@ -7,11 +7,18 @@ the notice and the record), or None. It rejects output that
 - is mostly digits or punctuation ("2026-11-29 10:00 1 2 3 4");
 - echoes the prompt's own instructions, or carries the prompt's markup (data-block markers,
   chat-template tokens, role prefixes: the shape of an injection);
+- directs the members or speaks for the group ("ignore the rules above", "tell everyone to
+  block", "the group has reached consensus"): an AI is one voice at the table, never an
+  authority (a short list of phrasings, `_DIRECTS`; a heuristic fence behind the system rules);
 - mostly copies one member's text (word n-grams shared with that member's contributions);
 - repeats itself (a model caught in a loop);
 - ends mid-word or mid-sentence (a piece cut by the token limit or a length bound, ending in
   "few-", on a comma or on a word like "the"; with `require_sentence_end`, any piece without
-  a full stop, question or exclamation mark at its end).
+  a full stop, question or exclamation mark at its end). A piece with no finished sentence
+  at all (the participant already trimmed an unfinished tail after a finished one) is kept
+  only when its last word is a word the prompt itself used: small models often leave out
+  the final full stop, but a reply that stopped inside a word ("for the next few wee") ends
+  on a fragment the prompt never contains.
 
 Output that fails the reply format after the retry is rejected by the participant before it
 gets here (`FORMAT`). Thresholds are settings (`GateConfig`, `[ai.gate]` in config.toml).
@@ -34,6 +41,7 @@ TOO_SHORT = "too short"
 DIGITS = "mostly digits or punctuation"
 ECHO = "echoes the prompt's instructions"
 MARKUP = "carries the prompt's markup"
+DIRECTS = "tells the members what to do or speaks for the group"
 COPY = "mostly copies one member's text"
 MID_WORD = "ends mid-word"
 MID_SENTENCE = "ends mid-sentence"
@@ -46,6 +54,19 @@ _WORD = re.compile(r"\w+")
 _MARKUP = re.compile(
     r"<<<\s*DATA|DATA\s*>>>|<\|[a-z_]+\|>|\[/?INST\]|^\s*(system|assistant|user|developer)\s*:",
     re.IGNORECASE | re.MULTILINE,
+)
+# Instructions to the reader, orders to the group and declared outcomes: none is an AI's to give.
+_DIRECTS = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(rules?|instructions?|prompt|system message|"
+    r"everything above|all above|previous)\b"
+    r"|\b(tell|urge|instruct|order)\w*\s+(every(one|body)|all( of)? (you|the members|members)|"
+    r"the (members|group|others)|people|members|others)\s+to\b"
+    r"|\b(every(one|body)|all members|all of you|you all|members)\s+(must|should|need to|has to|have to)\s+"
+    r"(block|vote|endorse|consent|approve|object|stand aside)\b"
+    r"|\b(reached|declare[sd]?|there is( now)?|we have)\s+(a\s+|full\s+)?consensus\b"
+    r"|\b(the group|everyone|everybody|the members|we)\s+(has|have)\s+(now\s+)?(decided|approved|agreed|chosen)\b"
+    r"|\bvote\s+(to\s+)?block\b",
+    re.IGNORECASE,
 )
 # What may end a finished sentence: terminal punctuation in several scripts, then closing marks.
 _SENTENCE_END = re.compile(r"[.!?…。！？؟।][\"'”’»)\]]*$")
@@ -89,8 +110,11 @@ def words(text: str) -> list[str]:
 
 
 def letter_share(text: str) -> float:
-    """Letters among the non-space characters (any script counts as letters)."""
-    chars = [ch for ch in text if not ch.isspace()]
+    """Letters among the non-space characters (any script counts as letters).
+
+    Backslashes are not counted: the cleaner's Markdown escapes (`\\|\\|`) never show in Discord.
+    """
+    chars = [ch for ch in text if not ch.isspace() and ch != "\\"]
     if not chars:
         return 0.0
     return sum(ch.isalpha() for ch in chars) / len(chars)
@@ -142,6 +166,20 @@ def ends_mid_sentence(piece: str) -> bool:
     return bool(last) and last[-1] in _DANGLING_WORDS
 
 
+def unfinished_fragment(piece: str, vocabulary: set[str]) -> bool:
+    """A piece without a single finished sentence whose last word the prompt never used.
+
+    `vocabulary` is every word of the prompt (instructions and the members' text). Without
+    sentence-final punctuation, the last word is the only evidence the text was not cut
+    inside a word; a word the model read is taken as whole, anything else is not.
+    """
+    piece = piece.rstrip()
+    if not piece or ends_sentence(piece) or _FINISHED.search(piece):
+        return False
+    last = _WORD.findall(normalise(piece).casefold())
+    return bool(last) and not last[-1].isdigit() and last[-1] not in vocabulary
+
+
 def ends_sentence(piece: str) -> bool:
     return bool(_SENTENCE_END.search(piece.rstrip()))
 
@@ -181,6 +219,8 @@ def gate(candidate: Candidate, config: GateConfig) -> str | None:
         return DIGITS
     if _MARKUP.search(text):
         return MARKUP
+    if _DIRECTS.search(normalise(text)):
+        return DIRECTS
     said = words(text)
     if echoes(said, words(candidate.instructions), config.echo_max_words):
         return ECHO
@@ -193,6 +233,9 @@ def gate(candidate: Candidate, config: GateConfig) -> str | None:
         return MID_WORD
     if any(ends_mid_sentence(p) for p in pieces):
         return MID_SENTENCE
+    vocabulary = set(words(candidate.instructions)).union(*(words(t) for t in candidate.members.values()))
+    if any(unfinished_fragment(p, vocabulary) for p in pieces):
+        return MID_WORD
     if config.require_sentence_end and not all(ends_sentence(p) for p in pieces):
         return MID_SENTENCE
     return None

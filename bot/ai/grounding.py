@@ -5,10 +5,18 @@ verbatim quote from each. The model is not trusted to copy a quote: the prompt l
 members' contributions as numbered sentences ("3.2" is the second sentence of contribution #3)
 and the reply's schema makes the model choose sentence numbers from exactly those. Code then
 turns each number back into (contribution id, sentence) and checks every citation against the
-contributions the prompt was built from: the contribution was in the prompt, and the quote
+contributions the prompt was built from: the contribution was in the prompt, it is a member's
+(an AI participant's own earlier words are never evidence of what members said), and the quote
 occurs in its text after Unicode NFKC and whitespace normalisation. A claim is kept only when
 every one of its citations holds. Endpoints that ignore the schema may also answer with
-explicit `{"id": 3, "quote": "..."}` citations; those are checked the same way.
+explicit `{"id": 3, "quote": "..."}` citations; those are checked the same way, and a raw quote
+longer than `MAX_RAW_QUOTE_CHARS` is refused before it is even normalised.
+
+What is stored and shown for a citation is never the model's string: it is the member's own
+text for the matched span (the normalised match mapped back to the contribution's characters,
+whitespace runs shown as one space, invisible characters left out), so a quote the model
+dressed up with direction overrides, control characters, newlines or full-width letters is
+shown as the member wrote it.
 
 Pure functions only: no model, no network, no Discord.
 """
@@ -17,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.ai.clean import strip_control
@@ -26,6 +34,10 @@ from bot.ai.clean import strip_control
 MIN_QUOTE_CHARS = 8
 # Quotes are short; a sentence longer than this is cut into word-aligned pieces.
 MAX_QUOTE_CHARS = 200
+# A quote as the model sent it, before normalisation: longer than this and it is refused unread
+# (a 200-character quote with generous spacing fits many times over; padding with megabytes of
+# NULs or newlines does not).
+MAX_RAW_QUOTE_CHARS = 4 * MAX_QUOTE_CHARS
 
 # Sentence ends: Latin and CJK full stops, question and exclamation marks, ellipsis, semicolons,
 # each followed by space (or, for CJK marks, by anything); newlines always end a sentence.
@@ -35,6 +47,50 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|(?<=[。！？；])|\n+")
 def normalise(text: str) -> str:
     """NFKC, control characters dropped, every run of whitespace one space, trimmed."""
     return " ".join(unicodedata.normalize("NFKC", strip_control(text)).split())
+
+
+def normalise_mapped(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`normalise(text)` with, for each of its characters, the span of `text` it came from.
+
+    Each normalised character maps to the original characters (start, end) it was made from,
+    so a match in the normalised text can be shown as the original wrote it. NFKC is applied
+    per run of a base character and its combining marks; in the rare text where that differs
+    from NFKC of the whole (some Hangul jamo sequences), the result is not `normalise(text)`
+    and callers fall back to the normalised form.
+    """
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    kept = [(i, ch) for i, ch in enumerate(text) if strip_control(ch)]
+    run_start = 0
+    while run_start < len(kept):
+        run_end = run_start + 1
+        while run_end < len(kept) and unicodedata.combining(kept[run_end][1]):
+            run_end += 1
+        begin, end = kept[run_start][0], kept[run_end - 1][0] + 1
+        for ch in unicodedata.normalize("NFKC", "".join(ch for _, ch in kept[run_start:run_end])):
+            chars.append(ch)
+            spans.append((begin, end))
+        run_start = run_end
+    # Whitespace runs become one space; leading and trailing whitespace goes.
+    out: list[str] = []
+    out_spans: list[tuple[int, int]] = []
+    pending: tuple[int, int] | None = None
+    for ch, span in zip(chars, spans, strict=True):
+        if ch.isspace():
+            pending = pending or span
+            continue
+        if pending is not None and out:
+            out.append(" ")
+            out_spans.append(pending)
+        pending = None
+        out.append(ch)
+        out_spans.append(span)
+    return "".join(out), out_spans
+
+
+def member_words(text: str, start: int, end: int) -> str:
+    """The member's own characters `text[start:end]`, as one line with nothing invisible."""
+    return " ".join(strip_control(text[start:end]).split())
 
 
 def split_sentences(text: str, max_chars: int = MAX_QUOTE_CHARS) -> list[str]:
@@ -99,6 +155,7 @@ class Claim:
 
 # Why a citation (and so its claim) is not kept.
 NOT_IN_PROMPT = "cites a contribution that was not in the prompt"
+CITES_AI = "cites an AI participant's contribution, not a member's"
 QUOTE_NOT_FOUND = "quote not found in the cited contribution"
 QUOTE_TOO_SHORT = "quote too short"
 QUOTE_TOO_LONG = "quote too long"
@@ -131,19 +188,43 @@ class ClaimCheck:
     dropped: tuple[tuple[str, str], ...]  # (claim text, reason)
 
 
-def verify_citation(citation: Citation, given: Mapping[int, str]) -> str | None:
-    """None when the citation holds against the contributions in the prompt, else why not."""
+def ground_citation(
+    citation: Citation, given: Mapping[int, str], ai_ids: Collection[int] = ()
+) -> Citation | str:
+    """The citation as the member wrote it when it holds against the prompt's contributions,
+    else why not.
+
+    `ai_ids` are contributions by AI participants: never citable, even when shown. The returned
+    citation's quote is the member's own text for the matched span, never the model's string.
+    """
+    if citation.contribution_id in ai_ids:
+        return CITES_AI
     text = given.get(citation.contribution_id)
     if text is None:
         return NOT_IN_PROMPT
+    if len(citation.quote) > MAX_RAW_QUOTE_CHARS:
+        return QUOTE_TOO_LONG
     quote = normalise(citation.quote)
     if len(quote) < MIN_QUOTE_CHARS:
         return QUOTE_TOO_SHORT
     if len(quote) > MAX_QUOTE_CHARS:
         return QUOTE_TOO_LONG
-    if quote not in normalise(text):
+    whole = normalise(text)
+    at = whole.find(quote)
+    if at < 0:
         return QUOTE_NOT_FOUND
-    return None
+    mapped, spans = normalise_mapped(text)
+    if mapped != whole:
+        # Per-run NFKC differs from the whole text's (rare): show the normalised span.
+        return Citation(citation.contribution_id, quote)
+    start, end = spans[at][0], spans[at + len(quote) - 1][1]
+    return Citation(citation.contribution_id, member_words(text, start, end))
+
+
+def verify_citation(citation: Citation, given: Mapping[int, str], ai_ids: Collection[int] = ()) -> str | None:
+    """None when the citation holds against the contributions in the prompt, else why not."""
+    grounded = ground_citation(citation, given, ai_ids)
+    return grounded if isinstance(grounded, str) else None
 
 
 def check_claims(
@@ -152,12 +233,14 @@ def check_claims(
     given: Mapping[int, str],
     *,
     clean: Callable[[str], str] | None = None,
+    ai_ids: Collection[int] = (),
 ) -> ClaimCheck:
     """Parse the model's "claims" list and keep the claims whose every citation holds.
 
     `given` maps the id of every contribution the prompt showed to its full text; a
     contribution not in it (an opted-out member's, one left out for room, an invented id)
-    can never be cited. `clean` makes a claim's text safe to post (applied before it counts).
+    can never be cited, nor can one in `ai_ids` (an AI participant's). `clean` makes a claim's
+    text safe to post (applied before it counts). Kept citations carry the member's own words.
     """
     by_key = {s.key: s for s in sources}
     kept: list[Claim] = []
@@ -185,11 +268,12 @@ def check_claims(
             if isinstance(parsed, str):
                 problem = parsed
                 break
-            problem = verify_citation(parsed, given)
-            if problem is not None:
+            grounded = ground_citation(parsed, given, ai_ids)
+            if isinstance(grounded, str):
+                problem = grounded
                 break
-            if parsed not in citations:
-                citations.append(parsed)
+            if grounded not in citations:
+                citations.append(grounded)
         if problem is not None:
             dropped.append((text, problem))
             continue

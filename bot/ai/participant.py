@@ -175,6 +175,34 @@ def _required_claims(obj: dict[str, Any]) -> list[Any]:
     return claims
 
 
+# How the line is joined to the claims in the stored text (`bot.service`).
+MISSING_PREFIX = "\n\nWhat I may be missing: "
+
+
+def tidy_text(text: str, limit: int) -> str:
+    """Model text as members would see it: cleaned (`bot.ai.clean`: nothing invisible, no pings,
+    formatting escaped, clipped at a word with "…"), then an unfinished tail after a finished
+    sentence dropped. The gate judges what is left."""
+    return gate.trim_to_sentence(clean_line(text, limit) or "")
+
+
+def stance_choice(value: object, choices: Sequence[str]) -> str | None:
+    """The offered stance `value` names (case, spacing and end punctuation aside).
+
+    Raises `OutputInvalid` for anything else: a stance is a choice, never free text. An
+    endpoint that ignores the schema's enum could otherwise put "The group has reached
+    consensus" in the record as the AI's stance. A missing stance is None (no stance).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        said = " ".join(grounding.normalise(value).casefold().strip(" .!;:\"'").split())
+        for choice in choices:
+            if said == choice.casefold():
+                return choice
+    raise OutputInvalid("'stance' is not one of the offered choices")
+
+
 def filter_ids(value: object, allowed: Sequence[int]) -> tuple[int, ...]:
     """Ids from a model's list that are in `allowed`, deduplicated, in the model's order."""
     if not isinstance(value, list):
@@ -368,6 +396,8 @@ class AIParticipant:
             try:
                 obj = load_json_object(choice.message.content if choice is not None else None)
                 raw_claims = _required_claims(obj)
+                if request.task != "draft":
+                    obj["stance"] = stance_choice(obj.get("stance"), prompts.stance_choices(request.task))
             except OutputInvalid as exc:
                 why, format_failed = f"{gate.FORMAT}: {exc}", True
                 log.info("AI participant %s: invalid output (%s), attempt %d", self.name, exc, attempt + 1)
@@ -413,10 +443,11 @@ class AIParticipant:
         limit = self.claim_chars
 
         def tidy(text: str) -> str:
-            # An unfinished tail after a finished sentence is dropped; the sentence stays.
-            return gate.trim_to_sentence(clean_line(text, limit) or "")
+            return tidy_text(text, limit)
 
-        check = grounding.check_claims(raw_claims, material.sources, material.given, clean=tidy)
+        check = grounding.check_claims(
+            raw_claims, material.sources, material.given, clean=tidy, ai_ids=material.ai_ids
+        )
         for text, problem in check.dropped:
             log.info("AI participant %s: claim dropped (%s): %.80r", self.name, problem, text)
         # The visible text within the length budget: whole claims only.
@@ -450,25 +481,46 @@ class AIParticipant:
         pieces = [c.text for c in claims]
         missing: str | None = None
         if request.task != "draft" and isinstance(obj.get("missing"), str):
-            missing = gate.trim_to_sentence(clean_line(obj["missing"], prompts.MISSING_CHARS) or "") or None
-            # Optional: a line the gate would refuse is left out rather than posted.
-            if missing and gate.gate(gate.Candidate([missing], [False], instructions, texts), self.gate_config):
-                missing = None
-            # The whole contribution keeps to its length budget: the line only if it fits.
-            posted = len(" ".join(pieces)) + len("\n\nWhat I may be missing: ") + len(missing or "")
-            if missing and posted > self.config.max_output_chars:
-                missing = None
+            missing = self._missing_line(obj["missing"], pieces, instructions, texts)
         if request.task == "draft" and request.focus and not set(request.focus) & set(grounding.cited_ids(claims)):
             return gate.NO_CRITIQUE_ANSWERED  # a revision answers the critiques, quoting them
         if request.task == "draft":
             text = "\n".join(f"- {p}" for p in pieces)
             answers = filter_ids(obj.get("answers"), [c.id for c in material.shown])
             return None, text, None, tuple(claims), answers
-        stance = clean_line(obj["stance"], 80) if isinstance(obj.get("stance"), str) else None
-        allowed = prompts.POSITION_STANCES if request.task == "position" else prompts.CRITIQUE_STANCES
-        if stance is not None and stance.casefold() not in allowed and gate.letter_share(stance) < 0.8:
-            stance = None  # an endpoint without the schema's enum answered something odd
+        # Checked in `_run` against the offered choices (`stance_choice`): one of them, or None.
+        stance = obj.get("stance") if isinstance(obj.get("stance"), str) else None
         return stance, " ".join(pieces), missing, tuple(claims), ()
+
+    def _missing_line(
+        self, raw: str, pieces: Sequence[str], instructions: str, members: dict[str, str]
+    ) -> str | None:
+        """The "What I may be missing" line, when it passes what a claim must pass; else None.
+
+        It is cleaned like a claim (nothing invisible, no pings, formatting escaped, an
+        unfinished tail dropped), then judged by the same gate as the claims (echo, markup,
+        directing the members, copying a member, digit soup, loops, an unfinished ending), must
+        not repeat a claim, and must fit the contribution's length budget. Optional, so a line
+        that fails is left out, with the reason logged, rather than sinking the contribution.
+        """
+        line = tidy_text(raw, prompts.MISSING_CHARS)
+        if not line:
+            return None
+        cut = len(line) >= prompts.MISSING_CHARS - 1
+        problem = gate.gate(gate.Candidate([line], [cut], instructions, members), self.gate_config)
+        said = gate.words(line)
+        if problem is None and any(
+            gate.copied_share(said, gate.words(p), self.gate_config.copy_ngram_words) > self.gate_config.copy_max_share
+            for p in pieces
+        ):
+            problem = gate.REPEATS
+        posted = len(" ".join(pieces)) + len(MISSING_PREFIX) + len(line)
+        if problem is None and posted > self.config.max_output_chars:
+            problem = "over the length budget"
+        if problem is not None:
+            log.info("AI participant %s: missing-line dropped (%s): %.80r", self.name, problem, line)
+            return None
+        return line
 
     # -- one structured exchange -----------------------------------------------------------
 

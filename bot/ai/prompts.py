@@ -90,6 +90,13 @@ def _preamble(request: AIRequest) -> list[str]:
 
 POSITION_STANCES = ("for", "against", "mixed")
 CRITIQUE_STANCES = ("supports the draft", "supports it with changes", "opposes the draft")
+
+
+def stance_choices(task: str) -> tuple[str, ...]:
+    """The stances a task offers (the schema's enum, the prompt's list); a draft has none."""
+    return {"position": POSITION_STANCES, "critique": CRITIQUE_STANCES}.get(task, ())
+
+
 # Sentences of one contribution a prompt lists when there is room; fewer when there is not.
 SENTENCES_PER_CONTRIBUTION = 3
 _KIND_ORDER = {"objection": 0, "position": 1, "statement": 2, "response": 3}
@@ -103,6 +110,8 @@ class Material:
     shown: tuple[QuotedContribution, ...] = ()
     # Contributions left out for lack of room (the prompt says how many).
     not_shown: int = 0
+    # AI participants' contributions in the request: never shown, never citable.
+    ai_ids: frozenset[int] = frozenset()
 
     @property
     def given(self) -> dict[int, str]:
@@ -135,11 +144,14 @@ def select_material(request: AIRequest, max_tokens: int) -> Material:
     """As many contributions as fit `max_tokens`, with up to three sentences each.
 
     When not all fit with three sentences, fewer sentences each make room for more members;
-    what still does not fit is left out and counted.
+    what still does not fit is left out and counted. AI participants' contributions are left
+    out altogether: an AI's claims rest on members' words, never on another AI's (or its own).
     """
-    ordered = [(c, split_sentences(c.text)) for c in _by_priority(request)]
+    ai_ids = frozenset(c.id for c in request.contributions if c.by_ai)
+    members = [c for c in _by_priority(request) if not c.by_ai]
+    ordered = [(c, split_sentences(c.text)) for c in members]
     quotable = [(c, s) for c, s in ordered if s]
-    best = Material(not_shown=len(request.contributions))
+    best = Material(not_shown=len(members), ai_ids=ai_ids)
     for per in range(SENTENCES_PER_CONTRIBUTION, 0, -1):
         sources: list[Source] = []
         shown: list[QuotedContribution] = []
@@ -152,7 +164,7 @@ def select_material(request: AIRequest, max_tokens: int) -> Material:
             used += cost
             sources += numbered
             shown.append(c)
-        material = Material(tuple(sources), tuple(shown), len(request.contributions) - len(shown))
+        material = Material(tuple(sources), tuple(shown), len(members) - len(shown), ai_ids)
         if len(shown) > len(best.shown) or not best.shown:
             best = material
         if len(shown) == len(quotable):

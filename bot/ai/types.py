@@ -13,13 +13,18 @@ Task = Literal["position", "critique", "draft"]
 
 @dataclass(frozen=True, slots=True)
 class QuotedContribution:
-    """A member's contribution as the AI may see it (opted-out members never appear)."""
+    """A contribution as the AI may see it (opted-out members never appear).
+
+    `by_ai`: written by an AI participant. Such a contribution is never shown as citable
+    material and never accepted as a citation: AI text is grounded in members' words only.
+    """
 
     id: int
     kind: str
     author_label: str
     stance: str | None
     text: str
+    by_ai: bool = False
 
 
 @dataclass(frozen=True, slots=True)

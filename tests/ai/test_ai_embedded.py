@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.ai import gate, grounding
+from bot.ai import gate, grounding, prompts
 from bot.ai.config import AIConfig, AIParticipantConfig
 from bot.ai.embedded import EmbeddedServer, EmbeddedServerError
 from bot.ai.panel import AIPanel
@@ -29,6 +29,7 @@ GATE_REASONS = {
     gate.DIGITS,
     gate.ECHO,
     gate.MARKUP,
+    gate.DIRECTS,
     gate.COPY,
     gate.REPEATS,
     gate.MID_WORD,
@@ -231,7 +232,10 @@ async def test_every_posted_quote_is_verbatim_from_a_contribution_in_the_prompt(
             for cite in claim.citations:
                 assert cite.contribution_id in shown
                 assert grounding.normalise(cite.quote) in grounding.normalise(texts[cite.contribution_id])
+        # The prompt's own words: an unpunctuated claim must end on a word the prompt used.
+        prompt = prompts.instructions_of(participant.task_messages(request, participant.material(request)))
+        words = "\n".join(texts.values())
         assert gate.gate(
-            gate.Candidate([c.text for c in outcome.claims], [False] * len(outcome.claims), "", {}),
+            gate.Candidate([c.text for c in outcome.claims], [False] * len(outcome.claims), prompt, {"all": words}),
             participant.gate_config,
-        ) in (None, gate.COPY)  # copying is judged against the members, not checked again here
+        ) in (None, gate.COPY)  # copying is judged per member, not checked again here
