@@ -127,7 +127,7 @@ async def test_the_panel_shows_objections_the_silent_what_divides_and_planted_gr
     fields = {f.name: f.value or "" for f in dissent_map.fields}
     objections = fields["Open objections (1)"]
     assert "Objection" in objections
-    assert "by Grace" in objections
+    assert "by **Grace**" in objections
     assert "The survey was skipped" in objections
     assert "We never asked the night shift." in objections
     assert "Meetings should be shorter either way." in fields["Statements that unite"]

@@ -17,6 +17,9 @@ from bot.service import Roundtable
 from tests.conftest import ManualClock
 from tests.store.test_verify_tampering import GUILD, append_event, assert_caught, edit, rehash, verify
 
+# Each test edits the SQLite file itself.
+pytestmark = pytest.mark.sqlite_only
+
 MOD, ADA, BEN, CAI = Actor.human(10, "Mona"), Actor.human(11, "Ada"), Actor.human(12, "Ben"), Actor.human(13, "Cai")
 SEALED, OPEN = 1, 2
 
