@@ -25,7 +25,7 @@ import discord
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.errors import RoundtableError
-from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.exts._shared.scheduler import DeadlineScheduler, Timers
 
 if TYPE_CHECKING:
     from bot.service import Roundtable
@@ -51,11 +51,13 @@ def _retryable(exc: Exception) -> bool:
 
 
 class Courier:
-    def __init__(self, service: Callable[[], Roundtable], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, service: Callable[[], Roundtable], clock: Callable[[], datetime], *, timers: Timers | None = None
+    ) -> None:
         self._service = service  # the bot's service, open once the bot has started
         self._handlers: dict[str, PostHandler] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self.retries = DeadlineScheduler(self._retry_due, clock)
+        self.retries = DeadlineScheduler(self._retry_due, clock, timers=timers)
 
     def register(self, kind: str, handler: PostHandler) -> None:
         """How posts whose ref starts with `kind` (before the first ':') are made."""
