@@ -1,6 +1,6 @@
 """Scale benchmark in SimCord: open deliberations against answer time, and a burst of 2,000 interactions.
 
-Run with `.venv/bin/python -m bench.scale_bench` (about three minutes); it rewrites the "scale"
+Run with `.venv/bin/python -m bench.scale_bench` (about ten minutes); it rewrites the "scale"
 section of docs/benchmarks.md. `--quick` runs smaller and prints without writing.
 
 1. Timers. 10 guilds of 20 members; 50, then 200 open deliberations (started with
@@ -484,7 +484,7 @@ def report(timers: list[TimerRun], bursts: list[Burst], quick: bool) -> str:
         "## Scale: open deliberations and bursts (SimCord)",
         "",
         "Written by `bench/scale_bench.py`; rerun with `.venv/bin/python -m bench.scale_bench`"
-        " (`make bench BENCH=scale`), about three minutes" + (" (this run: --quick)" if quick else "") + ".",
+        " (`make bench BENCH=scale`), about ten minutes" + (" (this run: --quick)" if quick else "") + ".",
         "",
         f"Machine: {machine()}.",
         "",
@@ -507,7 +507,7 @@ def report(timers: list[TimerRun], bursts: list[Burst], quick: bool) -> str:
         "",
         "SimCord's settling inspects every pending bot task and timer on each pass, so with one task per"
         " timer each answer cost grew with the number of open deliberations; with one heap task it does not."
-        " In production the same change saves a task (about 2 KiB and a timer handle) per open deliberation.",
+        " In production the bot also keeps one task and one timer handle for all its timers instead of one per timer.",
         "",
         "### A burst of interactions",
         "",
