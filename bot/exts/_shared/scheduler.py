@@ -73,7 +73,10 @@ class Timers:
 
     def push(self, timer: _Timer) -> None:
         heapq.heappush(self._heap, _Slot(timer.deadline, next(self._seq), timer))
-        if self._runner is None or self._runner.done() or self._wake_at is None or timer.deadline < self._wake_at:
+        if self._runner is None or self._runner.done():
+            self._restart()
+        elif self._wake_at is not None and timer.deadline < self._wake_at:
+            # Asleep until a later timer: wake it. (Alive but not asleep yet, it reads the heap first.)
             self._restart()
 
     def discard(self, timer: _Timer) -> None:
