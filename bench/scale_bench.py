@@ -493,7 +493,7 @@ def report(timers: list[TimerRun], bursts: list[Burst], quick: bool) -> str:
         "10 guilds of 20 members; the open deliberations each have a deadline and an AI half-time timer"
         " (AI seated, never due). Members state positions one after another (`/position`); time from the"
         " member's action to the bot's answer, and to SimCord's \"settled\" (all the bot's work done)."
-        " \"Before\" puts the previous scheduler back (one sleeping task per deliberation and per AI timer).",
+        ' "Before" puts the previous scheduler back (one sleeping task per deliberation and per AI timer).',
         "",
         "| open deliberations | timers | asyncio tasks alive | answer median | answer p95 | settled median |",
         "|---:|---|---:|---:|---:|---:|",

@@ -132,9 +132,7 @@ class Timers:
             heapq.heappop(self._heap)
             timer = top.timer
             timer.fired = True
-            task = asyncio.create_task(
-                timer.owner._fire(timer), name=f"roundtable-timer-{timer.deliberation_id}"
-            )
+            task = asyncio.create_task(timer.owner._fire(timer), name=f"roundtable-timer-{timer.deliberation_id}")
             self._firing.add(task)
             task.add_done_callback(self._firing.discard)
         self._wake_at = None
@@ -200,6 +198,4 @@ class DeadlineScheduler:
         try:
             await self._on_deadline(timer.guild_id, timer.deliberation_id)
         except Exception:
-            log.exception(
-                "Deadline handler failed (guild=%s deliberation=%s)", timer.guild_id, timer.deliberation_id
-            )
+            log.exception("Deadline handler failed (guild=%s deliberation=%s)", timer.guild_id, timer.deliberation_id)
