@@ -13,6 +13,8 @@ BENCHES = {
     "store": "bench.store_bench",
     "verify": "bench.verify_bench",
     "discord": "bench.discord_bench",
+    "scale": "bench.scale_bench",
+    "concurrency": "bench.concurrency_bench",
     "polis": "bench.polis_bench",
     "cli": "bench.cli_bench",
     "postgresql": "bench.pg_bench",

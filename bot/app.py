@@ -26,7 +26,7 @@ from bot.engine.errors import RoundtableError
 from bot.exts._shared.errors import RoundtableTree
 from bot.exts._shared.messages import NO_MENTIONS
 from bot.exts._shared.outbox import Courier
-from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.exts._shared.scheduler import DeadlineScheduler, Timers
 from bot.service import Change, Roundtable
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def walk_extensions() -> Iterator[str]:
 class RoundtableBot(commands.Bot):
     """The Discord side of Roundtable: commands and components over the `Roundtable` service."""
 
-    def __init__(self, settings: Settings, *, clock: Clock, ai: AIPanel | None = None) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, ai: AIPanel | None = None, **shards: Any) -> None:
         super().__init__(
             # Slash commands only; the prefix is never used but commands.Bot needs one.
             command_prefix=commands.when_mentioned,
@@ -79,11 +79,14 @@ class RoundtableBot(commands.Bot):
             # The default for every send; the safe_* helpers also pass it explicitly.
             allowed_mentions=NO_MENTIONS,
             tree_cls=RoundtableTree,
+            **shards,
         )
         self.settings = settings
         self.clock = clock
-        self.deadlines = DeadlineScheduler(self._deadline_passed, clock)
-        self.courier = Courier(lambda: self.roundtable, clock)
+        # One task for every timer: deadlines, AI half-time (bot/exts/ai), outbox retries.
+        self.timers = Timers(clock)
+        self.deadlines = DeadlineScheduler(self._deadline_passed, clock, timers=self.timers)
+        self.courier = Courier(lambda: self.roundtable, clock, timers=self.timers)
         self._publishing: set[asyncio.Task[None]] = set()
         self._roundtable: Roundtable | None = None
         self._ai_panel = ai
@@ -131,6 +134,7 @@ class RoundtableBot(commands.Bot):
         """
         self.deadlines.cancel_all()
         self.courier.cancel_all()
+        self.timers.cancel_all()
         for task in self._publishing:
             task.cancel()
         if self._blocking_pool is not None:
@@ -151,7 +155,7 @@ class RoundtableBot(commands.Bot):
     async def on_ready(self) -> None:
         # Also on every reconnect; scheduling is idempotent. Guilds present at startup may not
         # get `guild_available` (SimCord, and discord.py when `guild_ready_timeout` runs out).
-        guild_ids = [guild.id for guild in self.guilds]
+        guild_ids = self.owned_guild_ids()
         await self.courier.restore(guild_ids)
         await self.restore_all_deadlines(guild_ids)
 
@@ -163,9 +167,24 @@ class RoundtableBot(commands.Bot):
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.deadlines.cancel_guild(guild.id)
+        self.roundtable.forget_guild(guild.id)
+
+    # ----------------------------------------------------------------- shards
+
+    def owns(self, guild_id: int) -> bool:
+        """Whether this process serves the guild: its shard ((id >> 22) % shard_count) is one of ours.
+
+        Without sharding settings one process serves every guild. Another process may share the
+        database; it restores and fires only its own guilds' timers (see README, "Several processes").
+        """
+        return self.settings.discord.owns(guild_id)
+
+    def owned_guild_ids(self) -> list[int]:
+        return [guild.id for guild in self.guilds if self.owns(guild.id)]
 
     async def restore_all_deadlines(self, guild_ids: Sequence[int]) -> None:
         """`restore_deadlines` for these guilds, from one query (per 900 guilds), not one per guild."""
+        guild_ids = [g for g in guild_ids if self.owns(g)]
         deadlines = await self.roundtable.deadlines_in(guild_ids) if guild_ids else {}
         for guild_id in guild_ids:
             for deliberation_id, deadline in deadlines.get(guild_id, ()):
@@ -177,6 +196,8 @@ class RoundtableBot(commands.Bot):
         Deadlines already past fire at once, which closes rounds that ran out while the bot
         was down.
         """
+        if not self.owns(guild_id):
+            return
         for deliberation_id, deadline in await self.roundtable.deadlines(guild_id):
             self.deadlines.schedule(guild_id, deliberation_id, deadline)
 
@@ -251,6 +272,10 @@ class RoundtableBot(commands.Bot):
         return await self.wait_external(asyncio.wrap_future(future), reason=reason)
 
 
+class ShardedRoundtableBot(RoundtableBot, commands.AutoShardedBot):
+    """The same bot over several gateway shards in one process (`discord.shard_count`, `shard_ids`)."""
+
+
 def create_bot(settings: Settings, *, clock: Clock | None = None, ai: AIPanel | None = None) -> RoundtableBot:
     """A configured, not yet started bot. Storage opens in `setup_hook` and closes in `close`.
 
@@ -258,4 +283,13 @@ def create_bot(settings: Settings, *, clock: Clock | None = None, ai: AIPanel | 
     `ThreadedAIPanel` over a shared embedded server). By default it is the configured
     `AIPanel`, run on its own thread (`bot.ai.worker.ThreadedAIPanel`).
     """
-    return RoundtableBot(settings, clock=clock or utc_now, ai=ai)
+    shards = settings.discord
+    if shards.shard_count is None:
+        return RoundtableBot(settings, clock=clock or utc_now, ai=ai)
+    return ShardedRoundtableBot(
+        settings,
+        clock=clock or utc_now,
+        ai=ai,
+        shard_count=shards.shard_count,
+        shard_ids=list(shards.shard_ids) if shards.shard_ids is not None else None,
+    )

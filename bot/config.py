@@ -37,6 +37,33 @@ class DiscordSettings(BaseModel):
     run_in_channel: bool = False
     # Guilds to sync slash commands to immediately (global sync can take an hour).
     dev_guild_ids: list[int] = Field(default_factory=list)
+    # Sharding (several processes against one database): how many shards in all, and which of
+    # them this process runs (default: all). A process serves, restores and fires the timers of
+    # the guilds of its shards only, guild (id >> 22) % shard_count. None: one unsharded process.
+    shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    shard_ids: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _shards_are_sound(self) -> DiscordSettings:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("discord.shard_ids needs discord.shard_count (how many shards in all)")
+        if not self.shard_ids:
+            raise ValueError("discord.shard_ids is empty: name at least one shard, or leave it out for all")
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError("discord.shard_ids repeats a shard")
+        outside = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+        if outside:
+            last = self.shard_count - 1
+            raise ValueError(f"discord.shard_ids {outside} are outside 0..{last} (discord.shard_count is {last + 1})")
+        return self
+
+    def owns(self, guild_id: int) -> bool:
+        """Whether this process serves the guild (Discord's rule: shard = (guild_id >> 22) % shard_count)."""
+        if self.shard_count is None or self.shard_ids is None:
+            return True
+        return (guild_id >> 22) % self.shard_count in self.shard_ids
 
 
 class DatabaseSettings(BaseModel):

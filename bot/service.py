@@ -381,12 +381,39 @@ class Roundtable:
         return Change(deliberation, events, head, stored)
 
     async def close_due_round(self, guild_id: int, deliberation_id: int) -> Change | None:
-        """Close the current round if its deadline has passed (the scheduler's call)."""
-        deliberation = await self.get(guild_id, deliberation_id)
-        deadline = deliberation.round.deadline
-        if not deliberation.is_open or deadline is None or self.now() < deadline:
+        """Close the current round if its deadline has passed (the scheduler's call).
+
+        Decided from the events as stored now, not from this process's cache: another process
+        sharing the database (a rolling deploy, a shard moving) may have closed the round
+        already, and then this one finds it closed (or the next round not yet due) and does nothing.
+        """
+        deliberation = await self.reload(guild_id, deliberation_id)
+
+        def due(d: Deliberation, at: datetime) -> bool:
+            return d.is_open and d.round.deadline is not None and at >= d.round.deadline
+
+        if not due(deliberation, self.now()):
             return None
-        return await self.act(guild_id, deliberation_id, lambda d, at: d.advance(Actor.system("deadline"), at))
+        return await self.act(
+            guild_id,
+            deliberation_id,
+            lambda d, at: d.advance(Actor.system("deadline"), at) if due(d, at) else [],
+        )
+
+    async def reload(self, guild_id: int, deliberation_id: int) -> Deliberation:
+        """The deliberation replayed from its stored events, replacing what this process cached."""
+        entry = await self._entry(guild_id, deliberation_id)
+        async with entry.lock:
+            events = await self.store.load_events(guild_id, deliberation_id)
+            entry.deliberation = Deliberation.from_events(deliberation_id, guild_id, events)
+        return entry.deliberation
+
+    def forget_guild(self, guild_id: int) -> None:
+        """Drop a guild's deliberations from the cache (the bot left it, or its shard moved away)."""
+        for key in [k for k, entry in self._cache.items() if k[0] == guild_id and not entry.lock.locked()]:
+            del self._cache[key]
+        for key in [k for k in self._threads if k[0] == guild_id]:
+            del self._threads[key]
 
     async def deadlines(self, guild_id: int) -> list[tuple[int, datetime]]:
         """Open deliberations' current deadlines, for the scheduler on start."""

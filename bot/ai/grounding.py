@@ -188,9 +188,7 @@ class ClaimCheck:
     dropped: tuple[tuple[str, str], ...]  # (claim text, reason)
 
 
-def ground_citation(
-    citation: Citation, given: Mapping[int, str], ai_ids: Collection[int] = ()
-) -> Citation | str:
+def ground_citation(citation: Citation, given: Mapping[int, str], ai_ids: Collection[int] = ()) -> Citation | str:
     """The citation as the member wrote it when it holds against the prompt's contributions,
     else why not.
 

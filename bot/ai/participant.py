@@ -445,9 +445,7 @@ class AIParticipant:
         def tidy(text: str) -> str:
             return tidy_text(text, limit)
 
-        check = grounding.check_claims(
-            raw_claims, material.sources, material.given, clean=tidy, ai_ids=material.ai_ids
-        )
+        check = grounding.check_claims(raw_claims, material.sources, material.given, clean=tidy, ai_ids=material.ai_ids)
         for text, problem in check.dropped:
             log.info("AI participant %s: claim dropped (%s): %.80r", self.name, problem, text)
         # The visible text within the length budget: whole claims only.
@@ -492,9 +490,7 @@ class AIParticipant:
         stance = obj.get("stance") if isinstance(obj.get("stance"), str) else None
         return stance, " ".join(pieces), missing, tuple(claims), ()
 
-    def _missing_line(
-        self, raw: str, pieces: Sequence[str], instructions: str, members: dict[str, str]
-    ) -> str | None:
+    def _missing_line(self, raw: str, pieces: Sequence[str], instructions: str, members: dict[str, str]) -> str | None:
         """The "What I may be missing" line, when it passes what a claim must pass; else None.
 
         It is cleaned like a claim (nothing invisible, no pings, formatting escaped, an

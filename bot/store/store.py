@@ -26,6 +26,7 @@ from bot.engine.events import Event, EventKind, GuildConfigured
 from bot.engine.model import Actor, Contribution
 from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
+from bot.store.group_commit import GroupCommit
 from bot.store.schema import SIGNED_SINCE, migrations, split_sql
 from bot.store.signing import Signer, encode_public_key, head_message
 
@@ -133,6 +134,8 @@ class Store:
         self.signer = signer
         # One transaction at a time on the shared connection (see `transaction`).
         self._writer = asyncio.Lock()
+        # Writes that arrive together share a transaction (bot/store/group_commit.py).
+        self.group = GroupCommit(conn, self._writer)
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True, signer: Signer | None = None) -> Store:
@@ -159,6 +162,7 @@ class Store:
         return store
 
     async def close(self) -> None:
+        await self.group.drain()
         await self._conn.close()
 
     async def schema_version(self) -> int:
@@ -208,10 +212,10 @@ class Store:
         """`fn(conn)` as one transaction in one round trip to the connection's thread.
 
         Each await on aiosqlite is a hop to its thread and back; a write that needs no answer in
-        between is cheaper done whole over there.
+        between is cheaper done whole over there. Writes that arrive together share one
+        transaction (group commit), each in its own savepoint; each caller returns after the commit.
         """
-        async with self._writer:
-            return await _on_connection_thread(self._conn, _in_transaction, fn)
+        return await self.group.submit(fn)
 
     # ------------------------------------------------------------------ events
 

@@ -25,7 +25,7 @@ import discord
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.errors import RoundtableError
-from bot.exts._shared.scheduler import DeadlineScheduler
+from bot.exts._shared.scheduler import DeadlineScheduler, Timers
 
 if TYPE_CHECKING:
     from bot.service import Roundtable
@@ -51,11 +51,14 @@ def _retryable(exc: Exception) -> bool:
 
 
 class Courier:
-    def __init__(self, service: Callable[[], Roundtable], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, service: Callable[[], Roundtable], clock: Callable[[], datetime], *, timers: Timers | None = None
+    ) -> None:
         self._service = service  # the bot's service, open once the bot has started
         self._handlers: dict[str, PostHandler] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self.retries = DeadlineScheduler(self._retry_due, clock)
+        self._again: set[int] = set()  # deliberations owing posts made while their delivery ran
+        self.retries = DeadlineScheduler(self._retry_due, clock, timers=timers)
 
     def register(self, kind: str, handler: PostHandler) -> None:
         """How posts whose ref starts with `kind` (before the first ':') are made."""
@@ -69,27 +72,47 @@ class Courier:
         """
         lock = self._locks.setdefault(deliberation_id, asyncio.Lock())
         async with lock:
-            service = self._service()
-            owed = await service.pending_posts(guild_id, deliberation_id)
-            if not owed:
-                return True
-            d = await service.get(guild_id, deliberation_id)
-            for post in owed:
-                kind, _, rest = post.ref.partition(":")
-                handler = self._handlers.get(kind)
-                if handler is None:
-                    log.warning("Deliberation %s: no way to make post %s; left owed", deliberation_id, post.ref)
+            while True:
+                self._again.discard(deliberation_id)
+                if not await self._deliver_owed(guild_id, deliberation_id):
                     return False
-                try:
-                    message = await handler(guild_id, d, rest)
-                except (TimeoutError, discord.HTTPException, OSError, RoundtableError, LookupError) as exc:
-                    if not await self._failed(guild_id, deliberation_id, post.ref, exc):
-                        return False
-                    continue
-                where = (message.channel.id, message.id) if message is not None else None
-                await service.post_delivered(guild_id, deliberation_id, post.ref, where)
-            self.retries.cancel(deliberation_id)
+                if deliberation_id not in self._again:
+                    self.retries.cancel(deliberation_id)
+                    return True
+
+    async def deliver_soon(self, guild_id: int, deliberation_id: int) -> bool:
+        """`deliver`, unless a delivery for this deliberation is already under way: then that one
+        also posts what is owed now (it looks again before it stops), and this returns False at once
+        (not yet posted) instead of queueing behind it. In a burst, members are answered without
+        waiting for each other's posts."""
+        lock = self._locks.get(deliberation_id)
+        if lock is not None and lock.locked():
+            self._again.add(deliberation_id)
+            return False
+        return await self.deliver(guild_id, deliberation_id)
+
+    async def _deliver_owed(self, guild_id: int, deliberation_id: int) -> bool:
+        """One pass over what is owed now. False if a post could not be made (left owed)."""
+        service = self._service()
+        owed = await service.pending_posts(guild_id, deliberation_id)
+        if not owed:
             return True
+        d = await service.get(guild_id, deliberation_id)
+        for post in owed:
+            kind, _, rest = post.ref.partition(":")
+            handler = self._handlers.get(kind)
+            if handler is None:
+                log.warning("Deliberation %s: no way to make post %s; left owed", deliberation_id, post.ref)
+                return False
+            try:
+                message = await handler(guild_id, d, rest)
+            except (TimeoutError, discord.HTTPException, OSError, RoundtableError, LookupError) as exc:
+                if not await self._failed(guild_id, deliberation_id, post.ref, exc):
+                    return False
+                continue
+            where = (message.channel.id, message.id) if message is not None else None
+            await service.post_delivered(guild_id, deliberation_id, post.ref, where)
+        return True
 
     async def _failed(self, guild_id: int, deliberation_id: int, ref: str, exc: Exception) -> bool:
         """Record a failed delivery. True if it was given up (go on with the next post)."""

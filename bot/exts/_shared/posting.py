@@ -16,6 +16,7 @@ working after a restart and this module imports no feature.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -304,9 +305,36 @@ async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Delibe
 
 
 async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None:
-    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox."""
+    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox.
+
+    Coalesced: while a post is being edited, further changes to it only mark it stale, and the edit
+    in flight runs once more with the deliberation as it is then. A burst of 40 votes on one
+    position is a handful of edits, not 40 (Discord rate-limits edits per channel too); the last
+    edit always shows the latest state.
+    """
     for item_id in change.touched():
-        await refresh_post(bot, guild_id, change.deliberation, item_id)
+        await _refresh_coalesced(bot, guild_id, change.deliberation.id, item_id)
+
+
+# Per bot: posts being refreshed now -> whether a change arrived meanwhile (edit once more).
+_refreshing: weakref.WeakKeyDictionary[RoundtableBot, dict[tuple[int, int, int], bool]] = weakref.WeakKeyDictionary()
+
+
+async def _refresh_coalesced(bot: RoundtableBot, guild_id: int, deliberation_id: int, item_id: int) -> None:
+    busy = _refreshing.setdefault(bot, {})
+    key = (guild_id, deliberation_id, item_id)
+    if key in busy:
+        busy[key] = True
+        return
+    busy[key] = False
+    try:
+        while True:
+            await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
+            if not busy[key]:
+                return
+            busy[key] = False
+    finally:
+        busy.pop(key, None)
 
 
 async def refresh_post(bot: RoundtableBot, guild_id: int, deliberation: Deliberation, item_id: int) -> bool:

@@ -65,7 +65,7 @@ class AIParticipants(commands.Cog):
         self.bot = bot
         # AI positions come at half-time at the latest: one timer per deliberation in its
         # positions round, rebuilt from the database on start.
-        self.half_time = DeadlineScheduler(self._half_time_passed, bot.clock)
+        self.half_time = DeadlineScheduler(self._half_time_passed, bot.clock, timers=bot.timers)
         self._turns: set[asyncio.Task[None]] = set()
 
     async def cog_unload(self) -> None:
@@ -153,11 +153,12 @@ class AIParticipants(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self._restore([guild.id for guild in self.bot.guilds])
+        await self._restore(self.bot.owned_guild_ids())
 
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        await self._restore([guild.id])
+        if self.bot.owns(guild.id):
+            await self._restore([guild.id])
 
     async def _restore(self, guild_ids: Sequence[int]) -> None:
         """Half-time timers from the database; AI positions that fell due while the bot was down.

@@ -28,7 +28,7 @@ async def perform(
     bot: RoundtableBot = interaction.client  # type: ignore[assignment]
     guild_id = guild_id_of(interaction)
     change = await bot.roundtable.act(guild_id, deliberation_id, decide)
-    posted = await bot.courier.deliver(guild_id, deliberation_id)
+    posted = await bot.courier.deliver_soon(guild_id, deliberation_id)
     await safe_respond(interaction, confirm(change, posted), ephemeral=True)
     await show_change(bot, guild_id, change)
     bot.publish(guild_id, change)
