@@ -313,6 +313,29 @@ class Deliberation:
             or any(key in r.ballots for r in self.rankings)
         )
 
+    def round_participation(self, index: int) -> tuple[list[Participant], list[Participant]]:
+        """Members who took part in a round, and participants who did not (the moderator facilitates).
+
+        Taking part: a contribution or objection made in it, a vote or consent answer given while
+        it was open, or a ballot in one of its rankings of drafts.
+        """
+        r = self.rounds[index]
+        start, end = r.opened_at, r.closed_at
+        acted: set[str] = {c.author for c in self.contributions.values() if c.round_index == index}
+        acted |= {o.author for o in self.objections.values() if o.round_index == index}
+        acted |= {key for k in self.rankings if k.round_index == index for key in k.ballots}
+        if start is not None:
+
+            def within(at: datetime) -> bool:
+                return at >= start and (end is None or at <= end)
+
+            acted |= {v.member for v in self.vote_history if within(v.at)}
+            acted |= {c.member for c in self.consent_history if within(c.at)}
+        humans = self.humans()
+        took = [p for p in humans if p.key in acted]
+        silent = [p for p in humans if p.key not in acted and p.role is Role.PARTICIPANT]
+        return took, silent
+
     def silent_humans(self) -> list[Participant]:
         return [p for p in self.humans() if not self.spoke(p.key)]
 

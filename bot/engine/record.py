@@ -59,12 +59,28 @@ RECORD_FORMAT = 3
 def outcome_of(d: Deliberation) -> Outcome:
     """The outcome from the members' latest consent responses; AI never answers, so never counts."""
     human = [r.choice for key, r in d.consent.items() if key.startswith(ActorKind.HUMAN.value + ":")]
-    return decide_outcome(
+    outcome = decide_outcome(
         human,
         d.settings.quorum,
         decides=d.decides,
         cancelled=d.status is DeliberationStatus.CANCELLED,
     )
+    # Only its member lifts a block: one whose objection the moderator marked addressed still counts.
+    marked = [
+        o.id
+        for o in d.objections.values()
+        if o.from_block
+        and o.status is ObjectionStatus.ADDRESSED
+        and (answer := d.consent.get(o.author)) is not None
+        and answer.choice is ConsentChoice.BLOCK
+    ]
+    if marked and outcome.tally[ConsentChoice.BLOCK]:
+        ids = ", ".join(f"#{i}" for i in marked)
+        outcome = replace(
+            outcome,
+            reason=f"{outcome.reason} Block {ids} was marked addressed, but its member's answer is still Block.",
+        )
+    return outcome
 
 
 # --------------------------------------------------------------------------- the model

@@ -12,7 +12,7 @@ from bot.engine import Actor
 from bot.exts._shared.posting import EMBED_MAX, FIELD_MAX, contribution_embed, fitted
 from bot.exts.dissent._embeds import DRAFT_LINE_MAX, draft_line
 from bot.exts.dissent._map import snapshot
-from tests.engine.helpers import ADA, BEN, CAI, SAGE, Table
+from tests.engine.helpers import ADA, BEN, CAI, MOD, SAGE, Table
 
 MANY = 220
 
@@ -84,3 +84,27 @@ def test_fitted_never_cuts_an_item() -> None:
     assert kept == items[: len(kept)]
     assert text.endswith(f"…and {1000 - len(kept)} more")
     assert fitted(["#1", "#2"], 100) == "#1, #2"
+
+
+def test_a_ranking_of_ten_drafts_shows_whole_pairs_and_how_many_more() -> None:
+    from bot.exts.ranking._embeds import result_embed
+
+    t = Table()
+    for who in (ADA, BEN, CAI):
+        t.do("state_position", who, "for", f"{who.name} says yes.")
+    while t.d.round.kind.value != "synthesis":
+        t.wait(11)
+        t.advance()
+    drafts = [t.do("draft", ADA, f"Draft {n}.")[-1].payload.id for n in range(10)]
+    t.do("open_ranking", MOD)
+    t.do("rank", BEN, list(reversed(drafts)))
+    t.do("close_ranking", MOD)
+
+    embed = result_embed(t.d, t.d.rankings[-1])
+
+    pairs = next(f.value or "" for f in embed.fields if f.name == "Head to head (ballots)")
+    lines = pairs.split("\n")
+    assert len(pairs) <= FIELD_MAX
+    assert all(re.fullmatch(r"#\d+ over #\d+: \d; #\d+ over #\d+: \d", line) for line in lines[:-1])
+    assert re.fullmatch(r"…and \d+ more", lines[-1])
+    assert len(lines) - 1 + int(lines[-1].split()[1]) == 45

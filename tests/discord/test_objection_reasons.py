@@ -269,10 +269,14 @@ async def test_the_sealed_records_embed_shows_every_blocks_reason(
     shown = fields(sealed)
     # The block still standing is in the dissent; the addressed one with its reason, who and why.
     assert "No budget for two rooms." in shown["Standing dissent (verbatim)"]
-    addressed = shown["Blocks no longer standing"]
+    addressed = shown["Block objections addressed or lifted"]
     assert "It excludes night-shift members." in addressed
     assert "Marked addressed by Moderator:" in addressed
     assert "A second session on Saturdays." in addressed
+    # Grace did not change her answer: her block still counts, and the record says so rather than
+    # calling the block both standing and no longer standing.
+    assert "Their consent answer is still Block, and it counts in the outcome." in addressed
+    assert "but its member's answer is still Block" in (sealed.embeds[0].description or "") + str(shown)
 
 
 async def test_a_member_cannot_vote_on_their_own_position_and_votes_are_confirmed_only_to_the_voter(

@@ -361,3 +361,22 @@ def test_the_threshold_is_a_third_of_the_drafts_words() -> None:
     # Case and order do not matter; repeats count only as often as they remain.
     assert kept_share("We meet. We eat.", "eat meet we") == pytest.approx(3 / 4)
     assert kept_share("", "anything") == 1.0  # no words to replace
+
+
+def test_a_block_marked_addressed_still_counts_until_its_member_changes_their_answer() -> None:
+    t = Table("quick", quorum=2)
+    for who in (ADA, BEN, CAI):
+        t.do("state_position", who, "Yes", f"{who.name} agrees.")
+    t.wait(11)
+    t.advance()  # consent
+    t.do("give_consent", ADA, ConsentChoice.ENDORSE)
+    t.do("give_consent", BEN, ConsentChoice.ENDORSE)
+    block = t.do("give_consent", CAI, ConsentChoice.BLOCK, reason="Fridays shut out shift workers.")[-1].payload.id
+    t.do("move_objection", MOD, block, ObjectionStatus.ADDRESSED, reason="We add a Saturday session.")
+    t.wait(11)
+    t.advance()  # sealed
+
+    record = compose_record(t.d)
+    assert record.outcome.kind == "no_consensus"
+    # The record does not say both "stands" and "no longer standing" without saying why.
+    assert f"Block #{block} was marked addressed, but its member's answer is still Block." in record.outcome.reason

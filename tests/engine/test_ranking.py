@@ -359,3 +359,13 @@ def test_any_ballot_is_refused_whole_or_stored_as_a_ranking_of_the_rankings_draf
     assert list(stored[: len(order)]) == order
     assert len(stored) == (len(drafts) if len(order) >= len(drafts) - 1 else len(order))
     assert t.d.open_ranking_now().ballots == {ADA.key: stored}
+
+
+def test_a_ballot_counts_as_taking_part_in_the_round_it_was_cast_in() -> None:
+    t = Table()
+    a, b, c = opened(t)
+    t.do("rank", BEN, [c, a, b])
+    took, silent = t.d.round_participation(t.d.current)
+    # Ada drafted, Ben ranked: both took part; Cai did nothing in this round.
+    assert {p.key for p in took} == {ADA.key, BEN.key}
+    assert {p.key for p in silent} == {CAI.key}

@@ -54,6 +54,13 @@ def addressed_embed(d: Deliberation, o: Objection, change: StatusChange, link: s
         value=f"Press **Reopen** {where} while the deliberation is open, and say why.",
         inline=False,
     )
+    if o.from_block:
+        # Marking a block's objection addressed does not change the member's consent answer.
+        embed.add_field(
+            name="Your consent answer",
+            value="Your Block still counts until you change your answer at the consent check.",
+            inline=False,
+        )
     return embed
 
 

@@ -93,10 +93,14 @@ def _blocks(record: Record) -> list[str]:
     """Every block no longer standing (addressed, or lifted by a new answer), with its reason and
     who moved it last and why: a block's reason is never hidden behind its status (format 3)."""
     items = []
+    still_blocking = {r.member for r in record.consent_responses if r.answer == ConsentChoice.BLOCK.value}
     for o in record.objections:
         if not o.from_block or o.status == "standing":
             continue
         item = f"**Block #{o.id}** by {_text(o.author)} ({_text(o.status)}). Why:\n{quote(o.why)}"
+        if o.author in still_blocking:
+            # Only the member lifts a block: marked addressed, their answer still counts in the outcome.
+            item += "\nTheir consent answer is still Block, and it counts in the outcome."
         step = (o.history or ())[-1:]
         if step and step[0].status != "raised":
             how = _STEP_WORDS.get(step[0].status, step[0].status)
@@ -108,7 +112,7 @@ def _blocks(record: Record) -> list[str]:
 
 
 _STEP_WORDS = {"addressed": "marked addressed"}
-BLOCKS = "Blocks no longer standing"
+BLOCKS = "Block objections addressed or lifted"
 
 
 def _add_dissent(embed: discord.Embed, items: list[str], *, name: str = DISSENT) -> None:

@@ -107,25 +107,6 @@ def agenda_embed(d: Deliberation) -> discord.Embed:
     return embed
 
 
-def round_participation(d: Deliberation, index: int) -> tuple[list[Participant], list[Participant]]:
-    """Members who took part in a round, and participants who did not (the moderator facilitates)."""
-    r = d.rounds[index]
-    start, end = r.opened_at, r.closed_at
-    acted: set[str] = {c.author for c in d.contributions.values() if c.round_index == index}
-    acted |= {o.author for o in d.objections.values() if o.round_index == index}
-    if start is not None:
-
-        def within(at: datetime) -> bool:
-            return at >= start and (end is None or at <= end)
-
-        acted |= {v.member for v in d.vote_history if within(v.at)}
-        acted |= {c.member for c in d.consent_history if within(c.at)}
-    humans = d.humans()
-    took = [p for p in humans if p.key in acted]
-    silent = [p for p in humans if p.key not in acted and p.role is Role.PARTICIPANT]
-    return took, silent
-
-
 def round_opened_embed(d: Deliberation, index: int) -> discord.Embed:
     r = d.rounds[index]
     embed = discord.Embed(
@@ -208,7 +189,7 @@ def round_closed_embed(d: Deliberation, index: int) -> discord.Embed:
     how = "by its deadline" if r.closed_by.startswith("system:") else "by the moderator"
     if r.forced:
         how = "early by the moderator (forced)"
-    took, silent = round_participation(d, index)
+    took, silent = d.round_participation(index)
     embed = discord.Embed(
         title=f"Round {index + 1} of {len(d.rounds)} closed: {r.kind.value}",
         description=f"Closed {how}.",

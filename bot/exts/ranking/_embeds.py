@@ -10,6 +10,7 @@ import discord
 
 from bot.engine.deliberation import Deliberation
 from bot.engine.ranking import Ranking, drafts_list, ordinal, result_sentence
+from bot.exts._shared.posting import FIELD_MAX, fitted
 
 RANKING_COLOUR = discord.Colour.blurple()
 EXCERPT = 140
@@ -61,7 +62,15 @@ def announcement_embed(d: Deliberation, r: Ranking) -> discord.Embed:
 
 def menu_text(d: Deliberation, r: Ranking, current: tuple[int, ...] | None, chosen: tuple[int, ...]) -> str:
     """A member's private menu: the drafts, their ballot as stored, and the places chosen so far."""
-    lines = [f"**Ranking #{r.number}**: your ballot is private; only counts are ever shown.", ""]
+    if d.settings.anonymous:
+        privacy = "your ballot is private; only counts are ever shown, and no one can learn who ranked what."
+    else:
+        # The event log (kept to verify the record offline, and in exports' proof files) holds each ballot.
+        privacy = (
+            "only counts are shown, in Discord and in the record; the deliberation's event log, kept to "
+            "verify the record, holds each member's ballot, as it holds every vote."
+        )
+    lines = [f"**Ranking #{r.number}**: {privacy}", ""]
     lines += [draft_line(d, i) for i in r.drafts]
     lines.append("")
     lines.append(f"Your ballot now: {ballot_text(current) if current else 'none yet'}.")
@@ -92,16 +101,17 @@ def result_embed(d: Deliberation, r: Ranking) -> discord.Embed:
         + (f" Counted by the Schulze method over {result.ballots} member ballot(s)." if result.ballots else ""),
     )
     if result.ballots:
-        order = ", then ".join(
+        tiers = [
             f"#{tier[0]}" if len(tier) == 1 else f"{' and '.join(f'#{i}' for i in tier)} (tied)"
             for tier in result.order
-        )
-        embed.add_field(name="Order", value=order[:1024], inline=False)
+        ]
+        embed.add_field(name="Order", value=fitted(tiers, FIELD_MAX, ", then "), inline=False)
         pairs = []
         for n, a in enumerate(r.drafts):
             for b in r.drafts[n + 1 :]:
                 pairs.append(f"#{a} over #{b}: {result.prefer(a, b)}; #{b} over #{a}: {result.prefer(b, a)}")
-        embed.add_field(name="Head to head (ballots)", value="\n".join(pairs)[:1024], inline=False)
+        # Every pair whole, then how many more: the sealed record has the full matrix.
+        embed.add_field(name="Head to head (ballots)", value=fitted(pairs, FIELD_MAX, "\n"), inline=False)
     if d.is_open and d.round.index == r.round_index and d.round.closed_at is None:
         nxt = (
             "Only a proposal: the moderator puts a proposal to the group with /summary adopt draft:<n> "
