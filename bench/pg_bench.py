@@ -45,6 +45,7 @@ from bench.store_bench import (
 from bot.config import Settings
 from bot.engine.model import Contribution, ContributionKind
 from bot.service import Roundtable
+from bot.store.url import pg_connect_kwargs
 from bot.store.backend import open_store
 from bot.store.chain import event_hash, event_row
 from bot.store.copy import copy_database
@@ -104,7 +105,7 @@ async def store_append(target: str, work: Workload) -> float:
 async def raw_asyncpg(url: str, work: Workload) -> float:
     """The same rows through plain asyncpg, one transaction per contribution (schema made by the store)."""
     await (await PgStore.open(url)).close()
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(**pg_connect_kwargs(url))
     deadline = (T0 + timedelta(days=1)).isoformat()
     ids, heads = [], []
     async with conn.transaction():

@@ -141,7 +141,9 @@ def _require_reachable_database(settings: Settings) -> None:
     try:
         _run_async(probe())
     except Exception as exc:  # OSError (unreachable) or asyncpg's refusals (no database, bad password)
-        raise CommandError(f"Cannot open the database {url.dsn}: {type(exc).__name__}: {exc}") from None
+        from bot.store.url import redact
+
+        raise CommandError(f"Cannot open the database {url}: {type(exc).__name__}: {redact(str(exc))}") from None
 
 
 async def _open_guild(path: Path, guild_id: int) -> Store:

@@ -120,7 +120,7 @@ async def _rows(store: Any, table: str) -> AsyncIterator[list[tuple[Any, ...]]]:
 async def _into_postgres(reader: Any, target: DatabaseURL, report: CopyReport) -> None:
     import asyncpg
 
-    conn: asyncpg.Connection = await asyncpg.connect(target.dsn)
+    conn: asyncpg.Connection = await asyncpg.connect(**target.connect_kwargs())
     try:
         async with conn.transaction():
             await _refuse_unless_empty_pg(conn, str(target))
