@@ -243,7 +243,7 @@ def _cmd_db_copy(args: argparse.Namespace) -> int:
     except BadDatabaseURL as exc:
         raise CommandError(f"db copy: {exc}") from None
     if report.problems:
-        print(f"Copied {describe(report)} to {args.target}, but the copy is NOT intact:", file=sys.stderr)
+        print(f"The copy to {args.target} is NOT intact, so none of it was kept (the target is as it was):", file=sys.stderr)
         for problem in report.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_FAILED

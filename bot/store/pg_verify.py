@@ -45,6 +45,15 @@ _BATCH = 5000
 
 
 async def verify_postgres(pool: asyncpg.Pool, public_key: bytes | None = None, anchors: str = "") -> Report:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        return await verify_postgres_connection(conn, public_key, anchors)
+
+
+async def verify_postgres_connection(
+    conn: asyncpg.Connection, public_key: bytes | None = None, anchors: str = ""
+) -> Report:
+    """The proof, on a connection already inside a transaction (its snapshot is what is proven;
+    `db copy` proves its rows before it commits them)."""
     with tempfile.TemporaryDirectory(prefix="roundtable-verify-") as scratch:
         snapshot = sqlite3.connect(Path(scratch) / "snapshot.sqlite3", isolation_level=None)
         try:
@@ -53,15 +62,14 @@ async def verify_postgres(pool: asyncpg.Pool, public_key: bytes | None = None, a
             for _, _, sql in migrations():
                 for statement in split_sql(sql):
                     snapshot.execute(statement)
-            async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-                version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
-                snapshot.execute(f"PRAGMA user_version = {int(version)}")
-                snapshot.execute("BEGIN")
-                for table in TABLES:
-                    await _copy_table(conn, snapshot, table)
-                snapshot.execute("INSERT INTO decision_records_fts (decision_records_fts) VALUES ('rebuild')")
-                snapshot.execute("COMMIT")
-                server_problems = await _check_server_schema(conn, pg_migrations()) + await _check_search(conn)
+            version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+            snapshot.execute(f"PRAGMA user_version = {int(version)}")
+            snapshot.execute("BEGIN")
+            for table in TABLES:
+                await _copy_table(conn, snapshot, table)
+            snapshot.execute("INSERT INTO decision_records_fts (decision_records_fts) VALUES ('rebuild')")
+            snapshot.execute("COMMIT")
+            server_problems = await _check_server_schema(conn, pg_migrations()) + await _check_search(conn)
             report = verify_database(snapshot, public_key, anchors)
         finally:
             snapshot.close()
@@ -167,4 +175,4 @@ async def _check_search(conn: asyncpg.Connection) -> list[str]:
     return [f"decision_records #{row[0]}: column search (the text search) differs from its record" for row in rows]
 
 
-__all__ = ["TABLES", "verify_postgres"]
+__all__ = ["TABLES", "verify_postgres", "verify_postgres_connection"]

@@ -111,3 +111,125 @@ def test_every_password_form_is_refused_and_never_shown(
         parse_database_url("postgresql://rt@db/rt?passfile=/home/x/.pgpass&bogus=1")
     assert "/home/x/.pgpass" not in str(refused.value)
     assert redact("postgresql://rt:hunter2@db/rt?sslpassword=x2&a=1") == "postgresql://rt:***@db/rt?sslpassword=***&a=1"
+
+
+# ---------------------------------------------------------------------- 3. one snapshot; all or nothing
+
+
+async def pg_execute(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(**parse_database_url(url).connect_kwargs())
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.sqlite_only  # the source is this test's SQLite file, written to during the copy
+def test_a_write_during_the_copy_does_not_reach_it_and_the_copy_is_intact(
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    clock: ManualClock,
+    fresh_pg: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    import bot.store.copy as copy_module
+
+    source = run(build(settings, clock))
+    select = copy_module._select
+    written: list[str] = []
+
+    def select_then_write(table: str) -> str:
+        # After the events are read, another process changes a row a later table holds.
+        if table == "deliberations" and not written:
+            other = sqlite3.connect(source, timeout=0)
+            other.execute("UPDATE deliberations SET question = 'changed meanwhile'")
+            other.commit()
+            other.close()
+            written.append(table)
+        return select(table)
+
+    monkeypatch.setattr(copy_module, "_select", select_then_write)
+    target = fresh_pg()
+    code, out, err = cli(capsys, "db", "copy", "--from", sqlite_url(source), "--to", target)
+    assert written
+    assert code == 0, err
+    assert "verified: the copy is intact" in out
+    assert run(fetchval(target, "SELECT count(*) FROM deliberations WHERE question = 'changed meanwhile'")) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_copy_that_is_not_intact_leaves_the_target_empty_for_a_retry(
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    clock: ManualClock,
+    fresh_pg: Callable[[], str],
+    tmp_path: Path,
+    backend: str,
+) -> None:
+    import sqlite3
+
+    run(build(settings, clock))
+    source = settings.database.url or ""
+    edit = "UPDATE deliberations SET question = 'edited'"
+    if backend == "postgresql":
+        run(pg_execute(source, edit))
+        target = sqlite_url(tmp_path / "target.sqlite3")
+    else:
+        with sqlite3.connect(settings.database.path) as conn:
+            conn.execute(edit)
+        target = fresh_pg()
+    code, out, err = cli(capsys, "db", "copy", "--from", source, "--to", target)
+    assert code == 1
+    assert "NOT intact" in err
+    assert "none of it was kept" in err
+    assert out == ""
+    if backend == "postgresql":
+        with sqlite3.connect(tmp_path / "target.sqlite3") as conn:
+            assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    else:
+        assert run(fetchval(target, "SELECT count(*) FROM events")) == 0
+    # The target is still empty: the retry (of an intact source) is not refused as "not empty".
+    fresh_source = tmp_path / "fresh" / "roundtable.sqlite3"
+    other = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"url": None, "path": fresh_source})}
+    )
+    run(build(other, ManualClock()))
+    code, out, err = cli(capsys, "db", "copy", "--from", sqlite_url(fresh_source), "--to", target)
+    assert code == 0, err
+    assert "verified: the copy is intact" in out
+
+
+# ---------------------------------------------------------------------- 4. another application's tables
+
+
+@pytest.mark.sqlite_only  # the source is this test's SQLite file
+def test_a_target_holding_another_applications_tables_is_refused_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    clock: ManualClock,
+    fresh_pg: Callable[[], str],
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    source = sqlite_url(run(build(settings, clock)))
+    target = fresh_pg()
+    run(pg_execute(target, "CREATE TABLE invoices (id int PRIMARY KEY, total numeric)"))
+    code, out, err = cli(capsys, "db", "copy", "--from", source, "--to", target)
+    assert code == 1
+    assert "not Roundtable's (invoices)" in err
+    assert "\n" not in err.strip()
+    assert out == ""
+    assert run(fetchval(target, "SELECT to_regclass('events') IS NULL")) is True  # not even migrated
+
+    other = tmp_path / "shop.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    code, out, err = cli(capsys, "db", "copy", "--from", source, "--to", sqlite_url(other))
+    assert code == 1
+    assert "not Roundtable's (invoices)" in err
+    with sqlite3.connect(other) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
