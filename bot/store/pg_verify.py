@@ -6,7 +6,9 @@ SQLite file with Roundtable's own schema, and the same checks run there: every c
 signature, ledger, replay and derived row is checked by the very code that checks SQLite. What
 the copy cannot see is checked on the server itself:
 
-- the schema: tables, columns, constraints, indexes, triggers and the append-only function must
+- the schema: tables, columns, constraints, indexes, triggers (and their enable mode: a trigger
+  switched to REPLICA or ALWAYS differs), rules (none), persistence (no UNLOGGED table), row
+  security and policies (none), and the append-only function must
   be exactly what PostgreSQL's migrations create (they are created afresh in a scratch schema
   inside a transaction that is rolled back, and the catalogs compared), and `schema_version` is
   the latest;
@@ -109,9 +111,23 @@ SELECT 'constraint', cl.relname || '.' || co.conname, pg_get_constraintdef(co.oi
  WHERE n.nspname = $1
 UNION ALL
 SELECT 'trigger', cl.relname || '.' || tg.tgname,
-       pg_get_triggerdef(tg.oid) || CASE WHEN tg.tgenabled = 'D' THEN ' DISABLED' ELSE '' END
+       pg_get_triggerdef(tg.oid) || ' enabled=' || tg.tgenabled::text
   FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
  WHERE n.nspname = $1 AND NOT tg.tgisinternal
+UNION ALL
+SELECT 'rule', cl.relname || '.' || r.rulename, pg_get_ruledef(r.oid)
+  FROM pg_rewrite r JOIN pg_class cl ON cl.oid = r.ev_class JOIN pg_namespace n ON n.oid = cl.relnamespace
+ WHERE n.nspname = $1 AND r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'storage', cl.relname,
+       'persistence=' || cl.relpersistence::text || ' rls=' || cl.relrowsecurity::text
+       || ' forced=' || cl.relforcerowsecurity::text
+  FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+ WHERE n.nspname = $1 AND cl.relkind IN ('r', 'p')
+UNION ALL
+SELECT 'policy', cl.relname || '.' || po.polname, coalesce(pg_get_expr(po.polqual, po.polrelid), '')
+  FROM pg_policy po JOIN pg_class cl ON cl.oid = po.polrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+ WHERE n.nspname = $1
 UNION ALL
 SELECT 'function', p.proname, p.prosrc
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1

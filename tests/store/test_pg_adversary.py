@@ -233,3 +233,70 @@ def test_a_target_holding_another_applications_tables_is_refused_before_anything
     assert "not Roundtable's (invoices)" in err
     with sqlite3.connect(other) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
+
+
+# ---------------------------------------------------------------------- 5. an INSERT that writes nothing
+
+
+@PG
+def test_an_action_the_server_silently_drops_is_refused_not_acknowledged(
+    settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    from bot.engine import Actor, errors
+    from bot.service import Roundtable
+    from tests.store.test_verify_tampering import GUILD, OPEN
+
+    run(build(settings, clock))
+    url = str(settings.database.database_url)
+    run(pg_execute(url, "CREATE RULE lose AS ON INSERT TO events DO INSTEAD NOTHING"))
+
+    async def act() -> None:
+        rt = await Roundtable.open(settings, clock)
+        try:
+            with pytest.raises(errors.DatabaseBusy, match="did not store"):
+                await rt.act(GUILD, OPEN, lambda d, at: d.object(Actor.human(12, "Ben"), "Again", "Still", at))
+            with pytest.raises(errors.DatabaseBusy):
+                await rt.start(GUILD, 5, Actor.human(10, "Mona", moderates=True), "Lost?")
+        finally:
+            await rt.close()
+
+    before = run(fetchval(url, "SELECT count(*) FROM events"))
+    run(act())
+    assert run(fetchval(url, "SELECT count(*) FROM deliberations")) == 2  # the start was rolled back
+    run(pg_execute(url, "DROP RULE lose ON events"))
+    assert run(fetchval(url, "SELECT count(*) FROM events")) == before
+
+
+# ---------------------------------------------------------------------- 11. a stalled writer
+
+
+@PG
+def test_a_writer_stalled_holding_the_lock_gets_a_try_again_not_a_hang(
+    settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    from bot.engine import Actor, errors
+    from bot.service import Roundtable
+    from tests.store.test_verify_tampering import GUILD, OPEN
+
+    run(build(settings, clock))
+    url = str(settings.database.database_url)
+
+    async def stalled_then_act() -> None:
+        stalled = await asyncpg.connect(**parse_database_url(url).connect_kwargs())
+        rt = await Roundtable.open(settings, clock)
+        try:
+            tx = stalled.transaction()
+            await tx.start()
+            await stalled.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"d:{OPEN}")
+            act = rt.act(GUILD, OPEN, lambda d, at: d.object(Actor.human(12, "Ben"), "Now", "Please", at))
+            with pytest.raises(errors.DatabaseBusy, match="try again"):
+                await asyncio.wait_for(act, 20)
+            await tx.rollback()
+            # Once the stalled writer is gone, the same action goes through.
+            change = await rt.act(GUILD, OPEN, lambda d, at: d.object(Actor.human(12, "Ben"), "Now", "Please", at))
+            assert change.added()
+        finally:
+            await rt.close()
+            await stalled.close()
+
+    run(stalled_then_act())
