@@ -34,7 +34,6 @@ from bot.store.signing import Signer, encode_public_key, head_message
 from bot.store.url import pg_connect_kwargs
 from bot.store.store import (
     _RECORD_COLUMNS,
-    _SEARCH_WORD,
     LEDGER_ACTOR,
     TERMINAL_KINDS,
     DeliberationRow,
@@ -47,6 +46,7 @@ from bot.store.store import (
     _iso,
     _not_found,
     _stored_record,
+    search_words,
 )
 
 log = logging.getLogger(__name__)
@@ -502,12 +502,12 @@ class PgStore:
         takes them (letters and digits only) and given to `plainto_tsquery`, which reads no query
         syntax at all, so nothing a member types is an operator, and nothing raises.
         """
-        words = _SEARCH_WORD.findall(query)
+        words = search_words(query)
         if not words:
             raise errors.EmptyText("Search for at least one word.")
         rows = await self._pool.fetch(
             "SELECT deliberation_id, question, outcome, sealed_at FROM decision_records"
-            " WHERE guild_id = $1 AND search @@ plainto_tsquery('simple', $2)"
+            " WHERE guild_id = $1 AND search @@ plainto_tsquery('simple', roundtable_search_text($2))"
             " ORDER BY deliberation_id DESC LIMIT $3",
             guild_id,
             " ".join(words),

@@ -186,7 +186,8 @@ async def _check_search(conn: asyncpg.Connection) -> list[str]:
         return []
     rows = await conn.fetch(
         "SELECT deliberation_id FROM decision_records"
-        " WHERE search IS DISTINCT FROM to_tsvector('simple', question || ' ' || markdown) ORDER BY 1"
+        " WHERE search IS DISTINCT FROM to_tsvector('simple', roundtable_search_text(question || ' ' || markdown))"
+        " ORDER BY 1"
     )
     return [f"decision_records #{row[0]}: column search (the text search) differs from its record" for row in rows]
 

@@ -300,3 +300,91 @@ def test_a_writer_stalled_holding_the_lock_gets_a_try_again_not_a_hang(
             await stalled.close()
 
     run(stalled_then_act())
+
+
+# ---------------------------------------------------------------------- 6, 12. records and search alike
+
+
+async def _seal(settings: Settings, clock: ManualClock, question: str, texts: list[str]) -> tuple[int, object]:
+    """A quick deliberation with one position per text, sealed; returns its id and the service."""
+    from bot.engine import Actor
+    from bot.engine.model import ConsentChoice
+    from bot.service import Roundtable
+
+    rt = await Roundtable.open(settings, clock)
+    mod = Actor.human(1, "Mod", moderates=True)
+    d = (await rt.start(31, 1, mod, question, template="quick", ai=False)).deliberation
+    for i, text in enumerate(texts):
+        clock.advance(0.01)
+        member = Actor.human(100 + i, f"m{i}")
+        await rt.act(31, d.id, lambda dl, at, m=member, t=text: dl.state_position(m, "Yes", t, at))
+    clock.advance(20)
+    await rt.act(31, d.id, lambda dl, at: dl.advance(mod, at, force=True))
+    for i in range(min(2, len(texts))):
+        member = Actor.human(100 + i, f"m{i}")
+        await rt.act(31, d.id, lambda dl, at, m=member: dl.give_consent(m, ConsentChoice.ENDORSE, at))
+    clock.advance(120)  # past the round's deadline: closing needs no confirmation
+    await rt.act(31, d.id, lambda dl, at: dl.advance(mod, at, force=True))
+    await rt.store.record(31, d.id)  # sealed: its record is stored
+    return d.id, rt
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_search_folds_diacritics_and_long_words_alike_on_both_backends(
+    settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    from bot.engine import errors
+
+    long_word = "a" * 3000
+
+    async def go() -> None:
+        sealed, rt = await _seal(settings, clock, "Café for naïve members?", [f"Yes, the café {long_word}", "Fine"])
+        try:
+            found = {
+                q: [r.deliberation_id for r in await rt.search_records(31, q, limit=5)]  # type: ignore[attr-defined]
+                for q in ("cafe", "CAFÉ", "Cafe\u0301", "naive", "naïve members", "tea")
+            }
+            assert found == {
+                "cafe": [sealed],
+                "CAFÉ": [sealed],
+                "Cafe\u0301": [sealed],
+                "naive": [sealed],
+                "naïve members": [sealed],
+                "tea": [],
+            }
+            # A word too long for PostgreSQL's index is not searched for on either backend.
+            with pytest.raises(errors.EmptyText):
+                await rt.search_records(31, long_word, limit=5)  # type: ignore[attr-defined]
+            assert [r.deliberation_id for r in await rt.search_records(31, f"{long_word} cafe", limit=5)] == [sealed]  # type: ignore[attr-defined]
+            assert await rt.store.verify() == []  # type: ignore[attr-defined]
+        finally:
+            await rt.close()  # type: ignore[attr-defined]
+
+    run(go())
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_record_over_a_megabyte_seals_and_verifies_on_both_backends(
+    settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    import random
+    import string
+
+    rnd = random.Random(1)
+    # Distinct random words: PostgreSQL's tsvector of the whole record would pass its 1 MB limit.
+    texts = [
+        " ".join("".join(rnd.choices(string.ascii_lowercase, k=8)) for _ in range(440))[:3990] for _ in range(300)
+    ]
+
+    async def go() -> None:
+        sealed, rt = await _seal(settings, clock, "A huge record?", texts)
+        try:
+            stored = await rt.store.record(31, sealed)  # type: ignore[attr-defined]
+            assert len(stored.markdown.encode()) > 1_100_000
+            first_word = texts[0].split()[0]
+            assert [r.deliberation_id for r in await rt.search_records(31, first_word, limit=5)] == [sealed]  # type: ignore[attr-defined]
+            assert await rt.store.verify() == []  # type: ignore[attr-defined]
+        finally:
+            await rt.close()  # type: ignore[attr-defined]
+
+    run(go())

@@ -489,7 +489,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
     url = fresh_pg()
     code, out, err = cli(capsys, "db", "upgrade", "--db", url)
     assert code == 0, err
-    assert "schema version 0 -> 5" in out
+    assert "schema version 0 -> 6" in out
     code, out, err = cli(capsys, "db", "upgrade", "--db", url)
     assert "up to date (5)" in out
     # Migrations are numbered and tracked as on SQLite: the version is one row, the tables are there.
@@ -502,7 +502,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
         finally:
             await conn.close()
 
-    assert run(version()) == 5
+    assert run(version()) == 6
 
 
 def test_run_with_an_unreachable_postgresql_says_so_in_one_line(
