@@ -349,7 +349,7 @@ def test_export_upgrade_and_polis_take_a_postgresql_url(
     assert (tmp_path / "x" / f"decision-{SEALED}.proof.json").is_file()
     code, out, err = cli(capsys, "db", "upgrade", "--db", pg_db)
     assert code == 0, err
-    assert "up to date (5)" in out
+    assert "up to date (6)" in out
     out_dir = tmp_path / "polis"
     args = ["polis", "export", "--guild", str(GUILD), "--deliberation", str(OPEN), "--out", str(out_dir)]
     code, out, err = cli(capsys, *args, "--db", pg_db)
@@ -491,7 +491,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
     assert code == 0, err
     assert "schema version 0 -> 6" in out
     code, out, err = cli(capsys, "db", "upgrade", "--db", url)
-    assert "up to date (5)" in out
+    assert "up to date (6)" in out
     # Migrations are numbered and tracked as on SQLite: the version is one row, the tables are there.
     assert run(pg_rows(url, "events")) == []
 
