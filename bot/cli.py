@@ -286,15 +286,17 @@ def _cmd_polis_import(args: argparse.Namespace) -> int:
 
 
 async def _polis_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.engine.deliberation import Deliberation
     from bot.polis import export_polis
-    from bot.service import Roundtable
+    from bot.store.backend import open_store
 
-    roundtable = await Roundtable.open(settings)
+    # A read: no signer (no key made or registered in the append-only signing_keys), no migration.
+    store = await open_store(settings.database.database_url, migrate=False)
     try:
-        deliberation = await roundtable.get(args.guild, args.deliberation)
+        events = await store.load_events(args.guild, args.deliberation)
     finally:
-        await roundtable.close()
-    return export_polis(deliberation, args.out)
+        await store.close()
+    return export_polis(Deliberation.from_events(args.deliberation, args.guild, events), args.out)
 
 
 def _cmd_polis_export(args: argparse.Namespace) -> int:

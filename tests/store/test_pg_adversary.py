@@ -388,3 +388,43 @@ def test_a_record_over_a_megabyte_seals_and_verifies_on_both_backends(
             await rt.close()  # type: ignore[attr-defined]
 
     run(go())
+
+
+# ---------------------------------------------------------------------- 8. a read makes no key
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_polis_export_is_a_read_and_registers_no_signing_key(
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+) -> None:
+    import sqlite3
+
+    from tests.store.test_verify_tampering import GUILD, OPEN
+
+    run(build(settings, clock))
+    url = str(settings.database.database_url)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    monkeypatch.chdir(work)  # where a key would be made for a URL with no key configured
+
+    def keys() -> int:
+        if backend == "postgresql":
+            return int(run(fetchval(url, "SELECT count(*) FROM signing_keys")))  # type: ignore[call-overload]
+        with sqlite3.connect(settings.database.path) as conn:
+            return int(conn.execute("SELECT count(*) FROM signing_keys").fetchone()[0])
+
+    before = keys()
+    settings.database.signing_key_path.unlink()  # the operator runs it where the bot's key is not
+    code, out, err = cli(
+        capsys, "polis", "export", "--db", url, "--guild", str(GUILD), "--deliberation", str(OPEN), "--out", str(work / "out")
+    )
+    assert code == 0, err
+    assert (work / "out" / "votes.csv").is_file()
+    assert keys() == before
+    assert not settings.database.signing_key_path.exists()
+    assert not any(work.rglob("*.key"))
