@@ -67,11 +67,12 @@ async def verify_postgres_connection(
             version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
             snapshot.execute(f"PRAGMA user_version = {int(version)}")
             snapshot.execute("BEGIN")
+            duplicates: list[str] = await _forks(conn)
             for table in TABLES:
-                await _copy_table(conn, snapshot, table)
+                duplicates += await _copy_table(conn, snapshot, table)
             snapshot.execute("INSERT INTO decision_records_fts (decision_records_fts) VALUES ('rebuild')")
             snapshot.execute("COMMIT")
-            server_problems = await _check_server_schema(conn, pg_migrations()) + await _check_search(conn)
+            server_problems = duplicates + await _check_server_schema(conn, pg_migrations()) + await _check_search(conn)
             report = verify_database(snapshot, public_key, anchors)
         finally:
             snapshot.close()
@@ -80,19 +81,36 @@ async def verify_postgres_connection(
     return report
 
 
-async def _copy_table(conn: asyncpg.Connection, snapshot: sqlite3.Connection, table: str) -> None:
+async def _forks(conn: asyncpg.Connection) -> list[str]:
+    """Two events at one place in a chain (the server's UNIQUE (stream, seq) dropped): a fork."""
+    rows = await conn.fetch(
+        "SELECT stream, seq, count(*) FROM events GROUP BY stream, seq HAVING count(*) > 1 ORDER BY 1, 2 LIMIT 20"
+    )
+    return [f"{stream}: {n} events at seq {seq} (the chain is forked)" for stream, seq, n in rows]
+
+
+async def _copy_table(conn: asyncpg.Connection, snapshot: sqlite3.Connection, table: str) -> list[str]:
+    """Copy the table's rows; rows the snapshot's keys refuse (a key the server no longer
+    enforces) are not copied but named, so verify reports them instead of crashing."""
     columns = [row[1] for row in snapshot.execute(f"PRAGMA table_info({table})")]
     names = ", ".join(columns)
-    insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    cursor = conn.cursor(f"SELECT {names} FROM {table}")
+    insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    cursor = conn.cursor(f"SELECT {names} FROM {table} ORDER BY 1")
     batch: list[tuple[Any, ...]] = []
+    read = 0
+    before = snapshot.total_changes
     async for row in cursor:
         batch.append(tuple(row))
+        read += 1
         if len(batch) >= _BATCH:
             snapshot.executemany(insert, batch)
             batch.clear()
     if batch:
         snapshot.executemany(insert, batch)
+    kept = snapshot.total_changes - before
+    if kept != read:
+        return [f"{table}: {read - kept} rows repeat another row's key (a key the server no longer enforces)"]
+    return []
 
 
 # ---------------------------------------------------------------------- the server's schema

@@ -428,3 +428,30 @@ def test_polis_export_is_a_read_and_registers_no_signing_key(
     assert keys() == before
     assert not settings.database.signing_key_path.exists()
     assert not any(work.rglob("*.key"))
+
+
+# ---------------------------------------------------------------------- 7. a forked chain
+
+
+@PG
+def test_verify_names_a_fork_on_postgresql_instead_of_crashing(
+    capsys: pytest.CaptureFixture[str], settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    run(build(settings, clock))
+    url = str(settings.database.database_url)
+    run(
+        pg_execute(
+            url,
+            "ALTER TABLE events DROP CONSTRAINT events_stream_seq_key",
+            "INSERT INTO events (guild_id, stream, deliberation_id, seq, kind, actor, actor_name, at, payload,"
+            " prev_hash, hash) SELECT guild_id, stream, deliberation_id, seq, kind, actor, actor_name, at,"
+            " replace(payload, 'Too dear', 'Too cheap'), prev_hash, hash FROM events WHERE stream = 'd:2'"
+            " ORDER BY seq DESC LIMIT 1",
+        )
+    )
+    code, out, err = cli(capsys, "verify", "--db", url)
+    assert code == 1, out + err
+    assert "NOT intact" in err
+    assert "d:2: 2 events at seq" in err
+    assert "forked" in err
+    assert "Traceback" not in err
