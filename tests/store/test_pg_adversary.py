@@ -455,3 +455,31 @@ def test_verify_names_a_fork_on_postgresql_instead_of_crashing(
     assert "d:2: 2 events at seq" in err
     assert "forked" in err
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- 10. hostile display names
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_display_name_with_nul_or_a_lone_surrogate_is_stored_alike_on_both_backends(
+    settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    from bot.engine import Actor
+    from bot.service import Roundtable
+    from tests.store.test_verify_tampering import GUILD, OPEN
+
+    run(build(settings, clock))
+
+    async def go() -> None:
+        rt = await Roundtable.open(settings, clock)
+        try:
+            hostile = Actor.human(77, "Eve\x00\x07 \ud800Smith")
+            change = await rt.act(GUILD, OPEN, lambda d, at: d.object(hostile, "Odd name", "Still a member", at))
+            assert change.added()
+            events = await rt.store.load_events(GUILD, OPEN)
+            assert events[-1].actor.name == "Eve \ufffdSmith"
+            assert await rt.store.verify() == []
+        finally:
+            await rt.close()
+
+    run(go())
