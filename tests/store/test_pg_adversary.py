@@ -483,3 +483,30 @@ def test_a_display_name_with_nul_or_a_lone_surrogate_is_stored_alike_on_both_bac
             await rt.close()
 
     run(go())
+
+
+# ---------------------------------------------------------------------- 9. a post owed but not in the outbox
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_owed_post_deleted_from_the_outbox_is_caught(
+    capsys: pytest.CaptureFixture[str], settings: Settings, clock: ManualClock, backend: str
+) -> None:
+    import sqlite3
+
+    from tests.store.test_verify_tampering import OPEN
+
+    run(build(settings, clock))
+    url = str(settings.database.database_url)
+    assert cli(capsys, "verify", "--db", url)[0] == 0
+    # The objection's post is owed and undelivered: deleting it would silently drop it.
+    edit = f"DELETE FROM outbox WHERE deliberation_id = {OPEN} AND ref LIKE 'o:%'"
+    if backend == "postgresql":
+        run(pg_execute(url, edit))
+    else:
+        with sqlite3.connect(settings.database.path) as conn:
+            assert conn.execute(edit).rowcount == 1
+    code, out, err = cli(capsys, "verify", "--db", url)
+    assert code == 1, out
+    assert f"outbox #{OPEN}/o:" in err
+    assert "owe this post" in err
