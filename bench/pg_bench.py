@@ -45,14 +45,13 @@ from bench.store_bench import (
 from bot.config import Settings
 from bot.engine.model import Contribution, ContributionKind
 from bot.service import Roundtable
-from bot.store.url import pg_connect_kwargs
 from bot.store.backend import open_store
 from bot.store.chain import event_hash, event_row
 from bot.store.copy import copy_database
 from bot.store.pg import PgStore
 from bot.store.signing import Signer
 from bot.store.store import Store, _run
-from bot.store.url import sqlite_url
+from bot.store.url import pg_connect_kwargs, sqlite_url
 from tests.conftest import ManualClock
 from tests.postgres import PostgresServer
 from tests.store.test_store import sealed_quick

@@ -243,7 +243,8 @@ def _cmd_db_copy(args: argparse.Namespace) -> int:
     except BadDatabaseURL as exc:
         raise CommandError(f"db copy: {exc}") from None
     if report.problems:
-        print(f"The copy to {args.target} is NOT intact, so none of it was kept (the target is as it was):", file=sys.stderr)
+        kept = "so none of it was kept (the target is as it was)"
+        print(f"The copy to {args.target} is NOT intact, {kept}:", file=sys.stderr)
         for problem in report.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_FAILED

@@ -161,7 +161,8 @@ async def _refuse_unless_empty(dst: DatabaseURL) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise CopyRefused(f"{dst.path}: not an SQLite database ({exc}); db copy writes only into an empty one.") from None
+        why = f"{dst.path}: not an SQLite database ({exc}); db copy writes only into an empty one."
+        raise CopyRefused(why) from None
 
 
 def _not_empty(name: str, table: str) -> str:

@@ -31,7 +31,6 @@ from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
 from bot.store.schema import pg_migrations
 from bot.store.signing import Signer, encode_public_key, head_message
-from bot.store.url import pg_connect_kwargs
 from bot.store.store import (
     _RECORD_COLUMNS,
     LEDGER_ACTOR,
@@ -48,6 +47,7 @@ from bot.store.store import (
     _stored_record,
     search_words,
 )
+from bot.store.url import pg_connect_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,9 @@ class PgStore:
     async def open(
         cls, url: str, *, migrate: bool = True, signer: Signer | None = None, max_connections: int = 10
     ) -> PgStore:
-        pool = await asyncpg.create_pool(**pg_connect_kwargs(url), min_size=1, max_size=max_connections, reset=_keep_session)
+        pool = await asyncpg.create_pool(
+            **pg_connect_kwargs(url), min_size=1, max_size=max_connections, reset=_keep_session
+        )
         store = cls(pool, url, signer)
         try:
             if migrate:

@@ -139,4 +139,12 @@ def _postgresql(text: str, shown: str) -> DatabaseURL:
     return DatabaseURL(POSTGRESQL, None, text, named[0])
 
 
-__all__ = ["BadDatabaseURL", "DatabaseURL", "looks_like_url", "parse_database_url", "pg_connect_kwargs", "redact", "sqlite_url"]
+__all__ = [
+    "BadDatabaseURL",
+    "DatabaseURL",
+    "looks_like_url",
+    "parse_database_url",
+    "pg_connect_kwargs",
+    "redact",
+    "sqlite_url",
+]

@@ -61,7 +61,7 @@ def test_copy_writes_into_the_database_named_by_dbname_not_the_users_default(
     name = f"rt_named_{id(source) % 10_000}"
     postgres_server.create_database(name=name)
     by_query = f"postgresql://{postgres_server.role}@/?dbname={name}&host={postgres_server.socket_dir}"
-    code, out, err = cli(capsys, "db", "copy", "--from", sqlite_url(source), "--to", by_query)
+    code, _, err = cli(capsys, "db", "copy", "--from", sqlite_url(source), "--to", by_query)
     assert code == 0, err
     assert run(fetchval(postgres_server.url(name), "SELECT count(*) FROM deliberations")) == 2
     # Nothing landed in the database asyncpg would have picked on its own.
@@ -86,9 +86,7 @@ def test_urls_whose_parts_asyncpg_would_ignore_are_refused() -> None:
 # ---------------------------------------------------------------------- 2. no password, never shown
 
 
-def test_every_password_form_is_refused_and_never_shown(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_every_password_form_is_refused_and_never_shown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for url in (
         "postgresql://rt:hunter2@db/rt",
         "postgresql://rt@db/rt?password=hunter2",
@@ -372,9 +370,7 @@ def test_a_record_over_a_megabyte_seals_and_verifies_on_both_backends(
 
     rnd = random.Random(1)
     # Distinct random words: PostgreSQL's tsvector of the whole record would pass its 1 MB limit.
-    texts = [
-        " ".join("".join(rnd.choices(string.ascii_lowercase, k=8)) for _ in range(440))[:3990] for _ in range(300)
-    ]
+    texts = [" ".join("".join(rnd.choices(string.ascii_lowercase, k=8)) for _ in range(440))[:3990] for _ in range(300)]
 
     async def go() -> None:
         sealed, rt = await _seal(settings, clock, "A huge record?", texts)
@@ -420,8 +416,18 @@ def test_polis_export_is_a_read_and_registers_no_signing_key(
 
     before = keys()
     settings.database.signing_key_path.unlink()  # the operator runs it where the bot's key is not
-    code, out, err = cli(
-        capsys, "polis", "export", "--db", url, "--guild", str(GUILD), "--deliberation", str(OPEN), "--out", str(work / "out")
+    code, _, err = cli(
+        capsys,
+        "polis",
+        "export",
+        "--db",
+        url,
+        "--guild",
+        str(GUILD),
+        "--deliberation",
+        str(OPEN),
+        "--out",
+        str(work / "out"),
     )
     assert code == 0, err
     assert (work / "out" / "votes.csv").is_file()

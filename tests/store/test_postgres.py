@@ -297,11 +297,14 @@ def test_the_untouched_postgresql_database_is_intact_and_verify_writes_nothing(
         # Switched off for ordinary sessions without being disabled (the adversary's).
         (["ALTER TABLE events ENABLE REPLICA TRIGGER events_no_update"], "trigger events.events_no_update differs"),
         (["ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_delete"], "trigger events.events_no_delete differs"),
-        (["CREATE RULE lose AS ON INSERT TO events DO INSTEAD NOTHING"], "schema: rule events.lose is not Roundtable's"),
-        (["CREATE RULE keep AS ON DELETE TO outbox DO INSTEAD NOTHING"], "schema: rule outbox.keep is not Roundtable's"),
+        (["CREATE RULE lose AS ON INSERT TO events DO INSTEAD NOTHING"], "rule events.lose is not Roundtable's"),
+        (["CREATE RULE keep AS ON DELETE TO outbox DO INSTEAD NOTHING"], "rule outbox.keep is not Roundtable's"),
         (["ALTER TABLE events SET UNLOGGED"], "schema: storage events differs"),
         (
-            ["ALTER TABLE decision_records ENABLE ROW LEVEL SECURITY", "CREATE POLICY hide ON decision_records USING (false)"],
+            [
+                "ALTER TABLE decision_records ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY hide ON decision_records USING (false)",
+            ],
             "schema: policy decision_records.hide is not Roundtable's",
         ),
     ],
