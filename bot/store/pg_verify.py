@@ -20,6 +20,7 @@ Nothing is written to the database (the scratch schema is rolled back).
 from __future__ import annotations
 
 import re
+import secrets
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -166,7 +167,8 @@ async def _catalog(conn: asyncpg.Connection, schema: str) -> set[tuple[str, str,
 async def _check_server_schema(conn: asyncpg.Connection, pg_migrations: list[tuple[int, str, str]]) -> list[str]:
     live = await conn.fetchval("SELECT current_schema()")
     actual = await _catalog(conn, live)
-    scratch = "roundtable_verify_expected"
+    # A name no one else uses (a schema left by someone, or a concurrent verify, must not clash).
+    scratch = f"roundtable_verify_{secrets.token_hex(6)}"
     # A savepoint inside the snapshot's transaction: the scratch schema is created, read and
     # rolled back, so verify writes nothing.
     transaction = conn.transaction()
