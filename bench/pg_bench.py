@@ -51,7 +51,7 @@ from bot.store.copy import copy_database
 from bot.store.pg import PgStore
 from bot.store.signing import Signer
 from bot.store.store import Store, _run
-from bot.store.url import sqlite_url
+from bot.store.url import pg_connect_kwargs, sqlite_url
 from tests.conftest import ManualClock
 from tests.postgres import PostgresServer
 from tests.store.test_store import sealed_quick
@@ -104,7 +104,7 @@ async def store_append(target: str, work: Workload) -> float:
 async def raw_asyncpg(url: str, work: Workload) -> float:
     """The same rows through plain asyncpg, one transaction per contribution (schema made by the store)."""
     await (await PgStore.open(url)).close()
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(**pg_connect_kwargs(url))
     deadline = (T0 + timedelta(days=1)).isoformat()
     ids, heads = [], []
     async with conn.transaction():

@@ -141,7 +141,9 @@ def _require_reachable_database(settings: Settings) -> None:
     try:
         _run_async(probe())
     except Exception as exc:  # OSError (unreachable) or asyncpg's refusals (no database, bad password)
-        raise CommandError(f"Cannot open the database {url.dsn}: {type(exc).__name__}: {exc}") from None
+        from bot.store.url import redact
+
+        raise CommandError(f"Cannot open the database {url}: {type(exc).__name__}: {redact(str(exc))}") from None
 
 
 async def _open_guild(path: Path, guild_id: int) -> Store:
@@ -241,7 +243,8 @@ def _cmd_db_copy(args: argparse.Namespace) -> int:
     except BadDatabaseURL as exc:
         raise CommandError(f"db copy: {exc}") from None
     if report.problems:
-        print(f"Copied {describe(report)} to {args.target}, but the copy is NOT intact:", file=sys.stderr)
+        kept = "so none of it was kept (the target is as it was)"
+        print(f"The copy to {args.target} is NOT intact, {kept}:", file=sys.stderr)
         for problem in report.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_FAILED
@@ -284,15 +287,17 @@ def _cmd_polis_import(args: argparse.Namespace) -> int:
 
 
 async def _polis_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.engine.deliberation import Deliberation
     from bot.polis import export_polis
-    from bot.service import Roundtable
+    from bot.store.backend import open_store
 
-    roundtable = await Roundtable.open(settings)
+    # A read: no signer (no key made or registered in the append-only signing_keys), no migration.
+    store = await open_store(settings.database.database_url, migrate=False)
     try:
-        deliberation = await roundtable.get(args.guild, args.deliberation)
+        events = await store.load_events(args.guild, args.deliberation)
     finally:
-        await roundtable.close()
-    return export_polis(deliberation, args.out)
+        await store.close()
+    return export_polis(Deliberation.from_events(args.deliberation, args.guild, events), args.out)
 
 
 def _cmd_polis_export(args: argparse.Namespace) -> int:

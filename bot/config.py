@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         env_prefix="ROUNDTABLE__",
         env_nested_delimiter="__",
         extra="forbid",
+        # A refused value is not echoed back in the error: a database URL may carry a password,
+        # a token is a secret.
+        hide_input_in_errors=True,
     )
 
     discord: DiscordSettings = Field(default_factory=DiscordSettings)

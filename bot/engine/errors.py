@@ -87,6 +87,11 @@ class RankingNotOpen(RoundtableError):
     """A ballot for a ranking that is closed (or a close of one that is not open)."""
 
 
+class DatabaseBusy(RoundtableError):
+    """The database did not take the action in time (another writer holds the deliberation, or the
+    server is overloaded), or did not write what it was told: nothing was stored; try again."""
+
+
 class ChangedMeanwhile(RoundtableError):
     """Another writer (a second bot process) appended to the same chain first: nothing was stored.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +16,13 @@ GENESIS = "0" * 64
 
 
 def canonical(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # A lone surrogate (a name Discord passed through) cannot be encoded, hashed or stored: it
+    # becomes U+FFFD, as in `stored_name`. Any other payload is unchanged, byte for byte.
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def event_hash(
@@ -32,7 +40,18 @@ def event_hash(
 
 def event_row(event: Event) -> tuple[str, str, str, str, str]:
     """(kind, actor key, actor name, time, payload) as stored."""
-    return event.kind.value, event.actor.key, event.actor.name, event.at.isoformat(), canonical(encode(event.payload))
+    name = stored_name(event.actor.name)
+    return event.kind.value, event.actor.key, name, event.at.isoformat(), canonical(encode(event.payload))
+
+
+def stored_name(name: str) -> str:
+    """A display name as both backends can store it, identically: control characters (NUL, which
+    PostgreSQL's text refuses, among them) dropped, a lone surrogate (not encodable) replaced by
+    U+FFFD. Any other name is unchanged, so existing chains hash as before."""
+    if name.isprintable() and name.isascii():
+        return name
+    # Surrogates are category Cs: each lone one becomes U+FFFD.
+    return "".join("\ufffd" if unicodedata.category(c) == "Cs" else c for c in name if unicodedata.category(c) != "Cc")
 
 
 def event_from_row(kind: str, actor: str, actor_name: str, at: str, payload: str) -> Event:

@@ -1,15 +1,19 @@
 """`python -m bot db copy --from URL --to URL`: move an archive between SQLite and PostgreSQL.
 
 Everything is copied row for row, events first (the truth; the rows derived from them after),
-into an empty target in one transaction, with ids, hashes, signatures and keys as they are: the
-chains are the same text on both backends, so the target verifies with the same keys. The
-target is then proven whole (`verify`) before the copy is called done.
+from ONE snapshot of the source (a bot may be writing to it meanwhile), into an empty target in
+one transaction, with ids, hashes, signatures and keys as they are: the chains are the same text
+on both backends, so the target verifies with the same keys. The target is proven whole
+(`verify`) inside that transaction, and committed only if it is: a failed copy leaves the target
+as empty as it found it. A target holding anything else (another application's tables, or
+Roundtable rows) is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -78,58 +82,158 @@ async def copy_database(source: DatabaseURL | str, target: DatabaseURL | str) ->
                 f"{src}: schema version {version}, this release writes {latest}; "
                 f"run `python -m bot db upgrade --db {src}` first."
             )
+        # Before anything is written (the migration included): a target holding anything but an
+        # empty Roundtable schema is refused, whoever's tables they are.
+        await _refuse_unless_empty(dst)
         writer = await open_store(dst, migrate=True)
         await writer.close()
         report = CopyReport()
-        if dst.is_postgresql:
-            await _into_postgres(reader, dst, report)
-        else:
-            assert dst.path is not None
-            await _into_sqlite(reader, dst.path, report)
+        async with _snapshot(reader) as rows:
+            if dst.is_postgresql:
+                await _into_postgres(rows, dst, report)
+            else:
+                assert dst.path is not None
+                await _into_sqlite(rows, dst.path, report)
     finally:
         await reader.close()
-    checker = await open_store(dst, migrate=False)
-    try:
-        report.problems = await checker.verify()
-    finally:
-        await checker.close()
     return report
 
 
-async def _rows(store: Any, table: str) -> AsyncIterator[list[tuple[Any, ...]]]:
-    """The table's rows in batches, in a stable order, from either backend."""
-    columns = ", ".join(table_columns(table))
-    order = "stream, seq" if table == "events" else "1"
-    sql = f"SELECT {columns} FROM {table} ORDER BY {order}"
+# ---------------------------------------------------------------------- the target: empty or refused
+
+
+def _roundtable_tables(backend: str) -> frozenset[str]:
+    if backend == "postgresql":
+        return frozenset(TABLES) | {"schema_version"}
+    conn = sqlite3.connect(":memory:")
+    try:
+        for _, _, sql in migrations():
+            for statement in split_sql(sql):
+                conn.execute(statement)
+        return frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    finally:
+        conn.close()
+
+
+def _refusal(name: str, tables: set[str], backend: str) -> str | None:
+    foreign = sorted(tables - _roundtable_tables(backend))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        return f"{name}: holds tables that are not Roundtable's ({shown}); db copy writes only into an empty database."
+    return None
+
+
+async def _refuse_unless_empty(dst: DatabaseURL) -> None:
+    """`CopyRefused` unless the target has no tables or only Roundtable's, all empty."""
+    if dst.is_postgresql:
+        import asyncpg
+
+        conn = await asyncpg.connect(**dst.connect_kwargs())
+        try:
+            rows = await conn.fetch(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+                " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+                " AND table_schema NOT LIKE 'pg\\_%'"
+            )
+            here = await conn.fetchval("SELECT current_schema()")
+            names = {name if schema == here else f"{schema}.{name}" for schema, name in rows}
+            if refusal := _refusal(str(dst), names, "postgresql"):
+                raise CopyRefused(refusal)
+            for table in TABLES:
+                if table in names and await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+                    raise CopyRefused(_not_empty(str(dst), table))
+        finally:
+            await conn.close()
+        return
+    assert dst.path is not None
+    if not dst.path.exists():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{dst.path}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+            names = {n for n in names if not n.startswith("sqlite_")}
+            if refusal := _refusal(str(dst.path), names, "sqlite"):
+                raise CopyRefused(refusal)
+            for table in TABLES:
+                if table in names and conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
+                    raise CopyRefused(_not_empty(str(dst.path), table))
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        why = f"{dst.path}: not an SQLite database ({exc}); db copy writes only into an empty one."
+        raise CopyRefused(why) from None
+
+
+def _not_empty(name: str, table: str) -> str:
+    return f"{name}: not empty (its {table} has rows); db copy writes only into an empty database."
+
+
+# ---------------------------------------------------------------------- the source: one snapshot
+
+Rows = Callable[[str], AsyncIterator[list[tuple[Any, ...]]]]
+
+
+@asynccontextmanager
+async def _snapshot(store: Any) -> AsyncIterator[Rows]:
+    """Every table read in ONE snapshot of the source (a live bot may be writing to it): one
+    read transaction on one connection, so the copy is the database as it was at one instant."""
     if getattr(store, "backend", "sqlite") == "postgresql":
         async with store._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            batch: list[tuple[Any, ...]] = []
-            async for row in conn.cursor(sql):
-                batch.append(tuple(row))
-                if len(batch) >= _BATCH:
+
+            async def pg_rows(table: str) -> AsyncIterator[list[tuple[Any, ...]]]:
+                batch: list[tuple[Any, ...]] = []
+                async for row in conn.cursor(_select(table)):
+                    batch.append(tuple(row))
+                    if len(batch) >= _BATCH:
+                        yield batch
+                        batch = []
+                if batch:
                     yield batch
-                    batch = []
-            if batch:
-                yield batch
+
+            yield pg_rows
         return
-    async with store._conn.execute(sql) as cursor:
-        while rows := await cursor.fetchmany(_BATCH):
-            yield [tuple(row) for row in rows]
+    db = store._conn
+    # A deferred transaction's snapshot starts at its first read; WAL keeps it while writers go on.
+    await db.execute("BEGIN")
+    try:
+
+        async def sqlite_rows(table: str) -> AsyncIterator[list[tuple[Any, ...]]]:
+            async with db.execute(_select(table)) as cursor:
+                while rows := await cursor.fetchmany(_BATCH):
+                    yield [tuple(row) for row in rows]
+
+        yield sqlite_rows
+    finally:
+        await db.execute("ROLLBACK")
 
 
-async def _into_postgres(reader: Any, target: DatabaseURL, report: CopyReport) -> None:
+def _select(table: str) -> str:
+    """The table's rows in a stable order, the same columns on either backend."""
+    order = "stream, seq" if table == "events" else "1"
+    return f"SELECT {', '.join(table_columns(table))} FROM {table} ORDER BY {order}"
+
+
+# ---------------------------------------------------------------------- the target: one transaction
+
+
+async def _into_postgres(rows: Rows, target: DatabaseURL, report: CopyReport) -> None:
     import asyncpg
 
-    conn: asyncpg.Connection = await asyncpg.connect(target.dsn)
+    from bot.store.pg_verify import verify_postgres_connection
+
+    conn: asyncpg.Connection = await asyncpg.connect(**target.connect_kwargs())
     try:
         async with conn.transaction():
-            await _refuse_unless_empty_pg(conn, str(target))
-            # Events go in before the deliberations they belong to: checked at commit.
             await conn.execute("SET CONSTRAINTS ALL DEFERRED")
+            for table in TABLES:
+                if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+                    raise CopyRefused(_not_empty(str(target), table))
+            # Events go in before the deliberations they belong to: checked before the proof.
             for table in TABLES:
                 columns = list(table_columns(table))
                 count = 0
-                async for batch in _rows(reader, table):
+                async for batch in rows(table):
                     await conn.copy_records_to_table(table, records=batch, columns=columns)
                     count += len(batch)
                 report.rows[table] = count
@@ -138,17 +242,25 @@ async def _into_postgres(reader: Any, target: DatabaseURL, report: CopyReport) -
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                     f" coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)"
                 )
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # The proof runs on the rows as written, inside the transaction: a copy that is not
+            # intact is rolled back, and the target stays empty for a retry.
+            report.problems = (await verify_postgres_connection(conn)).problems
+            if report.problems:
+                raise _NotIntact
+    except _NotIntact:
+        pass
     finally:
         await conn.close()
 
 
-async def _refuse_unless_empty_pg(conn: asyncpg.Connection, name: str) -> None:
-    for table in TABLES:
-        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
-            raise CopyRefused(f"{name}: not empty (its {table} has rows); db copy writes only into an empty database.")
+class _NotIntact(Exception):
+    """Raised inside the target's transaction to roll it back."""
 
 
-async def _into_sqlite(reader: Any, path: Any, report: CopyReport) -> None:
+async def _into_sqlite(rows: Rows, path: Any, report: CopyReport) -> None:
+    from bot.store.verify import verify_database
+
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys = ON")
@@ -156,22 +268,25 @@ async def _into_sqlite(reader: Any, path: Any, report: CopyReport) -> None:
         try:
             for table in TABLES:
                 if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
-                    raise CopyRefused(
-                        f"{path}: not empty (its {table} has rows); db copy writes only into an empty database."
-                    )
+                    raise CopyRefused(_not_empty(str(path), table))
             # Events go in before the deliberations they belong to: checked at commit.
             conn.execute("PRAGMA defer_foreign_keys = ON")
             for table in TABLES:
                 columns = table_columns(table)
                 insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
                 count = 0
-                async for batch in _rows(reader, table):
+                async for batch in rows(table):
                     conn.executemany(insert, batch)
                     count += len(batch)
                 report.rows[table] = count
             # The full-text index of the records just copied (read from decision_records).
             conn.execute("INSERT INTO decision_records_fts (decision_records_fts) VALUES ('rebuild')")
-            conn.execute("COMMIT")
+            # The proof on the rows as written, before COMMIT: a copy that is not intact is rolled
+            # back (foreign keys too: a dangling one is a problem, not a failed COMMIT).
+            report.problems = verify_database(conn).problems + [
+                f"{r[0]} #{r[1]}: names a missing {r[2]} row" for r in conn.execute("PRAGMA foreign_key_check")
+            ]
+            conn.execute("ROLLBACK" if report.problems else "COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -33,7 +33,6 @@ from bot.store.schema import pg_migrations
 from bot.store.signing import Signer, encode_public_key, head_message
 from bot.store.store import (
     _RECORD_COLUMNS,
-    _SEARCH_WORD,
     LEDGER_ACTOR,
     TERMINAL_KINDS,
     DeliberationRow,
@@ -46,12 +45,20 @@ from bot.store.store import (
     _iso,
     _not_found,
     _stored_record,
+    search_words,
 )
+from bot.store.url import pg_connect_kwargs
 
 log = logging.getLogger(__name__)
 
 # One constant key for the migration lock: two processes starting at once migrate one at a time.
 _MIGRATION_LOCK = 0x526F756E64  # "Round"
+# Bounds of one append: the wait for a chain's lock, the whole statement, and (if this process
+# stalls mid-transaction) how long its open transaction may hold the lock before the server ends it.
+_WRITE_LIMITS = (
+    "SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '30s';"
+    " SET LOCAL idle_in_transaction_session_timeout = '30s'"
+)
 
 
 class PgStore:
@@ -70,7 +77,9 @@ class PgStore:
     async def open(
         cls, url: str, *, migrate: bool = True, signer: Signer | None = None, max_connections: int = 10
     ) -> PgStore:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections, reset=_keep_session)
+        pool = await asyncpg.create_pool(
+            **pg_connect_kwargs(url), min_size=1, max_size=max_connections, reset=_keep_session
+        )
         store = cls(pool, url, signer)
         try:
             if migrate:
@@ -90,6 +99,21 @@ class PgStore:
     async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
         async with self._pool.acquire() as conn, conn.transaction():
             yield conn
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction that appends to a chain: it waits at most `LOCK_TIMEOUT` for the chain's
+        lock (a writer stalled while holding it must not block the deliberation forever) and is
+        refused with `DatabaseBusy` ("try again") rather than waiting on."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(_WRITE_LIMITS)
+                yield conn
+        except (asyncpg.LockNotAvailableError, asyncpg.QueryCanceledError) as exc:
+            log.warning("append refused: %s", exc)
+            raise errors.DatabaseBusy(
+                "The database is busy with this deliberation right now; nothing was recorded. Please try again."
+            ) from None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -138,7 +162,7 @@ class PgStore:
         owed: Sequence[str] = (),
     ) -> int:
         rows = [event_row(event) for event in events]
-        async with self._tx() as conn:
+        async with self._write() as conn:
             deliberation_id = await conn.fetchval(
                 "INSERT INTO deliberations (guild_id, channel_id, question, template, status, round_kind,"
                 " deadline_at, ai_due_at, created_at) VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8) RETURNING id",
@@ -187,7 +211,7 @@ class PgStore:
         closed_at = events[-1].at.isoformat() if status != "open" else None
         rows = [_contribution_row(guild_id, deliberation_id, c) for c in contributions]
         terminal = next((e for e in events if e.kind in TERMINAL_KINDS), None)
-        async with self._tx() as conn:
+        async with self._write() as conn:
             # The chain's lock is taken in the same round trip as the guild-scoped update (which
             # doubles as the check that the deliberation is this guild's): one statement less.
             updated = await conn.execute(
@@ -480,12 +504,12 @@ class PgStore:
         takes them (letters and digits only) and given to `plainto_tsquery`, which reads no query
         syntax at all, so nothing a member types is an operator, and nothing raises.
         """
-        words = _SEARCH_WORD.findall(query)
+        words = search_words(query)
         if not words:
             raise errors.EmptyText("Search for at least one word.")
         rows = await self._pool.fetch(
             "SELECT deliberation_id, question, outcome, sealed_at FROM decision_records"
-            " WHERE guild_id = $1 AND search @@ plainto_tsquery('simple', $2)"
+            " WHERE guild_id = $1 AND search @@ plainto_tsquery('simple', roundtable_search_text($2))"
             " ORDER BY deliberation_id DESC LIMIT $3",
             guild_id,
             " ".join(words),
@@ -614,6 +638,22 @@ async def _write_chain(
     except asyncpg.UniqueViolationError:
         # Only a writer that bypassed the lock (an older release) gets here: still no fork.
         raise _changed_meanwhile(stream, expect_seq, seq) from None
+    # The rows must be there as hashed: a rule (DO INSTEAD NOTHING) or a trigger on the server
+    # could make the INSERT write nothing, or something else, and the action would be acknowledged
+    # while lost. One indexed read checks the count and the new head.
+    first = values[0][3] if values else seq + 1
+    written = await conn.fetchrow(
+        "SELECT count(*), max(hash) FILTER (WHERE seq = $3) FROM events WHERE stream = $1 AND seq >= $2",
+        stream,
+        first,
+        seq,
+    )
+    if written[0] != len(values) or (values and written[1] != prev):
+        log.error("append to %s: the server stored %s of %s events as given; refused", stream, written[0], len(values))
+        raise errors.DatabaseBusy(
+            "The database did not store this action as given; nothing was recorded. "
+            "An operator should run `python -m bot verify`."
+        )
     key_id = signature = None
     if signer is not None:
         key_id, signature = signer.key_id, signer.sign(head_message(guild_id, stream, seq, prev))

@@ -6,7 +6,9 @@ SQLite file with Roundtable's own schema, and the same checks run there: every c
 signature, ledger, replay and derived row is checked by the very code that checks SQLite. What
 the copy cannot see is checked on the server itself:
 
-- the schema: tables, columns, constraints, indexes, triggers and the append-only function must
+- the schema: tables, columns, constraints, indexes, triggers (and their enable mode: a trigger
+  switched to REPLICA or ALWAYS differs), rules (none), persistence (no UNLOGGED table), row
+  security and policies (none), and the append-only function must
   be exactly what PostgreSQL's migrations create (they are created afresh in a scratch schema
   inside a transaction that is rolled back, and the catalogs compared), and `schema_version` is
   the latest;
@@ -18,6 +20,7 @@ Nothing is written to the database (the scratch schema is rolled back).
 from __future__ import annotations
 
 import re
+import secrets
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -45,6 +48,15 @@ _BATCH = 5000
 
 
 async def verify_postgres(pool: asyncpg.Pool, public_key: bytes | None = None, anchors: str = "") -> Report:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        return await verify_postgres_connection(conn, public_key, anchors)
+
+
+async def verify_postgres_connection(
+    conn: asyncpg.Connection, public_key: bytes | None = None, anchors: str = ""
+) -> Report:
+    """The proof, on a connection already inside a transaction (its snapshot is what is proven;
+    `db copy` proves its rows before it commits them)."""
     with tempfile.TemporaryDirectory(prefix="roundtable-verify-") as scratch:
         snapshot = sqlite3.connect(Path(scratch) / "snapshot.sqlite3", isolation_level=None)
         try:
@@ -53,15 +65,15 @@ async def verify_postgres(pool: asyncpg.Pool, public_key: bytes | None = None, a
             for _, _, sql in migrations():
                 for statement in split_sql(sql):
                     snapshot.execute(statement)
-            async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-                version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
-                snapshot.execute(f"PRAGMA user_version = {int(version)}")
-                snapshot.execute("BEGIN")
-                for table in TABLES:
-                    await _copy_table(conn, snapshot, table)
-                snapshot.execute("INSERT INTO decision_records_fts (decision_records_fts) VALUES ('rebuild')")
-                snapshot.execute("COMMIT")
-                server_problems = await _check_server_schema(conn, pg_migrations()) + await _check_search(conn)
+            version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+            snapshot.execute(f"PRAGMA user_version = {int(version)}")
+            snapshot.execute("BEGIN")
+            duplicates: list[str] = await _forks(conn)
+            for table in TABLES:
+                duplicates += await _copy_table(conn, snapshot, table)
+            snapshot.execute("INSERT INTO decision_records_fts (decision_records_fts) VALUES ('rebuild')")
+            snapshot.execute("COMMIT")
+            server_problems = duplicates + await _check_server_schema(conn, pg_migrations()) + await _check_search(conn)
             report = verify_database(snapshot, public_key, anchors)
         finally:
             snapshot.close()
@@ -70,19 +82,36 @@ async def verify_postgres(pool: asyncpg.Pool, public_key: bytes | None = None, a
     return report
 
 
-async def _copy_table(conn: asyncpg.Connection, snapshot: sqlite3.Connection, table: str) -> None:
+async def _forks(conn: asyncpg.Connection) -> list[str]:
+    """Two events at one place in a chain (the server's UNIQUE (stream, seq) dropped): a fork."""
+    rows = await conn.fetch(
+        "SELECT stream, seq, count(*) FROM events GROUP BY stream, seq HAVING count(*) > 1 ORDER BY 1, 2 LIMIT 20"
+    )
+    return [f"{stream}: {n} events at seq {seq} (the chain is forked)" for stream, seq, n in rows]
+
+
+async def _copy_table(conn: asyncpg.Connection, snapshot: sqlite3.Connection, table: str) -> list[str]:
+    """Copy the table's rows; rows the snapshot's keys refuse (a key the server no longer
+    enforces) are not copied but named, so verify reports them instead of crashing."""
     columns = [row[1] for row in snapshot.execute(f"PRAGMA table_info({table})")]
     names = ", ".join(columns)
-    insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    cursor = conn.cursor(f"SELECT {names} FROM {table}")
+    insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    cursor = conn.cursor(f"SELECT {names} FROM {table} ORDER BY 1")
     batch: list[tuple[Any, ...]] = []
+    read = 0
+    before = snapshot.total_changes
     async for row in cursor:
         batch.append(tuple(row))
+        read += 1
         if len(batch) >= _BATCH:
             snapshot.executemany(insert, batch)
             batch.clear()
     if batch:
         snapshot.executemany(insert, batch)
+    kept = snapshot.total_changes - before
+    if kept != read:
+        return [f"{table}: {read - kept} rows repeat another row's key (a key the server no longer enforces)"]
+    return []
 
 
 # ---------------------------------------------------------------------- the server's schema
@@ -101,9 +130,23 @@ SELECT 'constraint', cl.relname || '.' || co.conname, pg_get_constraintdef(co.oi
  WHERE n.nspname = $1
 UNION ALL
 SELECT 'trigger', cl.relname || '.' || tg.tgname,
-       pg_get_triggerdef(tg.oid) || CASE WHEN tg.tgenabled = 'D' THEN ' DISABLED' ELSE '' END
+       pg_get_triggerdef(tg.oid) || ' enabled=' || tg.tgenabled::text
   FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
  WHERE n.nspname = $1 AND NOT tg.tgisinternal
+UNION ALL
+SELECT 'rule', cl.relname || '.' || r.rulename, pg_get_ruledef(r.oid)
+  FROM pg_rewrite r JOIN pg_class cl ON cl.oid = r.ev_class JOIN pg_namespace n ON n.oid = cl.relnamespace
+ WHERE n.nspname = $1 AND r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'storage', cl.relname,
+       'persistence=' || cl.relpersistence::text || ' rls=' || cl.relrowsecurity::text
+       || ' forced=' || cl.relforcerowsecurity::text
+  FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+ WHERE n.nspname = $1 AND cl.relkind IN ('r', 'p')
+UNION ALL
+SELECT 'policy', cl.relname || '.' || po.polname, coalesce(pg_get_expr(po.polqual, po.polrelid), '')
+  FROM pg_policy po JOIN pg_class cl ON cl.oid = po.polrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+ WHERE n.nspname = $1
 UNION ALL
 SELECT 'function', p.proname, p.prosrc
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1
@@ -124,7 +167,8 @@ async def _catalog(conn: asyncpg.Connection, schema: str) -> set[tuple[str, str,
 async def _check_server_schema(conn: asyncpg.Connection, pg_migrations: list[tuple[int, str, str]]) -> list[str]:
     live = await conn.fetchval("SELECT current_schema()")
     actual = await _catalog(conn, live)
-    scratch = "roundtable_verify_expected"
+    # A name no one else uses (a schema left by someone, or a concurrent verify, must not clash).
+    scratch = f"roundtable_verify_{secrets.token_hex(6)}"
     # A savepoint inside the snapshot's transaction: the scratch schema is created, read and
     # rolled back, so verify writes nothing.
     transaction = conn.transaction()
@@ -162,9 +206,10 @@ async def _check_search(conn: asyncpg.Connection) -> list[str]:
         return []
     rows = await conn.fetch(
         "SELECT deliberation_id FROM decision_records"
-        " WHERE search IS DISTINCT FROM to_tsvector('simple', question || ' ' || markdown) ORDER BY 1"
+        " WHERE search IS DISTINCT FROM to_tsvector('simple', roundtable_search_text(question || ' ' || markdown))"
+        " ORDER BY 1"
     )
     return [f"decision_records #{row[0]}: column search (the text search) differs from its record" for row in rows]
 
 
-__all__ = ["TABLES", "verify_postgres"]
+__all__ = ["TABLES", "verify_postgres", "verify_postgres_connection"]

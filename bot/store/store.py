@@ -43,6 +43,13 @@ TERMINAL_KINDS = frozenset({EventKind.SEALED, EventKind.CANCELLED})
 LEDGER_ACTOR = ("system:ledger", "ledger")
 # Search words as the full-text index's tokenizer (unicode61) sees them: letters and digits.
 _SEARCH_WORD = re.compile(r"[^\W_]+")
+# PostgreSQL does not index a word of 2,048 bytes or more; neither backend searches for one.
+_LONGEST_WORD = 2047
+
+
+def search_words(query: str) -> list[str]:
+    """The words a search looks for, the same on both backends."""
+    return [w for w in _SEARCH_WORD.findall(query) if len(w.encode("utf-8", "replace")) <= _LONGEST_WORD]
 
 
 @dataclass(frozen=True)
@@ -679,7 +686,7 @@ class Store:
         """
         # Words only, each quoted: nothing a member types is read as query syntax (quotes, AND,
         # NEAR, *, column filters, NUL), and what the tokenizer would drop is dropped here.
-        words = _SEARCH_WORD.findall(query)
+        words = search_words(query)
         if not words:
             raise errors.EmptyText("Search for at least one word.")
         phrases = " ".join(f'"{w}"' for w in words)

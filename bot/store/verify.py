@@ -34,6 +34,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.engine.deliberation import Deliberation
@@ -65,6 +66,8 @@ class Report:
     records: int = 0
     signed_heads: int = 0
     anchors: int = 0
+    # When the outbox began (its first row's time, read once): events from then on owe rows.
+    outbox_since: tuple[str | None] | None = field(default=None, repr=False)
 
     def add(self, problem: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -417,12 +420,31 @@ def _compare_contributions(conn: sqlite3.Connection, d: Deliberation, report: Re
 def _compare_posts(conn: sqlite3.Connection, d: Deliberation, events: list[Event], report: Report) -> None:
     """Posts and the outbox name only what the events owe Discord (`owed_posts`), in their guild."""
     known = set(owed_posts(events))
+    present: set[str] = set()
     for table in ("posts", "outbox"):
         for guild_id, ref in conn.execute(f"SELECT guild_id, ref FROM {table} WHERE deliberation_id = ?", (d.id,)):
+            present.add(ref)
             if guild_id != d.guild_id:
                 report.add(f"{table} #{d.id}/{ref}: column guild_id is {guild_id}, its deliberation's is {d.guild_id}")
             if ref not in known:
                 report.add(f"{table} #{d.id}/{ref}: names nothing in deliberation #{d.id}")
+    # And the other way: every post owed by an event written since the outbox began has its row
+    # (owed, or delivered and in `posts`). Events from before it (a database of schema 4 or
+    # older, upgraded) owed nothing to a table that did not exist: their posts are not asked for.
+    if report.outbox_since is None:
+        row = conn.execute("SELECT min(created_at) FROM outbox").fetchone() if _has_table(conn, "outbox") else None
+        report.outbox_since = (row[0] if row else None,)
+    since = report.outbox_since[0]
+    if since is None:
+        return
+    start = datetime.fromisoformat(since)
+    for ref in owed_posts([e for e in events if e.at >= start]):
+        if ref not in present:
+            report.add(f"outbox #{d.id}/{ref}: missing; event(s) of deliberation #{d.id} owe this post")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _compare_record(

@@ -294,6 +294,19 @@ def test_the_untouched_postgresql_database_is_intact_and_verify_writes_nothing(
         (["CREATE INDEX sneaky ON events (kind)"], "schema: index sneaky is not Roundtable's"),
         (["ALTER TABLE decision_records DROP COLUMN search"], "schema: column decision_records.search is missing"),
         (["UPDATE schema_version SET version = 3"], "schema_version is 3"),
+        # Switched off for ordinary sessions without being disabled (the adversary's).
+        (["ALTER TABLE events ENABLE REPLICA TRIGGER events_no_update"], "trigger events.events_no_update differs"),
+        (["ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_delete"], "trigger events.events_no_delete differs"),
+        (["CREATE RULE lose AS ON INSERT TO events DO INSTEAD NOTHING"], "rule events.lose is not Roundtable's"),
+        (["CREATE RULE keep AS ON DELETE TO outbox DO INSTEAD NOTHING"], "rule outbox.keep is not Roundtable's"),
+        (["ALTER TABLE events SET UNLOGGED"], "schema: storage events differs"),
+        (
+            [
+                "ALTER TABLE decision_records ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY hide ON decision_records USING (false)",
+            ],
+            "schema: policy decision_records.hide is not Roundtable's",
+        ),
     ],
 )
 def test_an_edit_on_the_server_is_caught_and_named(
@@ -339,7 +352,7 @@ def test_export_upgrade_and_polis_take_a_postgresql_url(
     assert (tmp_path / "x" / f"decision-{SEALED}.proof.json").is_file()
     code, out, err = cli(capsys, "db", "upgrade", "--db", pg_db)
     assert code == 0, err
-    assert "up to date (5)" in out
+    assert "up to date (6)" in out
     out_dir = tmp_path / "polis"
     args = ["polis", "export", "--guild", str(GUILD), "--deliberation", str(OPEN), "--out", str(out_dir)]
     code, out, err = cli(capsys, *args, "--db", pg_db)
@@ -479,9 +492,9 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
     url = fresh_pg()
     code, out, err = cli(capsys, "db", "upgrade", "--db", url)
     assert code == 0, err
-    assert "schema version 0 -> 5" in out
+    assert "schema version 0 -> 6" in out
     code, out, err = cli(capsys, "db", "upgrade", "--db", url)
-    assert "up to date (5)" in out
+    assert "up to date (6)" in out
     # Migrations are numbered and tracked as on SQLite: the version is one row, the tables are there.
     assert run(pg_rows(url, "events")) == []
 
@@ -492,7 +505,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgresql_database_once(
         finally:
             await conn.close()
 
-    assert run(version()) == 5
+    assert run(version()) == 6
 
 
 def test_run_with_an_unreachable_postgresql_says_so_in_one_line(

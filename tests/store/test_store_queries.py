@@ -11,6 +11,7 @@ import pytest
 
 from bot.engine import Actor, errors
 from bot.engine.deliberation import Deliberation
+from bot.engine.events import owed_posts
 from bot.service import Roundtable
 from bot.store import Store
 from bot.store.store import migrations
@@ -54,6 +55,7 @@ async def test_append_to_another_guilds_deliberation_writes_nothing(roundtable: 
         round_kind="positions",
         deadline_at=d.round.deadline,
         contributions=after.contributions.values(),
+        owed=owed_posts(events),  # what the service passes: verify asks for every owed post's row
     )
     assert len(head) == 64
     assert await roundtable.store.verify() == []

@@ -515,7 +515,7 @@ def test_a_database_from_the_previous_release_upgrades_and_verifies(
     conn.execute("PRAGMA user_version = 3")
     conn.close()
     assert main(["db", "upgrade", "--db", str(path)]) == 0  # no key here: it signs nothing
-    assert "schema version 3 -> 5" in capsys.readouterr().out
+    assert "schema version 3 -> 6" in capsys.readouterr().out
     code, out = verify(capsys, path)
     assert code == 0, out
     conn = sqlite3.connect(path)

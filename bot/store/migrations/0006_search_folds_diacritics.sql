@@ -1,0 +1,2 @@
+-- Nothing changes in SQLite: its FTS5 table (unicode61) already folds diacritics and indexes
+-- records of any length. PostgreSQL's 0006 makes its search do the same; the numbers stay one.
