@@ -790,19 +790,6 @@ def _check_deliberation(conn: sqlite3.Connection, guild_id: int, deliberation_id
         raise _not_found(deliberation_id)
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-    """`fn(conn)` between BEGIN IMMEDIATE and COMMIT, rolled back if anything fails (the commit too)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
-
-
 def _write_chain(
     conn: sqlite3.Connection,
     signer: Signer | None,

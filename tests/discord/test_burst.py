@@ -60,7 +60,11 @@ async def test_a_burst_of_votes_is_all_stored_and_the_post_shows_every_vote(
     # The post shows all twelve, and got there in fewer edits than votes (edits are coalesced).
     now = next(m for m in opened.where.history() if m.id == post.id)
     assert fields(now)["Votes"] == "Agree 12 · Disagree 0 · Pass 0"
-    assert 1 <= _edits(env, post.id) - edits_before < 12
+    edits = _edits(env, post.id) - edits_before
+    assert edits >= 1  # the post was refreshed at all
+    # Coalesced: refreshes that pile up while one is under way are merged (9 edits here for 12
+    # votes in the simulator); one edit per vote would mean every refresh went out on its own.
+    assert edits < len(members)
 
 
 async def test_a_burst_of_positions_in_one_deliberation_is_all_stored_and_posted_once(
