@@ -23,9 +23,11 @@ from bot.ai.panel import AIPanel
 from bot.ai.worker import ThreadedAIPanel
 from bot.config import Settings
 from bot.engine.errors import RoundtableError
+from bot.engine.events import owed_posts
 from bot.exts._shared.errors import RoundtableTree
 from bot.exts._shared.messages import NO_MENTIONS
 from bot.exts._shared.outbox import Courier
+from bot.exts._shared.priority import AnswersFirst
 from bot.exts._shared.scheduler import DeadlineScheduler, Timers
 from bot.service import Change, Roundtable
 
@@ -86,7 +88,9 @@ class RoundtableBot(commands.Bot):
         # One task for every timer: deadlines, AI half-time (bot/exts/ai), outbox retries.
         self.timers = Timers(clock)
         self.deadlines = DeadlineScheduler(self._deadline_passed, clock, timers=self.timers)
-        self.courier = Courier(lambda: self.roundtable, clock, timers=self.timers)
+        # Follow-up work (posts, refreshes) yields to members waiting for an answer.
+        self.answers_first = AnswersFirst()
+        self.courier = Courier(lambda: self.roundtable, clock, timers=self.timers, before_post=self.answers_first.wait)
         self._publishing: set[asyncio.Task[None]] = set()
         self._roundtable: Roundtable | None = None
         self._ai_panel = ai
@@ -246,8 +250,11 @@ class RoundtableBot(commands.Bot):
     async def _deliver_then_dispatch(self, guild_id: int, change: Change) -> None:
         # The posts the change owes come first (round announcements before the AI's turn or the
         # dissent map they lead to); a delivery that fails is retried by the courier on its own.
+        # A change that owes nothing (a vote, an endorsement) does not queue behind the deliberation's
+        # deliveries: in a burst, forty votes are not forty passes over the outbox.
         try:
-            await self.courier.deliver(guild_id, change.deliberation.id)
+            if owed_posts(change.events):
+                await self.courier.deliver(guild_id, change.deliberation.id, background=True)
         except Exception:
             log.exception("Delivering the posts of deliberation %s failed", change.deliberation.id)
         self.dispatch(CHANGE_EVENT, guild_id, change)

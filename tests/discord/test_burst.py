@@ -80,8 +80,10 @@ async def test_a_burst_of_positions_in_one_deliberation_is_all_stored_and_posted
             results.append(await member.slash(opened.where, "position", stance="Support", reasoning=f"Reason {i}."))
 
     replies = [r.response.content for r in results]  # type: ignore[union-attr]
-    # Each member is told the truth: posted, or stored and about to appear (another delivery was under way).
-    assert all("posted as" in r or "will appear in the thread shortly" in r for r in replies), replies
+    # Each member is answered once their position is stored, with its own number, before it is posted.
+    numbers = sorted(int(r.split("recorded as #")[1].split(";")[0]) for r in replies)
+    assert numbers == list(range(1, 11)), replies
+    assert all("being posted in the thread" in r for r in replies), replies
     d = await bot.roundtable.get(table.guild.id, opened.id)
     assert sorted(c.text for c in d.positions()) == sorted(f"Reason {i}." for i in range(10))
     posts = [m for m in opened.where.history() if m.embeds and (m.embeds[0].title or "").startswith("Position #")]

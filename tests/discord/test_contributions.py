@@ -262,7 +262,7 @@ async def test_members_respond_to_positions_and_objections_and_responses_reply_t
     shown = await table.grace.click(position, label="Respond")
     assert shown.modal is not None
     done = await table.grace.submit_modal(shown, {"response": "Fridays exclude parents."})
-    assert done.response.content == "Your response is posted as #2."  # type: ignore[union-attr]
+    assert done.response.content == "Your response is recorded as #2; it is being posted in the thread."  # type: ignore[union-attr]
     reply = last(opened.where, "Response #2")
     assert reply.reference is not None
     assert reply.reference.message_id == position.id
@@ -271,7 +271,7 @@ async def test_members_respond_to_positions_and_objections_and_responses_reply_t
     await table.linus.slash(opened.where, "object", what="The venue", why="Closed on Fridays")
     objection = last(opened.where, "Objection #")
     answered = await table.ada.slash(opened.where, "respond", to=3, text="It opens at six.")
-    assert answered.response.content == "Your response is posted as #4."  # type: ignore[union-attr]
+    assert answered.response.content == "Your response is recorded as #4; it is being posted in the thread."  # type: ignore[union-attr]
     assert last(opened.where, "Response #4").reference.message_id == objection.id  # type: ignore[union-attr]
     d = await deliberation(bot, table, opened.id)
     assert d.spoke(f"human:{table.grace.id}")  # a response is taking part

@@ -45,10 +45,10 @@ async def test_a_consent_deliberation_from_start_to_the_sealed_record(
     ]
 
     # Positions: by button and modal, and by the slash command.
-    assert "posted as #" in await state_position(table.ada, opened, "Support", "Fridays suit more people.")
+    assert "recorded as #1" in await state_position(table.ada, opened, "Support", "Fridays suit more people.")
     done = await table.grace.slash(thread, "position", stance="Oppose", reasoning="Fridays clash with family time.")
     assert done.ephemeral
-    assert "posted as #" in await state_position(table.linus, opened, "Undecided", "Depends on the venue.")
+    assert "recorded as #3" in await state_position(table.linus, opened, "Undecided", "Depends on the venue.")
     positions = messages(thread, "Position #")
     assert [m.embeds[0].author.name for m in positions] == ["Ada", "Grace", "Linus"]
     ada_position = positions[0]

@@ -91,7 +91,7 @@ async def test_marking_addressed_asks_why_tells_the_author_who_can_reopen_it(
     done = await table.moderator.submit_modal(asked, {"move_reason": REASON})
     assert done.ephemeral
     assert done.response.content == (  # type: ignore[union-attr]
-        f"Objection #{number} is now addressed. Its author is told, with your reason; they may reopen it. "
+        f"Objection #{number} is now addressed. Its author is being told, with your reason; they may reopen it. "
         "The record quotes your reason."
     )
     post = _now(opened.where, post.id)
@@ -316,7 +316,7 @@ async def test_the_authors_note_survives_a_discord_outage_and_a_restart(
     done = await table.moderator.submit_modal(asked, {"move_reason": REASON})
     # Stored before the answer, and the moderator is told the truth: the note is still owed.
     assert done.response.content.startswith(  # type: ignore[union-attr]
-        f"Objection #{number} is now addressed. Its author will be told, with your reason"
+        f"Objection #{number} is now addressed. Its author is being told, with your reason"
     )
     assert not dm.history()
 

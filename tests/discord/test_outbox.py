@@ -46,8 +46,8 @@ async def test_a_position_stored_while_discord_fails_is_told_truthfully_and_appe
     assert stated.ephemeral
     reply = stated.response.content  # type: ignore[union-attr]
     assert reply != APOLOGY
-    assert "is stored as #1" in reply
-    assert "will appear in the thread shortly" in reply
+    # Answered as soon as it is stored, never "posted": the post is Discord's to take.
+    assert "is recorded as #1; it is being posted in the thread" in reply
     assert not messages(opened.where, "Position #")
     assert "post c:1 not delivered" in caplog.text
 

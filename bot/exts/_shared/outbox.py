@@ -52,46 +52,40 @@ def _retryable(exc: Exception) -> bool:
 
 class Courier:
     def __init__(
-        self, service: Callable[[], Roundtable], clock: Callable[[], datetime], *, timers: Timers | None = None
+        self,
+        service: Callable[[], Roundtable],
+        clock: Callable[[], datetime],
+        *,
+        timers: Timers | None = None,
+        before_post: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._service = service  # the bot's service, open once the bot has started
+        # Awaited before each post: the bot lets members waiting for an answer go first.
+        self._before_post = before_post
         self._handlers: dict[str, PostHandler] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self._again: set[int] = set()  # deliberations owing posts made while their delivery ran
         self.retries = DeadlineScheduler(self._retry_due, clock, timers=timers)
 
     def register(self, kind: str, handler: PostHandler) -> None:
         """How posts whose ref starts with `kind` (before the first ':') are made."""
         self._handlers[kind] = handler
 
-    async def deliver(self, guild_id: int, deliberation_id: int) -> bool:
+    async def deliver(self, guild_id: int, deliberation_id: int, *, background: bool = False) -> bool:
         """Post everything the deliberation owes, in order. True when nothing is left owed.
 
         Stops at the first post Discord could not take, so posts never overtake each other,
-        and schedules the retry.
+        and schedules the retry. `background`: nobody waits on this delivery to be answered, so
+        each post first lets members waiting for an answer go first (`before_post`); a handler
+        that delivers before answering its own member does not wait on itself.
         """
         lock = self._locks.setdefault(deliberation_id, asyncio.Lock())
         async with lock:
-            while True:
-                self._again.discard(deliberation_id)
-                if not await self._deliver_owed(guild_id, deliberation_id):
-                    return False
-                if deliberation_id not in self._again:
-                    self.retries.cancel(deliberation_id)
-                    return True
+            if not await self._deliver_owed(guild_id, deliberation_id, background):
+                return False
+            self.retries.cancel(deliberation_id)
+            return True
 
-    async def deliver_soon(self, guild_id: int, deliberation_id: int) -> bool:
-        """`deliver`, unless a delivery for this deliberation is already under way: then that one
-        also posts what is owed now (it looks again before it stops), and this returns False at once
-        (not yet posted) instead of queueing behind it. In a burst, members are answered without
-        waiting for each other's posts."""
-        lock = self._locks.get(deliberation_id)
-        if lock is not None and lock.locked():
-            self._again.add(deliberation_id)
-            return False
-        return await self.deliver(guild_id, deliberation_id)
-
-    async def _deliver_owed(self, guild_id: int, deliberation_id: int) -> bool:
+    async def _deliver_owed(self, guild_id: int, deliberation_id: int, background: bool) -> bool:
         """One pass over what is owed now. False if a post could not be made (left owed)."""
         service = self._service()
         owed = await service.pending_posts(guild_id, deliberation_id)
@@ -104,6 +98,8 @@ class Courier:
             if handler is None:
                 log.warning("Deliberation %s: no way to make post %s; left owed", deliberation_id, post.ref)
                 return False
+            if background and self._before_post is not None:
+                await self._before_post()
             try:
                 message = await handler(guild_id, d, rest)
             except (TimeoutError, discord.HTTPException, OSError, RoundtableError, LookupError) as exc:
@@ -138,7 +134,7 @@ class Courier:
         return True
 
     async def _retry_due(self, guild_id: int, deliberation_id: int) -> None:
-        await self.deliver(guild_id, deliberation_id)
+        await self.deliver(guild_id, deliberation_id, background=True)
 
     async def restore(self, guild_ids: Sequence[int]) -> None:
         """On start: deliver what was owed when the process stopped (now, in the background)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -305,31 +305,37 @@ async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Delibe
 
 
 async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None:
-    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox.
-
-    Coalesced: while a post is being edited, further changes to it only mark it stale, and the edit
-    in flight runs once more with the deliberation as it is then. A burst of 40 votes on one
-    position is a handful of edits, not 40 (Discord rate-limits edits per channel too); the last
-    edit always shows the latest state.
-    """
+    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox."""
+    deliberation_id = change.deliberation.id
     for item_id in change.touched():
-        await _refresh_coalesced(bot, guild_id, change.deliberation.id, item_id)
+
+        async def refresh(item_id: int = item_id) -> None:
+            await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
+
+        await coalesced(bot, ("post", guild_id, deliberation_id, item_id), refresh)
 
 
-# Per bot: posts being refreshed now -> whether a change arrived meanwhile (edit once more).
-_refreshing: weakref.WeakKeyDictionary[RoundtableBot, dict[tuple[int, int, int], bool]] = weakref.WeakKeyDictionary()
+# Per bot: refreshes under way -> whether a change arrived meanwhile (refresh once more).
+_refreshing: weakref.WeakKeyDictionary[RoundtableBot, dict[Hashable, bool]] = weakref.WeakKeyDictionary()
 
 
-async def _refresh_coalesced(bot: RoundtableBot, guild_id: int, deliberation_id: int, item_id: int) -> None:
+async def coalesced(bot: RoundtableBot, key: Hashable, refresh: Callable[[], Awaitable[object]]) -> None:
+    """Run `refresh` (an edit showing the current state), unless one for `key` is under way: then
+    that one runs once more when it ends, and this returns at once.
+
+    A burst of 40 votes on one position, or 40 answers to one consent check, is a handful of edits,
+    not 40 (Discord rate-limits edits per channel too); each refresh reads the state afresh, so the
+    last edit always shows the latest.
+    """
     busy = _refreshing.setdefault(bot, {})
-    key = (guild_id, deliberation_id, item_id)
     if key in busy:
         busy[key] = True
         return
     busy[key] = False
     try:
         while True:
-            await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
+            await bot.answers_first.wait()
+            await refresh()
             if not busy[key]:
                 return
             busy[key] = False
@@ -371,6 +377,7 @@ __all__ = [
     "AI_COLOUR",
     "HUMAN_COLOUR",
     "author_line",
+    "coalesced",
     "contribution_embed",
     "deliberation_channel",
     "objection_embed",

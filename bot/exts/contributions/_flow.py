@@ -1,4 +1,4 @@
-"""The one path every contribution takes: decide and store, answer the member, show, publish."""
+"""The one path every contribution takes: decide and store, publish, answer the member, show."""
 
 from __future__ import annotations
 
@@ -20,16 +20,22 @@ async def perform(
     interaction: discord.Interaction[Any],
     deliberation_id: int,
     decide: Decision,
-    confirm: Callable[[Change, bool], str],
+    confirm: Callable[[Change], str],
 ) -> Change:
-    """Store the action (a refusal raises before anything is written), post what it owes, then
-    tell the member the truth: posted, or stored and to appear once Discord takes it.
+    """Store the action (a refusal raises before anything is written), answer the member, then show it.
+
+    The answer goes out as soon as the action is stored, never after Discord's side of it: what
+    the change owes (its post, a DM) is in the outbox and the courier posts it next (`publish`),
+    retrying while Discord fails; the posts it touched are refreshed after the answer. In a burst
+    members are answered at the rate actions are stored, not the rate Discord takes posts.
     """
     bot: RoundtableBot = interaction.client  # type: ignore[assignment]
     guild_id = guild_id_of(interaction)
-    change = await bot.roundtable.act(guild_id, deliberation_id, decide)
-    posted = await bot.courier.deliver_soon(guild_id, deliberation_id)
-    await safe_respond(interaction, confirm(change, posted), ephemeral=True)
+    with bot.answers_first.answering():  # follow-up work waits while members wait for answers
+        change = await bot.roundtable.act(guild_id, deliberation_id, decide)
+        try:
+            await safe_respond(interaction, confirm(change), ephemeral=True)
+        finally:
+            bot.publish(guild_id, change)  # what it owes is posted even when the answer could not be sent
     await show_change(bot, guild_id, change)
-    bot.publish(guild_id, change)
     return change

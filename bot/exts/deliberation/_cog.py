@@ -12,7 +12,7 @@ from bot.engine.model import Actor, Role
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
-from bot.exts._shared.posting import deliberation_channel
+from bot.exts._shared.posting import coalesced, deliberation_channel
 from bot.exts.decisions._embeds import record_embed, record_files
 from bot.exts.deliberation import _embeds
 from bot.exts.deliberation._views import agenda_view, close_round, round_view
@@ -243,10 +243,14 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         if change.milestones():
             await self._refresh_agenda(guild_id, d)
         if change.consent is not None and d.is_open:
-            await self._refresh_round(guild_id, d, d.current)
+            index = d.current
+            await coalesced(
+                self.bot, ("round", guild_id, d.id, index), lambda: self._refresh_round(guild_id, d.id, index)
+            )
 
-    async def _refresh_round(self, guild_id: int, d: Deliberation, index: int) -> None:
-        """Edit a round's opening message to show where it stands ("3 of 5 members answered")."""
+    async def _refresh_round(self, guild_id: int, deliberation_id: int, index: int) -> None:
+        """Edit a round's opening message to show where it stands now ("3 of 5 members answered")."""
+        d = await self.bot.roundtable.get(guild_id, deliberation_id)
         where = await self.bot.roundtable.post(guild_id, d.id, f"round-opened:{index}")
         channel = self.bot.get_channel(where[0]) if where else None
         if where is None or not isinstance(channel, discord.TextChannel | discord.Thread):

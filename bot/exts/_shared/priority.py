@@ -1,0 +1,50 @@
+"""Answers first: the bot's follow-up work yields to members waiting for an answer.
+
+Discord fails an interaction not answered within three seconds. An answer needs the action
+stored and one response; what follows it (posting a position in the thread, refreshing a tally or
+a round's count) can wait a moment, and in a burst it is most of the work. The answer path marks
+itself (`answering()`, around store-and-respond); follow-up work awaits `wait()` before each unit
+(a post, an edit): at once when no answer is under way, otherwise when none is, or after at most
+`MAX_WAIT` seconds, so follow-ups are delayed, never starved. Nothing is dropped: posts stay owed
+in the outbox meanwhile, as when Discord is slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# The longest a unit of follow-up work waits for answers under way (Discord's own window to
+# answer an interaction: an answer slower than this has failed anyway).
+MAX_WAIT = 3.0
+
+
+class AnswersFirst:
+    def __init__(self) -> None:
+        self._answering = 0
+        self._idle: asyncio.Future[None] | None = None  # resolved when the last answer under way is sent
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around storing an action and answering its member."""
+        self._answering += 1
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            if self._answering == 0 and self._idle is not None:
+                if not self._idle.done():
+                    self._idle.set_result(None)
+                self._idle = None
+
+    async def wait(self) -> None:
+        """Return once no answer is under way, or after at most `MAX_WAIT` seconds."""
+        if self._answering == 0:
+            return
+        if self._idle is None:
+            self._idle = asyncio.get_running_loop().create_future()
+        await asyncio.wait({self._idle}, timeout=MAX_WAIT)
+
+
+__all__ = ["MAX_WAIT", "AnswersFirst"]
