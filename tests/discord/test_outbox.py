@@ -127,3 +127,29 @@ async def test_the_sealed_records_post_carries_an_anchor_that_verifies_the_datab
     anchors.write_text(posted.content)
     await bot.close_roundtable()  # the database file is closed, as an operator would check it
     assert cli_main(["verify", "--db", str(bot.settings.database.path), "--anchors", str(anchors)]) == 0
+
+
+async def test_a_position_whose_answer_discord_refuses_is_still_stored_and_posted(
+    env: simcord.Env, table: Table, bot: RoundtableBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord fails the answer itself (a 500 on the interaction's callback): the position was
+    stored first, and what it owes is posted all the same; nothing is lost for want of an answer."""
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    env.inject_error("POST", "/interactions/*/callback", status=500, times=None)
+    before = len(env.http_requests)
+
+    await table.ada.slash(opened.where, "position", stance="Support", reasoning="Fridays suit us.")
+    env.backend.faults.clear()
+
+    # No apology saying nothing changed (it did): the one answer tried is the confirmation.
+    answers = [r for r in env.http_requests[before:] if r.method == "POST" and r.path.endswith("/callback")]
+    assert len(answers) == 1
+    assert "recorded as #1" in answers[0].json["data"]["content"]
+    assert "action stored, its answer not delivered" in caplog.text
+
+    d = await bot.roundtable.get(table.guild.id, opened.id)
+    assert [c.text for c in d.positions()] == ["Fridays suit us."]
+    (post,) = messages(opened.where, "Position #1")
+    assert post.embeds[0].description == "Fridays suit us."
+    assert await bot.roundtable.pending_posts(table.guild.id, opened.id) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ from bot.service import Change, Decision
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
+
+log = logging.getLogger(__name__)
 
 
 async def perform(
@@ -35,6 +38,9 @@ async def perform(
         change = await bot.roundtable.act(guild_id, deliberation_id, decide)
         try:
             await safe_respond(interaction, confirm(change), ephemeral=True)
+        except discord.HTTPException as exc:
+            # Stored already: the usual apology ("nothing was changed") would be false. The post shows it.
+            log.warning("Deliberation %s: action stored, its answer not delivered (%s)", deliberation_id, exc.status)
         finally:
             bot.publish(guild_id, change)  # what it owes is posted even when the answer could not be sent
     await show_change(bot, guild_id, change)
