@@ -73,7 +73,8 @@ async def test_a_database_lost_mid_run_refuses_actions_keeps_the_deadline_and_re
     await env.advance_time(60 * 60 + 10 * 60)
     assert not messages(opened.where, "Round 1 of 2 closed")
     retry = bot.deadlines.deadline_of(opened.id)
-    assert retry is not None and retry > env.now()
+    assert retry is not None
+    assert retry > env.now()
     assert [m.id for m in messages(opened.where)] == shown_before
 
     # One line for the outage, not a traceback per interaction or per retry.
