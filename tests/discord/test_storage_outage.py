@@ -105,3 +105,34 @@ async def test_a_database_lost_mid_run_refuses_actions_keeps_the_deadline_and_re
     assert kinds.count("vote.cast") == 1  # Linus's vote, once
     assert kinds.count("round.closed") == 1
     assert await bot.roundtable.store.verify() == []
+
+
+async def test_posts_owed_when_the_database_goes_away_are_delivered_once_it_is_back(
+    env: simcord.Env,
+    table: Table,
+    bot: RoundtableBot,
+    private_server: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    # Discord fails first: the position is stored and its post owed, retried by the courier.
+    env.inject_error("POST", f"/channels/{opened.where.id}/messages", status=500, times=None)
+    stated = await table.ada.slash(opened.where, "position", stance="Support", reasoning="Fridays suit us.")
+    assert "will appear in the thread shortly" in stated.response.content  # type: ignore[union-attr]
+
+    # Then the database goes, and Discord comes back: the courier cannot read what it owes.
+    private_server.crash()
+    env.backend.faults.clear()
+    await env.advance_time(5 * 60)
+    assert not messages(opened.where, "Position #")
+    assert bot.courier.retries.deadline_of(opened.id) is not None  # still owed, still retried
+    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.WARNING]
+
+    private_server.resume()
+    await env.advance_time(60)
+    posted = messages(opened.where, "Position #1")
+    assert [m.embeds[0].description for m in posted] == ["Fridays suit us."]
+    assert await bot.roundtable.pending_posts(table.guild.id, opened.id) == []
+    await env.advance_time(10 * 60)
+    assert len(messages(opened.where, "Position #1")) == 1
