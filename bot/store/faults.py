@@ -34,13 +34,15 @@ _C = TypeVar("_C", bound=type)
 # SQLite's primary result codes (extended codes carry these in their low byte) that mean the file
 # cannot be read or written now. CORRUPT and NOTADB are not here: they do not pass, and an
 # operator must look (they stay errors with a traceback).
-_SQLITE_UNAVAILABLE = {
-    sqlite3.SQLITE_IOERR: "disk I/O error",
-    sqlite3.SQLITE_FULL: "disk full",
-    sqlite3.SQLITE_CANTOPEN: "cannot open the database file",
-    sqlite3.SQLITE_READONLY: "database is read-only",
-}
-_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_SQLITE_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_IOERR,  # "disk I/O error": the disk or the file system failed
+        sqlite3.SQLITE_FULL,  # "database or disk is full"
+        sqlite3.SQLITE_CANTOPEN,  # "unable to open database file" (or its journal)
+        sqlite3.SQLITE_READONLY,  # "attempt to write a readonly database": remounted read-only
+    }
+)
+_SQLITE_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def sqlite_fault(exc: BaseException) -> errors.RoundtableError | None:
