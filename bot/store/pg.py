@@ -92,6 +92,10 @@ class PgStore:
         )
         store = cls(pool, url, signer)
         try:
+            # With no floor the pool has connected to nothing yet: reach the server now, so that one
+            # that cannot be reached fails at start, with its own error (bot/cli.py says it in one line).
+            async with pool.acquire():
+                pass
             if migrate:
                 await store.migrate()
             if signer is not None and await store.schema_version() >= 4:
