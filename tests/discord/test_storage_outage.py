@@ -8,8 +8,10 @@ without restarting the bot, the same actions are stored once and the round close
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import simcord
@@ -17,8 +19,9 @@ from deliberation_helpers import configure, event_count, last, messages, open_de
 from discord_harness import Table
 
 from bot.app import RoundtableBot
-from bot.engine.errors import STORAGE_UNAVAILABLE
-from bot.exts._shared.scheduler import MAX_STORAGE_RETRY_SECONDS
+from bot.engine.errors import STORAGE_UNAVAILABLE, StorageUnavailable
+from bot.exts._shared import scheduler
+from bot.exts._shared.scheduler import MAX_STORAGE_RETRY_SECONDS, DeadlineScheduler
 from tests.postgres import PostgresServer
 
 
@@ -136,3 +139,38 @@ async def test_posts_owed_when_the_database_goes_away_are_delivered_once_it_is_b
     assert await bot.roundtable.pending_posts(table.guild.id, opened.id) == []
     await env.advance_time(10 * 60)
     assert len(messages(opened.where, "Position #1")) == 1
+
+
+async def test_a_timer_whose_handler_finds_storage_unavailable_fires_again_and_a_new_schedule_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler, "STORAGE_RETRY_SECONDS", 0.01)  # real time here, not SimCord's
+    later = datetime.now(UTC) + timedelta(days=1)
+    calls: list[int] = []
+
+    async def handler(guild_id: int, deliberation_id: int) -> None:
+        calls.append(deliberation_id)
+        if deliberation_id == 8:
+            timers.schedule(guild_id, 8, later)  # e.g. extended meanwhile: that schedule stands
+            raise StorageUnavailable()
+        if len(calls) < 3:
+            raise StorageUnavailable()
+
+    timers = DeadlineScheduler(handler, lambda: datetime.now(UTC))
+    timers.schedule(1, 7, datetime.now(UTC))
+    for _ in range(500):
+        if calls.count(7) >= 3:
+            break
+        await asyncio.sleep(0.01)
+    assert calls.count(7) == 3  # twice refused, then done
+    assert 7 not in timers
+
+    timers.schedule(1, 8, datetime.now(UTC))
+    for _ in range(500):
+        if 8 in calls:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert calls.count(8) == 1
+    assert timers.deadline_of(8) == later
+    timers.cancel_all()
