@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import simcord
@@ -22,6 +23,7 @@ from bot.app import RoundtableBot
 from bot.engine.errors import STORAGE_UNAVAILABLE, StorageUnavailable
 from bot.exts._shared import scheduler
 from bot.exts._shared.scheduler import MAX_STORAGE_RETRY_SECONDS, DeadlineScheduler
+from bot.service import Roundtable
 from tests.postgres import PostgresServer
 
 
@@ -174,3 +176,35 @@ async def test_a_timer_whose_handler_finds_storage_unavailable_fires_again_and_a
     assert calls.count(8) == 1
     assert timers.deadline_of(8) == later
     timers.cancel_all()
+
+
+async def test_storage_lost_right_after_an_action_was_stored_does_not_tell_the_member_it_was_not(
+    env: simcord.Env,
+    table: Table,
+    bot: RoundtableBot,
+    private_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "Support", "Fridays suit us.")
+    ada_post = last(opened.where, "Position #1")
+    act = Roundtable.act
+
+    async def stored_then_the_server_crashes(rt: Roundtable, *args: Any, **kwargs: Any) -> Any:
+        change = await act(rt, *args, **kwargs)  # the real action, stored
+        private_server.crash()  # before the post showing it is refreshed
+        return change
+
+    monkeypatch.setattr(Roundtable, "act", stored_then_the_server_crashes)
+    voted = await table.linus.click(ada_post, label="Agree")
+    monkeypatch.undo()
+    assert "agree" in voted.response.content.lower()  # type: ignore[union-attr]
+    assert voted.followups == []  # no "nothing was recorded" after "you agree"
+    assert any("the answer stands" in r.getMessage() for r in caplog.records)
+
+    private_server.resume()
+    events = await bot.roundtable.store.load_events(table.guild.id, opened.id)
+    assert [e.kind for e in events].count("vote.cast") == 1
