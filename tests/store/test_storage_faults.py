@@ -13,7 +13,7 @@ import asyncio
 import resource
 import signal
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.engine import Actor, errors
 from bot.engine.errors import STORAGE_UNAVAILABLE, STORAGE_UNCERTAIN
 from bot.service import Roundtable
-from bot.store.pg import PgStore
+from bot.store.faults import sqlite_fault
+from bot.store.pg import PgStore, pg_fault
 from bot.store.url import sqlite_url
 from tests.conftest import ManualClock
 from tests.postgres import PostgresServer
@@ -279,3 +280,61 @@ async def test_a_sqlite_error_that_is_not_an_outage_is_not_reported_as_one(servi
         await rt.guild_settings(GUILD)
     assert rt.store.outage.failures == 0
     assert not rt.store.outage.down
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (ConnectionResetError(104, "Connection reset by peer"), True),
+        (TimeoutError(), True),  # connecting timed out
+        (asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"), True),
+        (asyncpg.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.AdminShutdownError("terminating connection due to administrator command"), True),
+        (asyncpg.CrashShutdownError("terminating connection because of crash of another server process"), True),
+        (asyncpg.TooManyConnectionsError("sorry, too many clients already"), True),
+        (asyncpg.DiskFullError("could not extend file"), True),
+        (asyncpg.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"), True),
+        (asyncpg.InterfaceError("connection is closed"), True),
+        # Not outages: a timeout is "busy" (bot/store/pg.py `_write`), the rest are bugs or refusals.
+        (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), False),
+        (asyncpg.InterfaceError("cannot perform operation: another operation is in progress"), False),
+        (asyncpg.UniqueViolationError("duplicate key value"), False),
+        (asyncpg.InvalidPasswordError("password authentication failed"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_which_postgresql_errors_mean_storage_is_unavailable(error: Exception, unavailable: bool) -> None:
+    assert isinstance(pg_fault(error), errors.StorageUnavailable) is unavailable
+
+
+def test_which_sqlite_errors_mean_storage_is_unavailable_or_busy(tmp_path: Path) -> None:
+    """Real errors from SQLite itself, each classified by its result code."""
+
+    def raised(fn: Callable[[], object]) -> sqlite3.Error:
+        with pytest.raises(sqlite3.Error) as caught:
+            fn()
+        return caught.value
+
+    cannot_open = raised(lambda: sqlite3.connect(tmp_path / "no" / "such" / "dir.db").execute("SELECT 1"))
+    (tmp_path / "db.sqlite3").touch()
+    sqlite3.connect(tmp_path / "db.sqlite3").execute("CREATE TABLE t (x)")
+    read_only = sqlite3.connect(f"file:{tmp_path / 'db.sqlite3'}?mode=ro", uri=True)
+    readonly = raised(lambda: read_only.execute("INSERT INTO t VALUES (1)"))
+    holder = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    waiter = sqlite3.connect(tmp_path / "db.sqlite3", timeout=0.01)
+    locked = raised(lambda: waiter.execute("SELECT * FROM t"))
+    holder.execute("ROLLBACK")
+    (tmp_path / "garbage.sqlite3").write_bytes(b"not a database" * 100)
+    garbage = sqlite3.connect(tmp_path / "garbage.sqlite3")
+    not_a_database = raised(lambda: garbage.execute("SELECT * FROM sqlite_master"))
+    no_table = raised(lambda: waiter.execute("SELECT * FROM no_such_table"))
+
+    assert isinstance(sqlite_fault(cannot_open), errors.StorageUnavailable)
+    assert isinstance(sqlite_fault(readonly), errors.StorageUnavailable)
+    assert isinstance(sqlite_fault(locked), errors.DatabaseBusy)
+    assert sqlite_fault(not_a_database) is None  # damaged: an operator must look
+    assert sqlite_fault(no_table) is None
+    for connection in (read_only, holder, waiter, garbage):
+        connection.close()
