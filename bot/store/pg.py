@@ -80,15 +80,11 @@ class PgStore:
     async def open(
         cls, url: str, *, migrate: bool = True, signer: Signer | None = None, max_connections: int = 10
     ) -> PgStore:
-        # No floor of connections (min_size 0) and idle ones kept (lifetime 0): the pool opens
-        # connections on demand, also after an outage, and asyncpg's floor keeper, which logs a
-        # traceback for every failed reconnect while the server is down, never runs.
+        # No floor of connections (min_size 0): the pool opens them on demand, also after an
+        # outage, and asyncpg's floor keeper, which logs a traceback for every failed reconnect
+        # while the server is down, never runs.
         pool = await asyncpg.create_pool(
-            **pg_connect_kwargs(url),
-            min_size=0,
-            max_size=max_connections,
-            max_inactive_connection_lifetime=0,
-            reset=_keep_session,
+            **pg_connect_kwargs(url), min_size=0, max_size=max_connections, reset=_keep_session
         )
         store = cls(pool, url, signer)
         try:
