@@ -67,7 +67,6 @@ class Outage:
         self.backend = backend
         self.since: float | None = None  # monotonic time of the first failure, while it lasts
         self.failures = 0
-        self.outages = 0
 
     @property
     def down(self) -> bool:
@@ -77,7 +76,6 @@ class Outage:
         self.failures += 1
         if self.since is None:
             self.since = time.monotonic()
-            self.outages += 1
             log.warning(
                 "Storage (%s) is unavailable: %s: %s. Actions are refused ('nothing was recorded') until it is back.",
                 self.backend,
