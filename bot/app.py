@@ -22,7 +22,7 @@ from bot import exts
 from bot.ai.panel import AIPanel
 from bot.ai.worker import ThreadedAIPanel
 from bot.config import Settings
-from bot.engine.errors import RoundtableError
+from bot.engine.errors import RoundtableError, StorageUnavailable
 from bot.engine.events import owed_posts
 from bot.exts._shared.errors import RoundtableTree
 from bot.exts._shared.messages import NO_MENTIONS
@@ -208,6 +208,8 @@ class RoundtableBot(commands.Bot):
     async def _deadline_passed(self, guild_id: int, deliberation_id: int) -> None:
         try:
             change = await self.roundtable.close_due_round(guild_id, deliberation_id)
+        except StorageUnavailable:
+            raise  # not done: the scheduler fires it again once storage may be back
         except RoundtableError as exc:
             # Closed by hand or cancelled meanwhile: nothing to do.
             log.info("Deadline for deliberation %s not applied: %s", deliberation_id, exc.user_message)

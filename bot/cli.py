@@ -508,6 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 2
     except Exception as error:
+        from bot.engine.errors import StorageUnavailable
+
+        if isinstance(error, StorageUnavailable):  # the stores' name for the errors above
+            cause = error.__cause__ or error
+            print(f"{type(cause).__name__}: {cause}", file=sys.stderr)
+            return 2
         # PostgreSQL's refusals (no such database, a wrong password, no such role): one line too.
         if type(error).__module__.startswith("asyncpg"):
             print(f"The database refused: {type(error).__name__}: {error}", file=sys.stderr)

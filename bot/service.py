@@ -616,6 +616,8 @@ class Roundtable:
             decide = contribute
         try:
             return await self.act(guild_id, deliberation_id, decide)
+        except errors.StorageUnavailable:
+            raise  # not a refusal: the turn is retried once storage is back (bot/exts/ai)
         except errors.RoundtableError as refusal:
             # The round moved on while the model was thinking; its answer is not due any more.
             log.info("AI participant %s answer not stored: %s", result.participant, refusal)

@@ -58,6 +58,7 @@ class PostgresServer:
         self._names = itertools.count(1)
         self._fast = fast
         self._started = False
+        self._options = ""
 
     def _run(self, *argv: str) -> None:
         command = [*(["runuser", "-u", self.user, "--"] if self.user else []), *argv]
@@ -73,9 +74,21 @@ class PostgresServer:
             # Throwaway data: durability is not what these tests measure (the store's own
             # transactions are); the benchmark starts the server with the defaults.
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
-        self._started = True
+        self._options = options
+        self.resume()
         return self
+
+    def resume(self) -> None:
+        """Start the server on its data directory (again, after `crash`: it recovers from its WAL)."""
+        pg_ctl = str(BIN / "pg_ctl")
+        self._run(pg_ctl, "-D", str(self.data), "-l", str(self.root / "log"), "-o", self._options, "-w", "start")
+        self._started = True
+
+    def crash(self) -> None:
+        """Stop the server as a crash would (`pg_ctl stop -m immediate`: no shutdown checkpoint,
+        every connection cut), keeping its data for `resume`. For a test's private server only."""
+        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._started = False
 
     def stop(self) -> None:
         try:

@@ -98,3 +98,27 @@ class ChangedMeanwhile(RoundtableError):
     The store refuses an append whose chain head moved since the deliberation was loaded
     (compare-and-set), so a chain never forks; the service reloads and decides again.
     """
+
+
+class StorageUnavailable(RoundtableError):
+    """The database cannot be reached or cannot take writes right now (the server went away, the
+    connection dropped, the disk failed or is full or read-only): nothing was stored.
+
+    Unlike `DatabaseBusy` (reachable but contended), this lasts until an operator or the server
+    fixes it; the bot keeps running and the same action works again once storage is back.
+    `uncertain` is set when the connection dropped while the database was committing: the action
+    may or may not be stored, and the member is told so rather than "nothing was recorded".
+    """
+
+    def __init__(self, message: str = "", *, uncertain: bool = False) -> None:
+        if not message:
+            message = STORAGE_UNCERTAIN if uncertain else STORAGE_UNAVAILABLE
+        super().__init__(message)
+        self.uncertain = uncertain
+
+
+STORAGE_UNAVAILABLE = "Storage is unavailable, nothing was recorded. Try again in a moment."
+STORAGE_UNCERTAIN = (
+    "Storage became unavailable while saving this, so it may or may not have been recorded. "
+    "Check in a moment before trying again."
+)

@@ -117,7 +117,10 @@ def _isolated(conn: sqlite3.Connection, fn: Write) -> tuple[bool, Any]:
         result = fn(conn)
     except Exception as exc:
         # Undo this write only. If SQLite already rolled back the whole transaction (a disk
-        # error does), this fails too, and `run_batch` fails every member.
+        # error does), `run_batch` fails every member, with this error rather than the failed
+        # ROLLBACK TO's "no such savepoint".
+        if not conn.in_transaction:
+            raise
         conn.execute("ROLLBACK TO member")
         conn.execute("RELEASE member")
         return False, exc

@@ -29,6 +29,7 @@ from bot.engine.events import Event, GuildConfigured
 from bot.engine.model import Actor, Contribution
 from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
+from bot.store.faults import Outage, guard
 from bot.store.schema import pg_migrations
 from bot.store.signing import Signer, encode_public_key, head_message
 from bot.store.store import (
@@ -72,16 +73,25 @@ class PgStore:
         # No file: tools that take a path (the archive's server) take the URL instead.
         self.path = Path(url)
         self.signer = signer
+        # Notes when the server stops answering, and when it is back (bot/store/faults.py).
+        self.outage = Outage("PostgreSQL")
 
     @classmethod
     async def open(
         cls, url: str, *, migrate: bool = True, signer: Signer | None = None, max_connections: int = 10
     ) -> PgStore:
+        # No floor of connections (min_size 0): the pool opens them on demand, also after an
+        # outage, and asyncpg's floor keeper, which logs a traceback for every failed reconnect
+        # while the server is down, never runs.
         pool = await asyncpg.create_pool(
-            **pg_connect_kwargs(url), min_size=1, max_size=max_connections, reset=_keep_session
+            **pg_connect_kwargs(url), min_size=0, max_size=max_connections, reset=_keep_session
         )
         store = cls(pool, url, signer)
         try:
+            # With no floor the pool has connected to nothing yet: reach the server now, so that one
+            # that cannot be reached fails at start, with its own error (bot/cli.py says it in one line).
+            async with pool.acquire():
+                pass
             if migrate:
                 await store.migrate()
             if signer is not None and await store.schema_version() >= 4:
@@ -97,8 +107,18 @@ class PgStore:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield conn
+        async with self._pool.acquire() as conn:
+            committing = False
+            try:
+                async with conn.transaction():
+                    yield conn
+                    committing = True
+            except Exception as exc:
+                # Lost before COMMIT was sent, the server rolls the transaction back: nothing is
+                # stored. Lost while COMMIT was on its way, it may have committed: say so.
+                if committing and isinstance(pg_fault(exc), errors.StorageUnavailable):
+                    raise errors.StorageUnavailable(uncertain=True) from exc
+                raise
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[asyncpg.Connection]:
@@ -573,6 +593,36 @@ class PgStore:
         from bot.store.pg_verify import verify_postgres
 
         return (await verify_postgres(self._pool, public_key, anchors)).problems
+
+
+# ---------------------------------------------------------------------- faults
+
+# Connection-level failures: the server is down, restarting, shutting down or out of resources
+# (disk, memory, connection slots), the connection dropped, or it is a read-only standby after a
+# failover. (QueryCanceledError, also an "operator intervention", is a timeout: DatabaseBusy.)
+_UNAVAILABLE = (
+    OSError,  # refused, reset, no socket file, connect timeout (TimeoutError)
+    asyncpg.PostgresConnectionError,  # 08xxx, ConnectionDoesNotExistError among them
+    asyncpg.CannotConnectNowError,  # 57P03: starting up, in recovery after a crash
+    asyncpg.AdminShutdownError,  # 57P01: pg_ctl stop -m fast
+    asyncpg.CrashShutdownError,  # 57P02: another backend crashed, the server restarts
+    asyncpg.InsufficientResourcesError,  # 53xxx: disk full, out of memory, too many connections
+    asyncpg.ReadOnlySQLTransactionError,  # 25006: a standby
+)
+
+
+def pg_fault(exc: BaseException) -> errors.RoundtableError | None:
+    """StorageUnavailable for asyncpg's (and the socket's) ways of saying the server is not there."""
+    if isinstance(exc, _UNAVAILABLE):
+        return errors.StorageUnavailable()
+    # Raised for a pooled connection the server closed (not for asyncpg's misuse errors).
+    if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
+        return errors.StorageUnavailable()
+    return None
+
+
+# Every public method: a server that cannot be reached raises StorageUnavailable.
+guard(PgStore, pg_fault)
 
 
 # ---------------------------------------------------------------------- helpers

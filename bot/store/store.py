@@ -26,6 +26,7 @@ from bot.engine.events import Event, EventKind, GuildConfigured
 from bot.engine.model import Actor, Contribution
 from bot.engine.record import Record, record_digest, record_json
 from bot.store.chain import GENESIS, canonical, event_from_row, event_hash, event_row
+from bot.store.faults import Outage, guard, sqlite_fault
 from bot.store.group_commit import GroupCommit
 from bot.store.schema import SIGNED_SINCE, migrations, split_sql
 from bot.store.signing import Signer, encode_public_key, head_message
@@ -143,6 +144,8 @@ class Store:
         self._writer = asyncio.Lock()
         # Writes that arrive together share a transaction (bot/store/group_commit.py).
         self.group = GroupCommit(conn, self._writer)
+        # Notes when the file stops taking reads or writes, and when it is back (bot/store/faults.py).
+        self.outage = Outage("SQLite")
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True, signer: Signer | None = None) -> Store:
@@ -211,7 +214,10 @@ class Store:
             try:
                 yield self._conn
             except BaseException:
-                await _run(self._conn, "ROLLBACK")
+                # SQLite has already rolled back after some errors (a disk I/O error): a second
+                # ROLLBACK would fail and hide the error that matters.
+                if self._conn.in_transaction:
+                    await _run(self._conn, "ROLLBACK")
                 raise
             await _run(self._conn, "COMMIT")
 
@@ -961,6 +967,9 @@ def _deliberation_row(row: aiosqlite.Row) -> DeliberationRow:
         deadline_at=datetime.fromisoformat(row["deadline_at"]) if row["deadline_at"] else None,
     )
 
+
+# Every public method: a file that cannot be read or written raises StorageUnavailable.
+guard(Store, sqlite_fault)
 
 __all__ = [
     "DeliberationRow",

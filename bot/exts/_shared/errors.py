@@ -13,7 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.engine.errors import RoundtableError
+from bot.engine.errors import RoundtableError, StorageUnavailable
 from bot.exts._shared.messages import reply_error
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,11 @@ async def handle_interaction_error(
     interaction: discord.Interaction[Any], error: BaseException, *, source: str | None = None
 ) -> None:
     """Answer `interaction` for `error`: a refusal, or a logged bug and an apology."""
+    if isinstance(unwrap(error), StorageUnavailable) and _answered(interaction):
+        # The action was stored and the member told so; storage went only afterwards (refreshing a
+        # post). "Nothing was recorded" now would be false: the answer given stands.
+        log.info("Storage unavailable after %s was answered; the answer stands", describe_interaction(interaction))
+        return
     message = refusal_message(error)
     if message is None:
         original = unwrap(error)
@@ -79,6 +84,12 @@ async def handle_interaction_error(
     else:
         log.debug("Refused %s: %s", describe_interaction(interaction), message)
     await reply_error(interaction, message)
+
+
+def _answered(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the member already has this interaction's answer (a message, not a deferral)."""
+    answered = (discord.InteractionResponseType.channel_message, discord.InteractionResponseType.message_update)
+    return interaction.response.type in answered
 
 
 class RoundtableTree(app_commands.CommandTree[Any]):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.engine.deliberation import Deliberation
-from bot.engine.errors import RoundtableError
+from bot.engine.errors import RoundtableError, StorageUnavailable
 from bot.exts._shared.scheduler import DeadlineScheduler, Timers
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ PostHandler = Callable[[int, Deliberation, str], Awaitable[discord.Message | Non
 # Backoff between attempts: 2 s, 4 s, 8 s, ... at most 10 minutes (an outage can be long).
 FIRST_RETRY_SECONDS = 2.0
 MAX_RETRY_SECONDS = 600.0
+# While storage is unavailable the owed posts stay owed (they are stored); look again this often.
+STORAGE_RETRY_SECONDS = 10.0
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -80,7 +82,15 @@ class Courier:
         """
         lock = self._locks.setdefault(deliberation_id, asyncio.Lock())
         async with lock:
-            if not await self._deliver_owed(guild_id, deliberation_id, background):
+            try:
+                if not await self._deliver_owed(guild_id, deliberation_id, background):
+                    return False
+            except StorageUnavailable:
+                # Not Discord's failure and nothing is lost: try again once storage may be back
+                # (a retry already set for a Discord failure stands). The store logs the outage.
+                if deliberation_id not in self.retries:
+                    retry_at = self._service().now() + timedelta(seconds=STORAGE_RETRY_SECONDS)
+                    self.retries.schedule(guild_id, deliberation_id, retry_at)
                 return False
             self.retries.cancel(deliberation_id)
             return True
@@ -102,6 +112,8 @@ class Courier:
                 await self._before_post()
             try:
                 message = await handler(guild_id, d, rest)
+            except StorageUnavailable:
+                raise  # the handler could not read what it shows: not a failed (or refused) delivery
             except (TimeoutError, discord.HTTPException, OSError, RoundtableError, LookupError) as exc:
                 if not await self._failed(guild_id, deliberation_id, post.ref, exc):
                     return False

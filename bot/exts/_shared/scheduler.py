@@ -10,6 +10,9 @@ every pending timer; `Timers` keeps a heap of due times and one task that sleeps
 earliest. Scheduling something earlier than that wakes it (the sleeping task is replaced); a
 cancelled entry is only marked and dropped when it reaches the top. Each firing runs in its own
 short task, so a slow handler (a round closing, a model call) never delays the next timer.
+
+A handler that fails because storage is unavailable (the database went away mid-run) is not
+done: its timer is set again a little later, backing off, until storage is back.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from bot.engine.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,10 @@ DeadlineCallback = Callable[[int, int], Awaitable[None]]
 # Sleep at most this long before looking at the clock again, so a suspended machine or an
 # adjusted wall clock delays a deadline by at most this much.
 MAX_SLEEP_SECONDS = 6 * 3600.0
+# A timer whose handler found storage unavailable fires again after this long, doubling up to the
+# maximum: soon after the database is back, without a busy loop while it is down.
+STORAGE_RETRY_SECONDS = 5.0
+MAX_STORAGE_RETRY_SECONDS = 120.0
 
 
 @dataclass(eq=False, slots=True)
@@ -40,6 +49,7 @@ class _Timer:
     deadline: datetime
     cancelled: bool = False
     fired: bool = False
+    retries: int = 0  # times its handler already found storage unavailable
 
 
 @dataclass(order=True, slots=True)
@@ -150,6 +160,7 @@ class DeadlineScheduler:
         self, on_deadline: DeadlineCallback, clock: Callable[[], datetime], *, timers: Timers | None = None
     ) -> None:
         self._on_deadline = on_deadline
+        self._clock = clock
         self._timers = timers if timers is not None else Timers(clock)
         self._scheduled: dict[int, _Timer] = {}
 
@@ -197,5 +208,19 @@ class DeadlineScheduler:
             del self._scheduled[timer.deliberation_id]
         try:
             await self._on_deadline(timer.guild_id, timer.deliberation_id)
+        except StorageUnavailable:
+            self._retry_later(timer)
         except Exception:
             log.exception("Deadline handler failed (guild=%s deliberation=%s)", timer.guild_id, timer.deliberation_id)
+
+    def _retry_later(self, timer: _Timer) -> None:
+        """Storage was unavailable, so the timer's work is not done: fire again later, unless the
+        deliberation got a new schedule meanwhile. (The store logs the outage once; not here.)"""
+        if timer.deliberation_id in self._scheduled:
+            return
+        delay = min(STORAGE_RETRY_SECONDS * 2**timer.retries, MAX_STORAGE_RETRY_SECONDS)
+        when = self._clock() + timedelta(seconds=delay)
+        again = _Timer(self, timer.guild_id, timer.deliberation_id, when, retries=timer.retries + 1)
+        self._scheduled[timer.deliberation_id] = again
+        self._timers.push(again)
+        log.debug("Storage unavailable: deliberation %s's timer fires again at %s", timer.deliberation_id, when)

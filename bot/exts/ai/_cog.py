@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -29,7 +30,7 @@ from discord.ext import commands
 
 from bot.ai.labels import notice_for
 from bot.ai.types import Task
-from bot.engine.errors import AlreadyRecorded, RoundtableError
+from bot.engine.errors import AlreadyRecorded, RoundtableError, StorageUnavailable
 from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberation
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
     from bot.engine.deliberation import Deliberation
 
 log = logging.getLogger(__name__)
+
+# An AI position turn whose answers could not be stored (storage unavailable) is asked again after this.
+STORAGE_RETRY = timedelta(seconds=30)
 
 DELIBERATION_HELP = "Which deliberation (by number); defaults to the one in this thread or channel"
 
@@ -101,6 +105,11 @@ class AIParticipants(commands.Cog):
             await self.bot.roundtable.ai_turn(
                 guild_id, deliberation_id, task, target=target, names=names, on_ready=show
             )
+        except StorageUnavailable:
+            if task == "position" and names is None:
+                # Due by the clock, not asked by anyone: ask again once storage may be back.
+                self.half_time.schedule(guild_id, deliberation_id, self.bot.roundtable.now() + STORAGE_RETRY)
+            log.info("AI %s turn in deliberation %s not stored: storage is unavailable", task, deliberation_id)
         except RoundtableError as exc:
             log.info("AI %s turn in deliberation %s not taken: %s", task, deliberation_id, exc.user_message)
         except Exception:
@@ -129,7 +138,9 @@ class AIParticipants(commands.Cog):
         self.half_time.schedule(guild_id, d.id, at)
 
     async def _half_time_passed(self, guild_id: int, deliberation_id: int) -> None:
-        d = await self.bot.roundtable.get(guild_id, deliberation_id)
+        # From what is stored: with storage down this raises before any model is asked, and the
+        # scheduler fires again later.
+        d = await self.bot.roundtable.reload(guild_id, deliberation_id)
         now = self.bot.roundtable.now()
         half = d.ai_due_at()
         if half is not None and now < half:

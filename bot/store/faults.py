@@ -1,0 +1,179 @@
+"""Storage lost mid-run: the errors that mean "the database cannot take this now", and one log line per outage.
+
+A store's public methods are wrapped (`guard`) so that a backend's own way of saying the database
+is gone (asyncpg's dropped connection, SQLite's disk I/O error, ...) reaches the service and the
+Discord layer as `errors.StorageUnavailable`: members get a short "storage is unavailable, nothing
+was recorded" instead of an apology and a traceback, the scheduler retries a deadline later, and
+the outbox keeps its posts owed. Each backend says which of its errors these are (`Classify`);
+anything else (a bug, a constraint, corruption) passes through unchanged.
+
+Nothing is half-stored: every write is one transaction, which the database rolls back when it
+fails (SQLite on an I/O error, PostgreSQL when the connection drops before COMMIT), and the service
+drops its cached deliberation when a store call fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from bot.engine import errors
+
+log = logging.getLogger(__name__)
+
+Classify = Callable[[BaseException], errors.RoundtableError | None]
+"""The refusal a backend's error means (StorageUnavailable or DatabaseBusy), or None to let it pass."""
+
+_C = TypeVar("_C", bound=type)
+
+# SQLite's primary result codes (extended codes carry these in their low byte) that mean the file
+# cannot be read or written now. CORRUPT and NOTADB are not here: they do not pass, and an
+# operator must look (they stay errors with a traceback).
+_SQLITE_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_IOERR,  # "disk I/O error": the disk or the file system failed
+        sqlite3.SQLITE_FULL,  # "database or disk is full"
+        sqlite3.SQLITE_CANTOPEN,  # "unable to open database file" (or its journal)
+        sqlite3.SQLITE_READONLY,  # "attempt to write a readonly database": remounted read-only
+    }
+)
+_SQLITE_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def sqlite_fault(exc: BaseException) -> errors.RoundtableError | None:
+    """SQLite: I/O errors, a full disk, a file that cannot be opened or written are "unavailable";
+    a lock held past the busy timeout (another process writing) is "busy"."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    if code & 0xFF in _SQLITE_UNAVAILABLE:
+        return errors.StorageUnavailable()
+    if code & 0xFF in _SQLITE_BUSY:
+        return errors.DatabaseBusy("The database is busy right now; nothing was recorded. Please try again.")
+    return None
+
+
+class Outage:
+    """One warning when storage goes away and one line when it is back, however many calls fail between."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.since: float | None = None  # monotonic time of the first failure, while it lasts
+        self.failures = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(
+                "Storage (%s) is unavailable: %s: %s. Actions are refused ('nothing was recorded') until it is back.",
+                self.backend,
+                type(exc).__name__,
+                str(exc).strip() or "no message",
+            )
+        else:
+            log.debug("Storage (%s) still unavailable: %s", self.backend, type(exc).__name__)
+
+    def succeeded(self) -> None:
+        if self.since is None:
+            return
+        lasted = time.monotonic() - self.since
+        log.warning(
+            "Storage (%s) is available again after %.0f s; %d calls were refused meanwhile.",
+            self.backend,
+            lasted,
+            self.failures,
+        )
+        self.since, self.failures = None, 0
+
+
+def guard(cls: _C, classify: Classify) -> _C:
+    """Wrap every public async method (and async generator) of a store class so that the errors
+    `classify` names are raised as its refusal, noted in the store's `outage`.
+
+    Applied to the class once, at import, so a method added later is covered too.
+    """
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or name == "close":
+            continue
+        if inspect.iscoroutinefunction(member):
+            setattr(cls, name, _guard_coroutine(member, classify))
+        elif inspect.isasyncgenfunction(member):
+            setattr(cls, name, _guard_generator(member, classify))
+    return cls
+
+
+def _note(store: Any, exc: BaseException) -> None:
+    outage: Outage | None = getattr(store, "outage", None)
+    if outage is not None:
+        outage.failed(exc.__cause__ or exc if isinstance(exc, errors.StorageUnavailable) else exc)
+
+
+def _translate(store: Any, exc: Exception, classify: Classify) -> errors.RoundtableError | None:
+    refusal = classify(exc)
+    if isinstance(refusal, errors.StorageUnavailable):
+        _note(store, exc)
+    return refusal
+
+
+def _answered(store: Any) -> None:
+    outage: Outage | None = getattr(store, "outage", None)
+    if outage is not None and outage.down:
+        outage.succeeded()
+
+
+def _guard_coroutine(fn: Callable[..., Any], classify: Classify) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await fn(self, *args, **kwargs)
+        except errors.StorageUnavailable as exc:  # raised by the store itself (a lost COMMIT)
+            _note(self, exc)
+            raise
+        except errors.RoundtableError:
+            # The database answered (a refusal such as NotFound).
+            raise
+        except Exception as exc:
+            refusal = _translate(self, exc, classify)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        _answered(self)
+        return result
+
+    return guarded
+
+
+def _guard_generator(fn: Callable[..., AsyncIterator[Any]], classify: Classify) -> Callable[..., AsyncIterator[Any]]:
+    @functools.wraps(fn)
+    async def guarded(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        try:
+            async for item in fn(self, *args, **kwargs):
+                yield item
+        except errors.StorageUnavailable as exc:
+            _note(self, exc)
+            raise
+        except errors.RoundtableError:
+            raise
+        except Exception as exc:
+            refusal = _translate(self, exc, classify)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        _answered(self)
+
+    return guarded
+
+
+__all__ = ["Classify", "Outage", "guard", "sqlite_fault"]
