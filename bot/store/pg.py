@@ -78,7 +78,14 @@ class PgStore:
         cls, url: str, *, migrate: bool = True, signer: Signer | None = None, max_connections: int = 10
     ) -> PgStore:
         pool = await asyncpg.create_pool(
-            **pg_connect_kwargs(url), min_size=1, max_size=max_connections, reset=_keep_session
+            **pg_connect_kwargs(url),
+            min_size=1,
+            max_size=max_connections,
+            reset=_keep_session,
+            # Every query is scoped by guild, and guilds differ in size by orders of magnitude: a
+            # generic plan cached for a busy guild's searches made a small guild's read all its
+            # matches in every guild (docs/benchmarks.md, "Decision records at scale").
+            server_settings={"plan_cache_mode": "force_custom_plan"},
         )
         store = cls(pool, url, signer)
         try:
