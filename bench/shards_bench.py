@@ -121,9 +121,7 @@ def run(database: str, key: Path, per_deliberation: int, processes: int) -> tupl
     groups = [GUILDS] if processes == 1 else list(SHARDS)
     barrier = ctx.Barrier(len(groups))
     out = ctx.Queue()
-    workers = [
-        ctx.Process(target=shard, args=(database, str(key), guilds, plan, barrier, out)) for guilds in groups
-    ]
+    workers = [ctx.Process(target=shard, args=(database, str(key), guilds, plan, barrier, out)) for guilds in groups]
     for w in workers:
         w.start()
     try:
@@ -194,7 +192,8 @@ def render(rates: dict[str, Rates], per_deliberation: int, seconds: float) -> st
         f" Median of {len(rates['PostgreSQL'].one)} interleaved runs, each on a new database; `verify`"
         " passes on every one.",
         "",
-        "| Database | one process, contributions/s | two processes, contributions/s | two over one | each process alone (two processes) |",
+        "| Database | one process, contributions/s | two processes, contributions/s | two over one"
+        " | each process alone (two processes) |",
         "|---|---:|---:|---:|---|",
     ]
     for backend, r in rates.items():
