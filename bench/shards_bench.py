@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -90,7 +92,9 @@ def shard(database: str, key: str, guilds: list[int], plan: Plan, barrier: Barri
     out.put(asyncio.run(_shard(database, Path(key), guilds, plan, barrier)))
 
 
-async def _shard(database: str, key: Path, guilds: list[int], plan: Plan, barrier: Barrier) -> tuple[float, float, int]:
+async def _shard(
+    database: str, key: Path, guilds: list[int], plan: Plan, barrier: Barrier
+) -> tuple[float, float, int, float]:
     service = await Roundtable.open(settings_for(database, key))
     work = [(guild, d) for guild in guilds for d in plan.deliberations[guild]]
     try:
@@ -107,25 +111,33 @@ async def _shard(database: str, key: Path, guilds: list[int], plan: Plan, barrie
             return len(plan.positions[d])
 
         start = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in every process
+        cpu = time.process_time()  # this process's CPU time, all its threads
         done = await asyncio.gather(*(writer(guild, d) for guild, d in work))
         end = time.perf_counter()
+        cpu = time.process_time() - cpu
     finally:
         await service.close()
-    return start, end, sum(done)
+    return start, end, sum(done), cpu
 
 
-def run(database: str, key: Path, per_deliberation: int, processes: int) -> tuple[float, list[float]]:
-    """Contributions per second over all shards, and each process's own rate."""
+def run(
+    database: str, key: Path, per_deliberation: int, processes: int, server_cpu: Callable[[], float] | None
+) -> tuple[float, list[float], float, float]:
+    """Contributions per second over all shards, each process's own rate, and the cores the bot's
+    processes and the database server kept busy (CPU time over the wall time)."""
     plan = asyncio.run(prepare(database, key, per_deliberation))
     ctx = mp.get_context("spawn")
     groups = [GUILDS] if processes == 1 else list(SHARDS)
-    barrier = ctx.Barrier(len(groups))
+    barrier = ctx.Barrier(len(groups) + 1)  # the shards and this process, which notes the server's CPU
     out = ctx.Queue()
     workers = [ctx.Process(target=shard, args=(database, str(key), guilds, plan, barrier, out)) for guilds in groups]
     for w in workers:
         w.start()
     try:
+        barrier.wait(timeout=900)
+        server_before = server_cpu() if server_cpu else 0.0
         results = [out.get(timeout=900) for _ in workers]
+        server_used = (server_cpu() - server_before) if server_cpu else 0.0
     finally:
         for w in workers:
             w.join(timeout=60)
@@ -135,7 +147,32 @@ def run(database: str, key: Path, per_deliberation: int, processes: int) -> tupl
     start, end = min(r[0] for r in results), max(r[1] for r in results)
     total = sum(r[2] for r in results)
     asyncio.run(_verify(database, key))
-    return total / (end - start), [r[2] / (r[1] - r[0]) for r in results]
+    wall = end - start
+    return total / wall, [r[2] / (r[1] - r[0]) for r in results], sum(r[3] for r in results) / wall, server_used / wall
+
+
+def postgres_cpu(server: PostgresServer) -> Callable[[], float]:
+    """CPU seconds the server has used: the postmaster, its live children and those it has reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def used() -> float:
+        postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+        mine = fields(postmaster)  # after the ")": state is [0], utime [11], stime [12], cutime [13], cstime [14]
+        total = sum(int(v) for v in mine[11:15])
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = fields(int(entry.name))
+                except OSError:
+                    continue
+                if int(stat[1]) == postmaster:
+                    total += int(stat[11]) + int(stat[12])
+        return total / tick
+
+    return used
 
 
 async def _verify(database: str, key: Path) -> None:
@@ -152,6 +189,10 @@ class Rates:
     one: list[float] = field(default_factory=list)
     two: list[float] = field(default_factory=list)
     per_process: list[list[float]] = field(default_factory=list)
+    cores_one: list[float] = field(default_factory=list)
+    cores_two: list[float] = field(default_factory=list)
+    server_one: list[float] = field(default_factory=list)
+    server_two: list[float] = field(default_factory=list)
 
 
 def measure(server: PostgresServer, tmp: Path, per_deliberation: int, rounds: int) -> dict[str, Rates]:
@@ -166,8 +207,11 @@ def measure(server: PostgresServer, tmp: Path, per_deliberation: int, rounds: in
                     if backend == "PostgreSQL"
                     else sqlite_url(tmp / f"shards-{n}-{processes}.sqlite3")
                 )
-                rate, each = run(database, key, per_deliberation, processes)
+                server_cpu = postgres_cpu(server) if backend == "PostgreSQL" else None
+                rate, each, cores, server_cores = run(database, key, per_deliberation, processes, server_cpu)
                 (r.one if processes == 1 else r.two).append(rate)
+                (r.cores_one if processes == 1 else r.cores_two).append(cores)
+                (r.server_one if processes == 1 else r.server_two).append(server_cores)
                 if processes == 2:
                     r.per_process.append(each)
                 print(f"  {backend}, {processes} process(es): {rate:,.0f}/s", file=sys.stderr, flush=True)
@@ -193,13 +237,19 @@ def render(rates: dict[str, Rates], per_deliberation: int, seconds: float) -> st
         " passes on every one.",
         "",
         "| Database | one process, contributions/s | two processes, contributions/s | two over one"
-        " | each process alone (two processes) |",
-        "|---|---:|---:|---:|---|",
+        " | each process alone (two processes) | cores busy: bot, one / two | cores busy: server, one / two |",
+        "|---|---:|---:|---:|---|---|---|",
     ]
     for backend, r in rates.items():
         one, two = statistics.median(r.one), statistics.median(r.two)
         each = " / ".join(f"{statistics.median(p[i] for p in r.per_process):,.0f}" for i in range(2))
-        lines.append(f"| {backend} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x | {each} |")
+        cores = f"{statistics.median(r.cores_one):.2f} / {statistics.median(r.cores_two):.2f}"
+        server = (
+            f"{statistics.median(r.server_one):.2f} / {statistics.median(r.server_two):.2f}"
+            if backend == "PostgreSQL"
+            else "in process"
+        )
+        lines.append(f"| {backend} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x | {each} | {cores} | {server} |")
     runs = "; ".join(
         f"{backend}: " + " / ".join(", ".join(f"{v:,.0f}" for v in vs) for vs in (r.one, r.two))
         for backend, r in rates.items()
