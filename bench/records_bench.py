@@ -369,34 +369,42 @@ async def pg_size_mb(url: str) -> float:
         await conn.close()
 
 
-class _Recording:
-    """The store's pool, noting each query it is given (to explain exactly what the store ran)."""
-
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
-        self.seen: list[tuple[str, tuple[Any, ...]]] = []
-
-    async def fetch(self, sql: str, *args: Any) -> Any:
-        self.seen.append((sql, args))
-        return await self.pool.fetch(sql, *args)
-
-
 async def explain(url: str, words: Words, busy: int) -> list[tuple[str, str, list[str]]]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the SQL the store runs for each case, with its parameters."""
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement the store ran for each case, with its
+    parameters and the planner settings it ran under."""
+    conn_class = asyncpg.connection.Connection
+    fetch, execute = conn_class.fetch, conn_class.execute
+    seen: list[tuple[str, str, tuple[Any, ...]]] = []
+    settings = [""]
+
+    async def noting_fetch(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append((settings[0], sql, args))
+        settings[0] = ""
+        return await fetch(self, sql, *args, **kwargs)
+
+    async def noting_execute(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql.startswith("SET LOCAL"):
+            settings[0] = sql
+        return await execute(self, sql, *args, **kwargs)
+
     store = await PgStore.open(url, migrate=False)
-    recording = _Recording(store._pool)
-    store._pool = recording  # type: ignore[assignment]
-    try:
-        for _, query in cases(words, busy):
-            await query(store)
-    finally:
-        store._pool = recording.pool
     plans = []
     try:
-        async with store._pool.acquire() as conn:
-            for (label, _), (sql, args) in zip(cases(words, busy), recording.seen, strict=True):
-                rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", *args)
-                plans.append((label, _shown(sql, args), [r[0] for r in rows]))
+        for label, query in cases(words, busy):
+            conn_class.fetch, conn_class.execute = noting_fetch, noting_execute  # type: ignore[method-assign]
+            try:
+                await query(store)
+            finally:
+                conn_class.fetch, conn_class.execute = fetch, execute  # type: ignore[method-assign]
+            statements, seen[:] = list(seen), []
+            for n, (local, sql, args) in enumerate(statements, start=1):
+                async with store._pool.acquire() as conn, conn.transaction(readonly=True):
+                    if local:
+                        await conn.execute(local)
+                    rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", *args)
+                step = f" (step {n} of {len(statements)})" if len(statements) > 1 else ""
+                shown = (f"-- {local}\n" if local else "") + _shown(sql, args)
+                plans.append((label + step, shown, [r[0] for r in rows]))
     finally:
         await store.close()
     return plans
