@@ -34,6 +34,8 @@ async def test_rare_old_words_common_words_and_other_guilds(
                 words.append("ancient")  # only in the two oldest records, far outside the window
             if n % 4 == 0:
                 words.append("sometimes")  # in one record of four: fewer than a page in the window
+            if n % 2 == 0:
+                words.append("often")  # common enough for PostgreSQL's longer walk
             ids.append(await sealed_quick(rt, clock, GUILD, f"Question {n}: {' '.join(words)}?"))
         theirs = await sealed_quick(rt, clock, OTHER, "Their question: ancient everywhere?")
 
@@ -44,6 +46,8 @@ async def test_rare_old_words_common_words_and_other_guilds(
         assert await found(GUILD, "ancient") == [ids[1], ids[0]]
         assert await found(GUILD, "everywhere") == newest_first[:5]
         assert await found(GUILD, "sometimes") == [ids[8], ids[4], ids[0]]
+        assert await found(GUILD, "often") == [ids[10], ids[8], ids[6], ids[4], ids[2]]
+        assert await found(GUILD, "often", limit=20) == [ids[10], ids[8], ids[6], ids[4], ids[2], ids[0]]
         assert await found(GUILD, "sometimes everywhere", limit=2) == [ids[8], ids[4]]
         assert await found(GUILD, "ancient sometimes") == [ids[0]]
         assert await found(GUILD, "nowhere") == []
