@@ -122,9 +122,9 @@ async def _shard(
 
 def run(
     database: str, key: Path, per_deliberation: int, processes: int, server_cpu: Callable[[], float] | None
-) -> tuple[float, list[float], float, float]:
+) -> tuple[float, list[float], float, float, float]:
     """Contributions per second over all shards, each process's own rate, and the cores the bot's
-    processes and the database server kept busy (CPU time over the wall time)."""
+    processes, the database server and the whole machine kept busy (CPU time over the wall time)."""
     plan = asyncio.run(prepare(database, key, per_deliberation))
     ctx = mp.get_context("spawn")
     groups = [GUILDS] if processes == 1 else list(SHARDS)
@@ -136,8 +136,10 @@ def run(
     try:
         barrier.wait(timeout=900)
         server_before = server_cpu() if server_cpu else 0.0
+        machine_before = machine_cpu()
         results = [out.get(timeout=900) for _ in workers]
         server_used = (server_cpu() - server_before) if server_cpu else 0.0
+        machine_used = machine_cpu() - machine_before
     finally:
         for w in workers:
             w.join(timeout=60)
@@ -148,7 +150,15 @@ def run(
     total = sum(r[2] for r in results)
     asyncio.run(_verify(database, key))
     wall = end - start
-    return total / wall, [r[2] / (r[1] - r[0]) for r in results], sum(r[3] for r in results) / wall, server_used / wall
+    bot, server = sum(r[3] for r in results) / wall, server_used / wall
+    return total / wall, [r[2] / (r[1] - r[0]) for r in results], bot, server, machine_used / wall
+
+
+def machine_cpu() -> float:
+    """CPU seconds every process on the machine has used (/proc/stat), others' work included."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu(server: PostgresServer) -> Callable[[], float]:
@@ -193,6 +203,8 @@ class Rates:
     cores_two: list[float] = field(default_factory=list)
     server_one: list[float] = field(default_factory=list)
     server_two: list[float] = field(default_factory=list)
+    machine_one: list[float] = field(default_factory=list)
+    machine_two: list[float] = field(default_factory=list)
 
 
 def measure(server: PostgresServer, tmp: Path, per_deliberation: int, rounds: int) -> dict[str, Rates]:
@@ -208,7 +220,8 @@ def measure(server: PostgresServer, tmp: Path, per_deliberation: int, rounds: in
                     else sqlite_url(tmp / f"shards-{n}-{processes}.sqlite3")
                 )
                 server_cpu = postgres_cpu(server) if backend == "PostgreSQL" else None
-                rate, each, cores, server_cores = run(database, key, per_deliberation, processes, server_cpu)
+                rate, each, cores, server_cores, busy = run(database, key, per_deliberation, processes, server_cpu)
+                (r.machine_one if processes == 1 else r.machine_two).append(busy)
                 (r.one if processes == 1 else r.two).append(rate)
                 (r.cores_one if processes == 1 else r.cores_two).append(cores)
                 (r.server_one if processes == 1 else r.server_two).append(server_cores)
@@ -237,8 +250,9 @@ def render(rates: dict[str, Rates], per_deliberation: int, seconds: float) -> st
         " passes on every one.",
         "",
         "| Database | one process, contributions/s | two processes, contributions/s | two over one"
-        " | each process alone (two processes) | cores busy: bot, one / two | cores busy: server, one / two |",
-        "|---|---:|---:|---:|---|---|---|",
+        " | each process alone (two processes) | cores busy: bot, one / two | cores busy: server, one / two"
+        " | cores busy: whole machine, one / two |",
+        "|---|---:|---:|---:|---|---|---|---|",
     ]
     for backend, r in rates.items():
         one, two = statistics.median(r.one), statistics.median(r.two)
@@ -249,12 +263,45 @@ def render(rates: dict[str, Rates], per_deliberation: int, seconds: float) -> st
             if backend == "PostgreSQL"
             else "in process"
         )
-        lines.append(f"| {backend} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x | {each} | {cores} | {server} |")
+        whole = f"{statistics.median(r.machine_one):.2f} / {statistics.median(r.machine_two):.2f}"
+        lines.append(
+            f"| {backend} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x | {each} | {cores} | {server} | {whole} |"
+        )
     runs = "; ".join(
         f"{backend}: " + " / ".join(", ".join(f"{v:,.0f}" for v in vs) for vs in (r.one, r.two))
         for backend, r in rates.items()
     )
     lines += ["", f"Runs (one process / two processes): {runs}.", ""]
+    pg, lite = rates["PostgreSQL"], rates["SQLite"]
+    gains = {b: statistics.median(r.two) / statistics.median(r.one) for b, r in rates.items()}
+    met = [b for b, g in gains.items() if g >= 1.8]
+    server_ms = statistics.median(pg.server_one) / statistics.median(pg.one) * 1000
+    lines += [
+        "Goal (issue 12): two processes store at least 1.8x what one does: "
+        + (f"met on {', '.join(met)}" if met else "**not met** on this machine")
+        + " ("
+        + ", ".join(f"{b} {g:.2f}x" for b, g in gains.items())
+        + "). Why, from the cores columns (CPU time over wall time; the machine has 2):",
+        "",
+        "- SQLite: one file has one writer at a time. The two processes take turns at its write lock (the"
+        " one waiting sleeps and retries, SQLite's busy timeout), so each commit carries fewer writes than"
+        " one process's group commit gathers, and both bot processes together keep about the CPU one did"
+        f" busy ({statistics.median(lite.cores_one):.2f} / {statistics.median(lite.cores_two):.2f} cores):"
+        " the file, not the CPU, is the limit. Two processes on one SQLite file are for a rolling deploy or"
+        " a shard moving, not for throughput.",
+        "- PostgreSQL: the server does most of an append's work"
+        f" ({server_ms:.1f} ms of server CPU per contribution: the chain's lock, seven statements, the"
+        " append-only triggers, four tables' indexes, the WAL and its flush at each commit), on the same"
+        " 2 cores as the bot's processes and everything else running here (the whole-machine column"
+        " counts other engineers' work too). A second bot process adds Python, not server capacity: the"
+        " server's share stays about the same and so does the rate.",
+        "- What sharding does spread is each process's own work, most of which is not the store: the"
+        " scale benchmark's profile puts discord.py's gateway and interaction handling at most of a busy"
+        " process's time. Spreading it needs cores to spread it on, and a database server with its own:"
+        " this machine has neither to spare, so these figures say that two shards here do not write faster,"
+        " not what they do on a larger host.",
+        "",
+    ]
     return "\n".join(lines)
 
 
