@@ -281,7 +281,9 @@ def render(rates: dict[str, Rates], per_deliberation: int, seconds: float) -> st
         + (f"met on {', '.join(met)}" if met else "**not met** on this machine")
         + " ("
         + ", ".join(f"{b} {g:.2f}x" for b, g in gains.items())
-        + "). Why, from the cores columns (CPU time over wall time; the machine has 2):",
+        + "). Why, from the cores columns (CPU time over wall time; the machine has 2, and was"
+        f" {statistics.median(pg.machine_one):.2f} / {statistics.median(pg.machine_two):.2f} cores busy during the"
+        " PostgreSQL runs, other engineers' work included: no core was left for a second process):",
         "",
         "- SQLite: one file has one writer at a time. The two processes take turns at its write lock (the"
         " one waiting sleeps and retries, SQLite's busy timeout), so each commit carries fewer writes than"
