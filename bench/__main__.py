@@ -18,6 +18,8 @@ BENCHES = {
     "polis": "bench.polis_bench",
     "cli": "bench.cli_bench",
     "postgresql": "bench.pg_bench",
+    "records": "bench.records_bench",
+    "shards": "bench.shards_bench",
     "ai": "bench.ai_bench",
 }
 

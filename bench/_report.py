@@ -15,7 +15,8 @@ from pathlib import Path
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
     "# Benchmarks\n\nEach section is written by the benchmark named in it; rerun it to refresh the figures.\n"
-    "`make bench` runs them all (about 20 minutes, the AI bench most of it); "
+    "`make bench` runs them all (about an hour: the records bench builds a 100,000-record archive, about"
+    " 15 minutes, and copies it, about 15; the AI bench takes 12); "
     '`make bench BENCH="store discord"` runs some.\n'
 )
 

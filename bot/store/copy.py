@@ -248,6 +248,10 @@ async def _into_postgres(rows: Rows, target: DatabaseURL, report: CopyReport) ->
             report.problems = (await verify_postgres_connection(conn)).problems
             if report.problems:
                 raise _NotIntact
+        # As after any bulk load (pg_restore's advice): statistics for the planner, and the
+        # full-text index's pending list merged, or the first searches of a big archive read
+        # every record of the guild (120 ms at 10,000 records before; docs/benchmarks.md).
+        await conn.execute("VACUUM ANALYZE")
     except _NotIntact:
         pass
     finally:

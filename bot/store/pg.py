@@ -84,7 +84,14 @@ class PgStore:
         # outage, and asyncpg's floor keeper, which logs a traceback for every failed reconnect
         # while the server is down, never runs.
         pool = await asyncpg.create_pool(
-            **pg_connect_kwargs(url), min_size=0, max_size=max_connections, reset=_keep_session
+            **pg_connect_kwargs(url),
+            min_size=0,
+            max_size=max_connections,
+            reset=_keep_session,
+            # Every query is scoped by guild, and guilds differ in size by orders of magnitude: a
+            # generic plan cached for a busy guild's searches made a small guild's read all its
+            # matches in every guild (docs/benchmarks.md, "Decision records at scale").
+            server_settings={"plan_cache_mode": "force_custom_plan"},
         )
         store = cls(pool, url, signer)
         try:
@@ -527,14 +534,19 @@ class PgStore:
         words = search_words(query)
         if not words:
             raise errors.EmptyText("Search for at least one word.")
-        rows = await self._pool.fetch(
-            "SELECT deliberation_id, question, outcome, sealed_at FROM decision_records"
-            " WHERE guild_id = $1 AND search @@ plainto_tsquery('simple', roundtable_search_text($2))"
-            " ORDER BY deliberation_id DESC LIMIT $3",
-            guild_id,
-            " ".join(words),
-            limit,
-        )
+        text = " ".join(words)
+        # Common words: the guild's newest records hold the page (checking a record reads its
+        # text-search vector, so only a bounded window of them is read). Otherwise the full-text
+        # index finds every match in the guild, however old. The planner could not be left to
+        # choose: it does not count reading the vectors and walked every record for a rare word.
+        rows = await self._pool.fetch(SEARCH_RECENT_SQL, guild_id, text, limit, SEARCH_RECENT_WINDOW)
+        if limit > len(rows) >= limit / 4:
+            # Common enough that the page is a little further back: a ten times longer walk.
+            rows = await self._pool.fetch(SEARCH_RECENT_SQL, guild_id, text, limit, 10 * SEARCH_RECENT_WINDOW)
+        if len(rows) < limit:
+            async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+                await conn.execute(SEARCH_INDEX_ONLY)
+                rows = await conn.fetch(SEARCH_INDEXED_SQL, guild_id, text, limit)
         return [RecordSummary(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
 
     async def all_records(self, guild_id: int) -> AsyncIterator[StoredRecord]:
@@ -623,6 +635,27 @@ def pg_fault(exc: BaseException) -> errors.RoundtableError | None:
 
 # Every public method: a server that cannot be reached raises StorageUnavailable.
 guard(PgStore, pg_fault)
+
+
+# ---------------------------------------------------------------------- search
+
+# A record search, newest first, in two steps (`PgStore.search_records`). First the guild's
+# newest records, at most a window of them, each checked against the words.
+SEARCH_RECENT_WINDOW = 100
+SEARCH_RECENT_SQL = (
+    "SELECT deliberation_id, question, outcome, sealed_at FROM (SELECT deliberation_id, question, outcome,"
+    " sealed_at, search FROM decision_records WHERE guild_id = $1 ORDER BY deliberation_id DESC LIMIT $4) recent"
+    " WHERE search @@ plainto_tsquery('simple', roundtable_search_text($2)) ORDER BY deliberation_id DESC LIMIT $3"
+)
+# Then, if they hold fewer than a page (and a quarter of a page or more, a ten times longer window
+# first), the full-text index: the plan may only read indexes into a bitmap (its cost follows the
+# words' matches in the guild, about 3 µs each), never walk the records checking each one.
+SEARCH_INDEX_ONLY = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"
+SEARCH_INDEXED_SQL = (
+    "SELECT deliberation_id, question, outcome, sealed_at FROM decision_records"
+    " WHERE guild_id = $1 AND search @@ plainto_tsquery('simple', roundtable_search_text($2))"
+    " ORDER BY deliberation_id DESC LIMIT $3"
+)
 
 
 # ---------------------------------------------------------------------- helpers
