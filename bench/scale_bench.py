@@ -321,12 +321,14 @@ async def clock_in_step(env: simcord.Env) -> None:
     """Advance SimCord's virtual clock with the wall clock while settling is off, as time passes in
     production: the bot's timers fire, and Discord's three seconds to answer an interaction run."""
     loop = asyncio.get_running_loop()
-    last = time.perf_counter()
+    start, virtual_start = time.perf_counter(), env._virtual_time
     while True:
         await asyncio.sleep(0.01)
-        now = time.perf_counter()
-        await env._advance_to(env._virtual_time + (now - last), loop.time() + 60)
-        last = now
+        # Up to where the wall clock is, never past it: the simulator's own fallback for timers
+        # due may have moved it meanwhile.
+        target = virtual_start + (time.perf_counter() - start)
+        if env._virtual_time < target:
+            await env._advance_to(target, loop.time() + 60)
 
 
 @dataclass

@@ -14,6 +14,8 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BIN = Path(os.environ.get("ROUNDTABLE_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -116,3 +118,16 @@ class PostgresServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def private_server() -> Iterator[PostgresServer]:
+    """A test's own server, to crash and start again (the session's must never be). Durable, not
+    the session's `fast` settings: with `synchronous_commit = off` a crash loses the last commits,
+    as it would in production with that setting."""
+    server = PostgresServer(fast=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

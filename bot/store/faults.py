@@ -19,7 +19,8 @@ import inspect
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from bot.engine import errors
@@ -133,22 +134,29 @@ def _answered(store: Any) -> None:
         outage.succeeded()
 
 
+@contextmanager
+def _refusals(store: Any, classify: Classify) -> Iterator[None]:
+    """An outage raised as StorageUnavailable (and noted once); the database's own refusals as they are."""
+    try:
+        yield
+    except errors.StorageUnavailable as exc:  # raised by the store itself (a lost COMMIT)
+        _note(store, exc)
+        raise
+    except errors.RoundtableError:
+        # The database answered (a refusal such as NotFound).
+        raise
+    except Exception as exc:
+        refusal = _translate(store, exc, classify)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
 def _guard_coroutine(fn: Callable[..., Any], classify: Classify) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _refusals(self, classify):
             result = await fn(self, *args, **kwargs)
-        except errors.StorageUnavailable as exc:  # raised by the store itself (a lost COMMIT)
-            _note(self, exc)
-            raise
-        except errors.RoundtableError:
-            # The database answered (a refusal such as NotFound).
-            raise
-        except Exception as exc:
-            refusal = _translate(self, exc, classify)
-            if refusal is None:
-                raise
-            raise refusal from exc
         _answered(self)
         return result
 
@@ -158,19 +166,9 @@ def _guard_coroutine(fn: Callable[..., Any], classify: Classify) -> Callable[...
 def _guard_generator(fn: Callable[..., AsyncIterator[Any]], classify: Classify) -> Callable[..., AsyncIterator[Any]]:
     @functools.wraps(fn)
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        try:
+        with _refusals(self, classify):
             async for item in fn(self, *args, **kwargs):
                 yield item
-        except errors.StorageUnavailable as exc:
-            _note(self, exc)
-            raise
-        except errors.RoundtableError:
-            raise
-        except Exception as exc:
-            refusal = _translate(self, exc, classify)
-            if refusal is None:
-                raise
-            raise refusal from exc
         _answered(self)
 
     return guarded

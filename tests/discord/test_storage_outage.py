@@ -24,20 +24,14 @@ from bot.engine.errors import STORAGE_UNAVAILABLE, StorageUnavailable
 from bot.exts._shared import scheduler
 from bot.exts._shared.scheduler import MAX_STORAGE_RETRY_SECONDS, DeadlineScheduler
 from bot.service import Roundtable
+from tests import postgres
 from tests.postgres import PostgresServer
 
 
 @pytest.fixture
 def private_server() -> Iterator[PostgresServer]:
-    """This test's own server: it is crashed and started again, which the session's must never be.
-    Durable (not the session's `fast` settings): with `synchronous_commit = off`, a crash loses
-    the last commits, as it would in production with that setting."""
-    server = PostgresServer(fast=False)
-    try:
-        server.start()
+    with postgres.private_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import simcord
 from discord_harness import Table
 
 from bot.config import Settings
+from tests import postgres
 from tests.fake_ai import fake_panel
 from tests.postgres import PostgresServer
 
@@ -25,13 +26,8 @@ SAGE_LABEL = "AI participant · Sage · smollm2-135m · not authoritative"
 
 @pytest.fixture
 def private_server() -> Iterator[PostgresServer]:
-    """This test's own durable server (see test_storage_outage.py), never the session's."""
-    server = PostgresServer(fast=False)
-    try:
-        server.start()
+    with postgres.private_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

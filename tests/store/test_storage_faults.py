@@ -27,6 +27,7 @@ from bot.service import Roundtable
 from bot.store.faults import sqlite_fault
 from bot.store.pg import PgStore, pg_fault
 from bot.store.url import sqlite_url
+from tests import postgres
 from tests.conftest import ManualClock
 from tests.postgres import PostgresServer
 from tests.store.test_store import GUILD, MOD
@@ -34,14 +35,8 @@ from tests.store.test_store import GUILD, MOD
 
 @pytest.fixture(scope="module")
 def private_server() -> Iterator[PostgresServer]:
-    """This module's own server, crashed and started again by its tests (never the session's).
-    Durable settings: with `synchronous_commit = off` a crash would lose the last commits."""
-    server = PostgresServer(fast=False)
-    try:
-        server.start()
+    with postgres.private_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
