@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
+from bot.engine.errors import StorageUnavailable
 from bot.engine.model import ACCEPTS, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
 from bot.exts._shared.buttons import (
     CritiqueButton,
@@ -34,6 +36,7 @@ from bot.exts._shared.buttons import (
     components,
 )
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
+from bot.exts._shared.scheduler import DeadlineScheduler
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
@@ -305,14 +308,86 @@ async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Delibe
 
 
 async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None:
-    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox."""
-    deliberation_id = change.deliberation.id
+    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox.
+
+    Never raises for Discord or storage failing: the change is stored and its member answered, so
+    a refresh that fails is tried again later (`_StaleRefreshes`), not reported to the member.
+    """
     for item_id in change.touched():
+        await refresh_later_if_failed(bot, guild_id, change.deliberation.id, item_id)
 
-        async def refresh(item_id: int = item_id) -> None:
-            await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
 
+async def refresh_later_if_failed(bot: RoundtableBot, guild_id: int, deliberation_id: int, item_id: int) -> None:
+    """Refresh one post to the stored state now; if Discord or storage fails, once more later."""
+
+    async def refresh() -> None:
+        await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
+
+    try:
         await coalesced(bot, ("post", guild_id, deliberation_id, item_id), refresh)
+    except (discord.HTTPException, OSError, TimeoutError, StorageUnavailable) as exc:
+        # Refreshes coalesced into this one were dropped with it: the retry reads the state afresh.
+        _stale_refreshes(bot).add(guild_id, deliberation_id, item_id, exc)
+
+
+# A refresh that failed is tried again after 10 s, doubling, at most 5 times (a post Discord keeps
+# refusing, e.g. in a thread the bot can no longer edit, is given up; the next change refreshes it).
+REFRESH_RETRY_SECONDS = 10.0
+REFRESH_ATTEMPTS = 5
+
+
+class _StaleRefreshes:
+    """Posts whose refresh failed, per deliberation, refreshed again on the bot's timers."""
+
+    def __init__(self, bot: RoundtableBot) -> None:
+        self._bot = weakref.ref(bot)
+        self._items: dict[int, set[int]] = {}
+        self._attempts: dict[int, int] = {}
+        self._timers = DeadlineScheduler(self._due, bot.clock, timers=bot.timers)
+
+    def add(self, guild_id: int, deliberation_id: int, item_id: int, exc: BaseException) -> None:
+        attempts = self._attempts.get(deliberation_id, 0)
+        reason = f"{type(exc).__name__} {getattr(exc, 'status', '')}".strip()
+        if attempts >= REFRESH_ATTEMPTS:
+            log.warning("Deliberation %s: post of #%s not refreshed (%s); given up", deliberation_id, item_id, reason)
+            self._items.pop(deliberation_id, None)
+            self._attempts.pop(deliberation_id, None)
+            return
+        self._items.setdefault(deliberation_id, set()).add(item_id)
+        self._attempts[deliberation_id] = attempts + 1
+        bot = self._bot()
+        if bot is None:
+            return
+        when = bot.clock() + timedelta(seconds=REFRESH_RETRY_SECONDS * 2**attempts)
+        if deliberation_id not in self._timers:
+            self._timers.schedule(guild_id, deliberation_id, when)
+        log.warning(
+            "Deliberation %s: post of #%s not refreshed (%s); trying again at %s",
+            deliberation_id,
+            item_id,
+            reason,
+            f"{self._timers.deadline_of(deliberation_id):%H:%M:%S}",
+        )
+
+    async def _due(self, guild_id: int, deliberation_id: int) -> None:
+        bot = self._bot()
+        items = self._items.pop(deliberation_id, set())
+        if bot is None:
+            return
+        for item_id in sorted(items):
+            await refresh_later_if_failed(bot, guild_id, deliberation_id, item_id)
+        if deliberation_id not in self._items:
+            self._attempts.pop(deliberation_id, None)  # all refreshed: the next failure starts afresh
+
+
+_stale: weakref.WeakKeyDictionary[RoundtableBot, _StaleRefreshes] = weakref.WeakKeyDictionary()
+
+
+def _stale_refreshes(bot: RoundtableBot) -> _StaleRefreshes:
+    stale = _stale.get(bot)
+    if stale is None:
+        stale = _stale[bot] = _StaleRefreshes(bot)
+    return stale
 
 
 # Per bot: refreshes under way -> whether a change arrived meanwhile (refresh once more).

@@ -43,5 +43,10 @@ async def perform(
             log.warning("Deliberation %s: action stored, its answer not delivered (%s)", deliberation_id, exc.status)
         finally:
             bot.publish(guild_id, change)  # what it owes is posted even when the answer could not be sent
-    await show_change(bot, guild_id, change)
+    try:
+        await show_change(bot, guild_id, change)
+    except Exception:
+        # A bug in refreshing a post, after the action was stored and answered: logged with its
+        # traceback, never answered with the apology (it says nothing was changed; something was).
+        log.exception("Deliberation %s: refreshing posts after a stored action failed", deliberation_id)
     return change

@@ -1,0 +1,62 @@
+"""Adversary's tests for "answers first": once an action is stored and answered, a failing
+refresh of its post never tells the member otherwise, and the post catches up."""
+
+from __future__ import annotations
+
+import simcord
+from deliberation_helpers import configure, fields, last, open_deliberation, state_position
+from discord_harness import Table
+
+from bot.app import RoundtableBot
+from bot.exts._shared.errors import APOLOGY
+from bot.exts._shared.posting import REFRESH_RETRY_SECONDS
+
+
+async def test_a_vote_whose_post_cannot_be_edited_is_not_called_unrecorded_and_the_tally_catches_up(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table)
+    await state_position(table.ada, opened, "support", "Fridays suit most of us.")
+    post = last(opened.where, "Position #")
+    # Discord refuses the edit of the tally (and then keeps failing for a while).
+    env.inject_error("PATCH", "/channels/*/messages/*", status=403, code=50001, message="Missing Access", times=2)
+
+    voted = await table.grace.click(post, label="Agree")
+
+    assert voted.response is not None
+    assert "recorded" in voted.response.content
+    # Stored and answered: no apology saying nothing was changed follows.
+    assert all(APOLOGY not in (f.content or "") for f in voted.followups), [f.content for f in voted.followups]
+    d = await bot.roundtable.get(table.guild.id, opened.id)
+    assert d.tally(1)[next(iter(d.tally(1)))] == 1
+    assert fields(last(opened.where, "Position #"))["Votes"].startswith("Agree 0")
+
+    await env.advance_time(REFRESH_RETRY_SECONDS)  # the first retry fails too
+    assert fields(last(opened.where, "Position #"))["Votes"].startswith("Agree 0")
+    await env.advance_time(2 * REFRESH_RETRY_SECONDS)
+    assert fields(last(opened.where, "Position #"))["Votes"] == "Agree 1 · Disagree 0 · Pass 0"
+
+
+async def test_a_refresh_given_up_after_repeated_refusals_does_not_retry_forever(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table)
+    await state_position(table.ada, opened, "support", "Fridays suit most of us.")
+    post = last(opened.where, "Position #")
+    env.inject_error("PATCH", "/channels/*/messages/*", status=403, code=50001, message="Missing Access", times=None)
+
+    voted = await table.grace.click(post, label="Disagree")
+    assert voted.response is not None
+    assert "recorded" in voted.response.content
+    assert not voted.followups
+
+    def edits() -> int:
+        return sum(r.method == "PATCH" and r.path.endswith(f"/messages/{post.id}") for r in env.http_requests)
+
+    await env.advance_time(20 * 60)  # well past every retry (10 + 20 + 40 + 80 + 160 s)
+    tried = edits()
+    assert 1 < tried <= 6, tried
+    await env.advance_time(20 * 60)
+    assert edits() == tried  # given up, not retried forever
