@@ -101,7 +101,6 @@ class Courier:
         owed = await service.pending_posts(guild_id, deliberation_id)
         if not owed:
             return True
-        d = await service.get(guild_id, deliberation_id)
         for post in owed:
             kind, _, rest = post.ref.partition(":")
             handler = self._handlers.get(kind)
@@ -110,6 +109,10 @@ class Courier:
                 return False
             if background and self._before_post is not None:
                 await self._before_post()
+            # Fetched after yielding to answers, not once per pass: an action applies its events to
+            # the cached deliberation before they are stored, and one that failed to store left them
+            # in the object fetched earlier (the service dropped it; this loads what is stored).
+            d = await service.get(guild_id, deliberation_id)
             try:
                 message = await handler(guild_id, d, rest)
             except StorageUnavailable:
