@@ -4,7 +4,7 @@ refresh of its post never tells the member otherwise, and the post catches up.""
 from __future__ import annotations
 
 import simcord
-from deliberation_helpers import configure, fields, last, open_deliberation, state_position
+from deliberation_helpers import advance, configure, fields, last, open_deliberation, state_position
 from discord_harness import Table
 
 from bot.app import RoundtableBot
@@ -60,3 +60,25 @@ async def test_a_refresh_given_up_after_repeated_refusals_does_not_retry_forever
     assert 1 < tried <= 6, tried
     await env.advance_time(20 * 60)
     assert edits() == tried  # given up, not retried forever
+
+
+async def test_a_consent_count_whose_refresh_discord_fails_is_brought_up_to_date(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "support", "Fridays suit most of us.")
+    await state_position(table.grace, opened, "support", "Fine by me.")
+    await env.advance_time(11 * 60)  # past the positions round's minimum
+    await advance(table.moderator, opened.where)
+    env.inject_error("PATCH", "/channels/*/messages/*", status=500, times=1)  # Discord fails the count's edit once
+
+    answered = await table.ada.slash(opened.where, "consent", choice="endorse")
+
+    assert answered.response is not None
+    assert "recorded" in answered.response.content
+    assert fields(last(opened.where, "Round 2"))["Answered"] == "0 of 2 members"
+    await env.advance_time(REFRESH_RETRY_SECONDS)
+    shown = fields(last(opened.where, "Round 2"))
+    assert shown["Answered"] == "1 of 2 members"
+    assert shown["Not answered yet"] == "Grace"

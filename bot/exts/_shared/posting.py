@@ -323,11 +323,19 @@ async def refresh_later_if_failed(bot: RoundtableBot, guild_id: int, deliberatio
     async def refresh() -> None:
         await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
 
+    await refresh_or_retry(bot, guild_id, deliberation_id, ("post", guild_id, deliberation_id, item_id), refresh)
+
+
+async def refresh_or_retry(
+    bot: RoundtableBot, guild_id: int, deliberation_id: int, key: Hashable, refresh: Callable[[], Awaitable[object]]
+) -> None:
+    """`coalesced(bot, key, refresh)`; if Discord (a 5xx, a rate limit, no connection) or storage
+    fails it, `refresh` runs again later. Never raises for those: what it shows is stored already."""
     try:
-        await coalesced(bot, ("post", guild_id, deliberation_id, item_id), refresh)
+        await coalesced(bot, key, refresh)
     except (discord.HTTPException, OSError, TimeoutError, StorageUnavailable) as exc:
         # Refreshes coalesced into this one were dropped with it: the retry reads the state afresh.
-        _stale_refreshes(bot).add(guild_id, deliberation_id, item_id, exc)
+        _stale_refreshes(bot).add(guild_id, deliberation_id, key, refresh, exc)
 
 
 # A refresh that failed is tried again after 10 s, doubling, at most 5 times (a post Discord keeps
@@ -337,46 +345,54 @@ REFRESH_ATTEMPTS = 5
 
 
 class _StaleRefreshes:
-    """Posts whose refresh failed, per deliberation, refreshed again on the bot's timers."""
+    """Refreshes that failed, per deliberation, run again on the bot's timers."""
 
     def __init__(self, bot: RoundtableBot) -> None:
         self._bot = weakref.ref(bot)
-        self._items: dict[int, set[int]] = {}
+        self._due_refreshes: dict[int, dict[Hashable, Callable[[], Awaitable[object]]]] = {}
         self._attempts: dict[int, int] = {}
         self._timers = DeadlineScheduler(self._due, bot.clock, timers=bot.timers)
 
-    def add(self, guild_id: int, deliberation_id: int, item_id: int, exc: BaseException) -> None:
+    def add(
+        self,
+        guild_id: int,
+        deliberation_id: int,
+        key: Hashable,
+        refresh: Callable[[], Awaitable[object]],
+        exc: BaseException,
+    ) -> None:
         attempts = self._attempts.get(deliberation_id, 0)
         reason = f"{type(exc).__name__} {getattr(exc, 'status', '')}".strip()
+        what = f"{key[0]} {key[-1]}" if isinstance(key, tuple) and key else str(key)
         if attempts >= REFRESH_ATTEMPTS:
-            log.warning("Deliberation %s: post of #%s not refreshed (%s); given up", deliberation_id, item_id, reason)
-            self._items.pop(deliberation_id, None)
+            log.warning("Deliberation %s: %s not refreshed (%s); given up", deliberation_id, what, reason)
+            self._due_refreshes.pop(deliberation_id, None)
             self._attempts.pop(deliberation_id, None)
             return
-        self._items.setdefault(deliberation_id, set()).add(item_id)
+        self._due_refreshes.setdefault(deliberation_id, {})[key] = refresh
         self._attempts[deliberation_id] = attempts + 1
         bot = self._bot()
         if bot is None:
             return
-        when = bot.clock() + timedelta(seconds=REFRESH_RETRY_SECONDS * 2**attempts)
         if deliberation_id not in self._timers:
+            when = bot.clock() + timedelta(seconds=REFRESH_RETRY_SECONDS * 2**attempts)
             self._timers.schedule(guild_id, deliberation_id, when)
         log.warning(
-            "Deliberation %s: post of #%s not refreshed (%s); trying again at %s",
+            "Deliberation %s: %s not refreshed (%s); trying again at %s",
             deliberation_id,
-            item_id,
+            what,
             reason,
             f"{self._timers.deadline_of(deliberation_id):%H:%M:%S}",
         )
 
     async def _due(self, guild_id: int, deliberation_id: int) -> None:
         bot = self._bot()
-        items = self._items.pop(deliberation_id, set())
+        due = self._due_refreshes.pop(deliberation_id, {})
         if bot is None:
             return
-        for item_id in sorted(items):
-            await refresh_later_if_failed(bot, guild_id, deliberation_id, item_id)
-        if deliberation_id not in self._items:
+        for key, refresh in due.items():
+            await refresh_or_retry(bot, guild_id, deliberation_id, key, refresh)
+        if deliberation_id not in self._due_refreshes:
             self._attempts.pop(deliberation_id, None)  # all refreshed: the next failure starts afresh
 
 
@@ -458,6 +474,7 @@ __all__ = [
     "objection_embed",
     "post_contribution",
     "post_objection",
+    "refresh_or_retry",
     "refresh_post",
     "show_change",
     "tally_text",

@@ -12,7 +12,7 @@ from bot.engine.model import Actor, Role
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
 from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
-from bot.exts._shared.posting import coalesced, deliberation_channel
+from bot.exts._shared.posting import deliberation_channel, refresh_or_retry
 from bot.exts.decisions._embeds import record_embed, record_files
 from bot.exts.deliberation import _embeds
 from bot.exts.deliberation._views import agenda_view, close_round, round_view
@@ -244,8 +244,13 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             await self._refresh_agenda(guild_id, d)
         if change.consent is not None and d.is_open:
             index = d.current
-            await coalesced(
-                self.bot, ("round", guild_id, d.id, index), lambda: self._refresh_round(guild_id, d.id, index)
+            # Tried again later if Discord fails it: the count must not stay behind at the end of a burst.
+            await refresh_or_retry(
+                self.bot,
+                guild_id,
+                d.id,
+                ("round", guild_id, d.id, index),
+                lambda: self._refresh_round(guild_id, d.id, index),
             )
 
     async def _refresh_round(self, guild_id: int, deliberation_id: int, index: int) -> None:
@@ -259,7 +264,8 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             await channel.get_partial_message(where[1]).edit(
                 embed=_embeds.round_opened_embed(d, index), view=round_view(d, index), allowed_mentions=NO_MENTIONS
             )
-        except discord.HTTPException as exc:
+        except (discord.NotFound, discord.Forbidden) as exc:
+            # Gone, or the bot may no longer edit it: nothing to retry. (Other failures are retried.)
             log.info("Deliberation %s: round %s not refreshed (%s)", d.id, index, exc.status)
 
     # ------------------------------------------------------------------ the posts it owes (outbox)
