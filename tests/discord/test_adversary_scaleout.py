@@ -10,6 +10,7 @@ from discord_harness import Table
 from bot.app import RoundtableBot
 from bot.exts._shared.errors import APOLOGY
 from bot.exts._shared.posting import REFRESH_RETRY_SECONDS
+from bot.exts.deliberation._embeds import agenda_embed
 
 
 async def test_a_vote_whose_post_cannot_be_edited_is_not_called_unrecorded_and_the_tally_catches_up(
@@ -82,3 +83,22 @@ async def test_a_consent_count_whose_refresh_discord_fails_is_brought_up_to_date
     shown = fields(last(opened.where, "Round 2"))
     assert shown["Answered"] == "1 of 2 members"
     assert shown["Not answered yet"] == "Grace"
+
+
+async def test_an_agenda_whose_refresh_discord_fails_catches_up_with_the_round(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "support", "Fridays suit most of us.")
+    await env.advance_time(11 * 60)
+    before = opened.where.history()[0].embeds[0].to_dict()
+    env.inject_error("PATCH", f"/channels/*/messages/{opened.agenda.id}", status=502, times=1)
+
+    await advance(table.moderator, opened.where)  # the consent round opens; the agenda's edit fails
+
+    assert opened.where.history()[0].embeds[0].to_dict() == before
+    await env.advance_time(REFRESH_RETRY_SECONDS)
+    d = await bot.roundtable.get(table.guild.id, opened.id)
+    assert opened.where.history()[0].embeds[0].to_dict() == agenda_embed(d).to_dict()
+    assert opened.where.history()[0].embeds[0].to_dict() != before

@@ -241,7 +241,9 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         """Keep the agenda and the consent count current (announcements are owed in the outbox)."""
         d = change.deliberation
         if change.milestones():
-            await self._refresh_agenda(guild_id, d)
+            await refresh_or_retry(
+                self.bot, guild_id, d.id, ("agenda", guild_id, d.id), lambda: self._refresh_agenda(guild_id, d.id)
+            )
         if change.consent is not None and d.is_open:
             index = d.current
             # Tried again later if Discord fails it: the count must not stay behind at the end of a burst.
@@ -349,7 +351,8 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         stored = await self.bot.roundtable.record(guild_id, d.id)
         return await safe_send(archive, embed=record_embed(stored), files=record_files(stored))
 
-    async def _refresh_agenda(self, guild_id: int, d: Deliberation) -> None:
+    async def _refresh_agenda(self, guild_id: int, deliberation_id: int) -> None:
+        d = await self.bot.roundtable.get(guild_id, deliberation_id)  # as stored now (also when retried)
         where = await self.bot.roundtable.post(guild_id, d.id, AGENDA_REF)
         if where is None:
             return
@@ -360,5 +363,6 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             await channel.get_partial_message(where[1]).edit(
                 embed=_embeds.agenda_embed(d), view=agenda_view(d), allowed_mentions=NO_MENTIONS
             )
-        except discord.HTTPException as exc:
+        except (discord.NotFound, discord.Forbidden) as exc:
+            # Gone, or the bot may no longer edit it: nothing to retry. (Other failures are retried.)
             log.info("Deliberation %s: agenda not refreshed (%s)", d.id, exc)
