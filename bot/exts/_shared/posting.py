@@ -474,6 +474,7 @@ __all__ = [
     "objection_embed",
     "post_contribution",
     "post_objection",
+    "refresh_later_if_failed",
     "refresh_or_retry",
     "refresh_post",
     "show_change",
