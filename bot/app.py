@@ -175,10 +175,16 @@ class RoundtableBot(commands.Bot):
         await self.restore_all_deadlines(guild_ids)
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        await self.restore_deadlines(guild.id)
+        await self._restore_guild(guild.id)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.restore_deadlines(guild.id)
+        await self._restore_guild(guild.id)
+
+    async def _restore_guild(self, guild_id: int) -> None:
+        try:
+            await self.restore_deadlines(guild_id)
+        except StorageUnavailable:
+            self._restores.schedule(0, 0, self.clock())  # every owned guild, once storage is back
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.deadlines.cancel_guild(guild.id)
