@@ -3,11 +3,17 @@ refresh of its post never tells the member otherwise, and the post catches up.""
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
 import simcord
 from deliberation_helpers import advance, configure, fields, last, open_deliberation, state_position
 from discord_harness import Table
 
 from bot.app import RoundtableBot
+from bot.engine.model import Vote
 from bot.exts._shared.errors import APOLOGY
 from bot.exts._shared.posting import REFRESH_RETRY_SECONDS
 from bot.exts.deliberation._embeds import agenda_embed
@@ -102,3 +108,28 @@ async def test_an_agenda_whose_refresh_discord_fails_catches_up_with_the_round(
     d = await bot.roundtable.get(table.guild.id, opened.id)
     assert opened.where.history()[0].embeds[0].to_dict() == agenda_embed(d).to_dict()
     assert opened.where.history()[0].embeds[0].to_dict() != before
+
+
+async def test_a_vote_whose_answer_is_lost_with_the_connection_is_stored_and_not_apologised_for(
+    env: simcord.Env, table: Table, bot: RoundtableBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table)
+    await state_position(table.ada, opened, "support", "Fridays suit most of us.")
+    post = last(opened.where, "Position #")
+    send_message = discord.InteractionResponse.send_message
+
+    async def connection_drops(self: discord.InteractionResponse[Any], *args: Any, **kwargs: Any) -> Any:
+        # Discord's servers are out of reach here: the connection drops as the answer is sent.
+        monkeypatch.setattr(discord.InteractionResponse, "send_message", send_message)
+        raise aiohttp.ServerDisconnectedError()
+
+    monkeypatch.setattr(discord.InteractionResponse, "send_message", connection_drops)
+    voted = await table.grace.click(post, label="Agree")
+
+    # Stored before the answer: the apology ("nothing was changed") would be false.
+    assert voted.response is None or APOLOGY not in (voted.response.content or "")
+    assert all(APOLOGY not in (f.content or "") for f in voted.followups), [f.content for f in voted.followups]
+    d = await bot.roundtable.get(table.guild.id, opened.id)
+    assert d.tally(1)[Vote.AGREE] == 1
+    assert fields(last(opened.where, "Position #"))["Votes"] == "Agree 1 · Disagree 0 · Pass 0"
