@@ -9,7 +9,7 @@ import aiohttp
 import discord
 import pytest
 import simcord
-from deliberation_helpers import advance, configure, fields, last, open_deliberation, state_position
+from deliberation_helpers import advance, configure, fields, last, messages, open_deliberation, state_position
 from discord_harness import Table
 
 from bot.app import RoundtableBot
@@ -133,3 +133,27 @@ async def test_a_vote_whose_answer_is_lost_with_the_connection_is_stored_and_not
     d = await bot.roundtable.get(table.guild.id, opened.id)
     assert d.tally(1)[Vote.AGREE] == 1
     assert fields(last(opened.where, "Position #"))["Votes"] == "Agree 1 · Disagree 0 · Pass 0"
+
+
+async def test_a_round_closed_by_hand_whose_answer_discord_drops_is_still_announced(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    await state_position(table.ada, opened, "support", "Fridays suit most of us.")
+    await env.advance_time(11 * 60)
+    # Answered too late in a burst: Discord no longer knows the interaction.
+    env.inject_error("POST", "/interactions/*/callback", status=404, code=10062, message="Unknown interaction")
+
+    closed = await advance(table.moderator, opened.where)
+
+    # The round is closed (stored): no "nothing was changed" for it.
+    assert closed.response is None or APOLOGY not in (closed.response.content or "")
+    assert all(APOLOGY not in (f.content or "") for f in closed.followups)
+    d = await bot.roundtable.get(table.guild.id, opened.id)
+    assert d.current == 1
+    # What the change owes is announced, and the new round's deadline is what the bot keeps.
+    titles = [m.embeds[0].title or "" for m in messages(opened.where)]
+    assert "Round 1 of 2 closed: positions" in titles, titles
+    assert "Round 2 of 2 open: consent" in titles, titles
+    assert bot.deadlines.deadline_of(opened.id) == d.round.deadline

@@ -34,7 +34,7 @@ from bot.engine.errors import AlreadyRecorded, RoundtableError, StorageUnavailab
 from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
+from bot.exts._shared.messages import NO_MENTIONS, answer_stored, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._drafts import draft_choices, open_critique_form, revision_asked
@@ -311,7 +311,7 @@ class AIParticipants(commands.Cog):
                 guild_id, deliberation_id, lambda d, at: d.adopt(actor, draft_id, at, amended_text=text)
             )
         d = change.deliberation
-        await safe_respond(interaction, f"The proposal before the group is set. {authorship(d)}", ephemeral=True)
+        await answer_stored(interaction, f"The proposal before the group is set. {authorship(d)}", ephemeral=True)
         channel = await deliberation_channel(self.bot, guild_id, d.id)
         await safe_send(channel, embed=proposal_embed(d))
         self.bot.publish(guild_id, change)

@@ -11,7 +11,7 @@ from bot.engine.errors import InvalidValue
 from bot.engine.model import Actor, Role
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
+from bot.exts._shared.messages import NO_MENTIONS, answer_stored, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel, refresh_or_retry
 from bot.exts.decisions._embeds import record_embed, record_files
 from bot.exts.deliberation import _embeds
@@ -150,7 +150,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         guild_id = guild_id_of(interaction)
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         change = await self.bot.roundtable.act(guild_id, deliberation_id, decide)
-        await safe_respond(interaction, reply.format(d=change.deliberation), ephemeral=True)
+        await answer_stored(interaction, reply.format(d=change.deliberation), ephemeral=True)
         self.bot.publish(guild_id, change)
         return change
 

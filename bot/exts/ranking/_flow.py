@@ -20,7 +20,7 @@ from bot.engine.deliberation import Deliberation
 from bot.engine.ranking import Ranking, drafts_list
 from bot.exts._shared.buttons import KeepBallotButton, RankDraftsButton, RankPlaceMenu
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
+from bot.exts._shared.messages import NO_MENTIONS, answer_stored, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts.ranking import _embeds
 
@@ -93,7 +93,7 @@ async def ranking_command(
             "the Rank the drafts button. Close it with /summary rank close:True (closing the round closes it too)."
         )
     posted = await bot.courier.deliver(guild_id, deliberation_id)
-    await safe_respond(
+    await answer_stored(
         interaction, reply if posted else f"{reply} (Stored; the post will appear shortly.)", ephemeral=True
     )
     bot.publish(guild_id, change)
