@@ -13,6 +13,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from bot.engine import errors
@@ -181,7 +182,11 @@ async def store(
         return
     d = change.deliberation
     r = d.ranking(ranking)
-    await _answer(interaction, _embeds.stored_text(r, r.ballot_of(actor.key) or ballot))
+    try:
+        await _answer(interaction, _embeds.stored_text(r, r.ballot_of(actor.key) or ballot))
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        # Stored already: no apology saying nothing was changed, and the count is still refreshed.
+        log.warning("Deliberation %s: ballot stored, its answer not delivered (%s)", d.id, type(exc).__name__)
     await refresh_announcement(bot, guild_id, d, r)
     bot.publish(guild_id, change)
 
