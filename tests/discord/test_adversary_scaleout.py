@@ -157,3 +157,21 @@ async def test_a_round_closed_by_hand_whose_answer_discord_drops_is_still_announ
     assert "Round 1 of 2 closed: positions" in titles, titles
     assert "Round 2 of 2 open: consent" in titles, titles
     assert bot.deadlines.deadline_of(opened.id) == d.round.deadline
+
+
+async def test_a_deliberation_opened_whose_answer_discord_fails_still_closes_its_round_on_time(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    await configure(table)
+    # The answer to /deliberation start is a follow-up (it defers first); Discord fails it.
+    env.inject_error("POST", "/webhooks/*", status=500, times=1)
+    started = await table.moderator.slash(
+        table.deliberations, "deliberation start", question="Fridays?", round_minutes=60
+    )
+
+    assert all(APOLOGY not in (f.content or "") for f in started.followups), [f.content for f in started.followups]
+    thread = table.deliberations.threads[-1]
+    assert bot.deadlines.deadline_of(1) is not None  # the round's deadline is kept
+    await env.advance_time(61 * 60)
+    titles = [m.embeds[0].title or "" for m in messages(thread)]
+    assert any(t.startswith("Round 1 of") and "closed" in t for t in titles), titles

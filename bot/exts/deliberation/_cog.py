@@ -109,7 +109,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
                 f"Deliberation #{d.id} is stored and open, but Discord did not open its "
                 f"{'agenda' if in_channel else 'thread'} just now; it will appear shortly."
             )
-        await safe_respond(interaction, reply, ephemeral=True)
+        await answer_stored(interaction, reply, ephemeral=True)  # published (its deadline kept) even if this fails
         self.bot.publish(guild_id, change)
 
     async def _open_agenda(self, guild_id: int, d: Deliberation, _: str) -> discord.Message:
