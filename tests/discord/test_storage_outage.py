@@ -124,7 +124,7 @@ async def test_posts_owed_when_the_database_goes_away_are_delivered_once_it_is_b
     # Discord fails first: the position is stored and its post owed, retried by the courier.
     env.inject_error("POST", f"/channels/{opened.where.id}/messages", status=500, times=None)
     stated = await table.ada.slash(opened.where, "position", stance="Support", reasoning="Fridays suit us.")
-    assert "will appear in the thread shortly" in stated.response.content  # type: ignore[union-attr]
+    assert "it is being posted in the thread" in stated.response.content  # type: ignore[union-attr]
 
     # Then the database goes, and Discord comes back: the courier cannot read what it owes.
     private_server.crash()
