@@ -88,6 +88,8 @@ class RoundtableBot(commands.Bot):
         # One task for every timer: deadlines, AI half-time (bot/exts/ai), outbox retries.
         self.timers = Timers(clock)
         self.deadlines = DeadlineScheduler(self._deadline_passed, clock, timers=self.timers)
+        # On READY when storage was unavailable then: restore deadlines and owed posts once it is back.
+        self._restores = DeadlineScheduler(self._restore_owned, clock, timers=self.timers)
         # Follow-up work (posts, refreshes) yields to members waiting for an answer.
         self.answers_first = AnswersFirst()
         self.courier = Courier(lambda: self.roundtable, clock, timers=self.timers, before_post=self.answers_first.wait)
@@ -159,15 +161,30 @@ class RoundtableBot(commands.Bot):
     async def on_ready(self) -> None:
         # Also on every reconnect; scheduling is idempotent. Guilds present at startup may not
         # get `guild_available` (SimCord, and discord.py when `guild_ready_timeout` runs out).
+        try:
+            await self._restore_owned()
+        except StorageUnavailable:
+            # Storage went between opening it and READY: what is restored here (every deadline,
+            # every owed post) would never be scheduled. Tried again on the timers, backing off,
+            # until storage is back (the scheduler retries a handler that finds it unavailable).
+            self._restores.schedule(0, 0, self.clock())
+
+    async def _restore_owned(self, *_: int) -> None:
         guild_ids = self.owned_guild_ids()
         await self.courier.restore(guild_ids)
         await self.restore_all_deadlines(guild_ids)
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        await self.restore_deadlines(guild.id)
+        await self._restore_guild(guild.id)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.restore_deadlines(guild.id)
+        await self._restore_guild(guild.id)
+
+    async def _restore_guild(self, guild_id: int) -> None:
+        try:
+            await self.restore_deadlines(guild_id)
+        except StorageUnavailable:
+            self._restores.schedule(0, 0, self.clock())  # every owned guild, once storage is back
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.deadlines.cancel_guild(guild.id)

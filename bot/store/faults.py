@@ -61,6 +61,13 @@ def sqlite_fault(exc: BaseException) -> errors.RoundtableError | None:
     return None
 
 
+# An outage is over when a call of the kind that failed succeeds: a full disk or a read-only file
+# still answers reads, and a read that works says nothing about writes (it would log "available
+# again" and then "unavailable" for every refused action). A success of any call ends it once no
+# call has failed for this long (a failed call that is never made again must not hold it open).
+QUIET_SECONDS = 60.0
+
+
 class Outage:
     """One warning when storage goes away and one line when it is back, however many calls fail between."""
 
@@ -68,13 +75,17 @@ class Outage:
         self.backend = backend
         self.since: float | None = None  # monotonic time of the first failure, while it lasts
         self.failures = 0
+        self.last_failure = 0.0
+        self._failing: set[str] = set()  # the calls (store methods) that failed during this outage
 
     @property
     def down(self) -> bool:
         return self.since is not None
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException, call: str = "") -> None:
         self.failures += 1
+        self.last_failure = time.monotonic()
+        self._failing.add(call)
         if self.since is None:
             self.since = time.monotonic()
             log.warning(
@@ -86,9 +97,11 @@ class Outage:
         else:
             log.debug("Storage (%s) still unavailable: %s", self.backend, type(exc).__name__)
 
-    def succeeded(self) -> None:
+    def succeeded(self, call: str = "") -> None:
         if self.since is None:
             return
+        if call not in self._failing and time.monotonic() - self.last_failure < QUIET_SECONDS:
+            return  # e.g. a read, while writes fail: not back yet
         lasted = time.monotonic() - self.since
         log.warning(
             "Storage (%s) is available again after %.0f s; %d calls were refused meanwhile.",
@@ -97,6 +110,7 @@ class Outage:
             self.failures,
         )
         self.since, self.failures = None, 0
+        self._failing.clear()
 
 
 def guard(cls: _C, classify: Classify) -> _C:
@@ -115,38 +129,38 @@ def guard(cls: _C, classify: Classify) -> _C:
     return cls
 
 
-def _note(store: Any, exc: BaseException) -> None:
+def _note(store: Any, exc: BaseException, call: str) -> None:
     outage: Outage | None = getattr(store, "outage", None)
     if outage is not None:
-        outage.failed(exc.__cause__ or exc if isinstance(exc, errors.StorageUnavailable) else exc)
+        outage.failed(exc.__cause__ or exc if isinstance(exc, errors.StorageUnavailable) else exc, call)
 
 
-def _translate(store: Any, exc: Exception, classify: Classify) -> errors.RoundtableError | None:
+def _translate(store: Any, exc: Exception, classify: Classify, call: str) -> errors.RoundtableError | None:
     refusal = classify(exc)
     if isinstance(refusal, errors.StorageUnavailable):
-        _note(store, exc)
+        _note(store, exc, call)
     return refusal
 
 
-def _answered(store: Any) -> None:
+def _answered(store: Any, call: str) -> None:
     outage: Outage | None = getattr(store, "outage", None)
     if outage is not None and outage.down:
-        outage.succeeded()
+        outage.succeeded(call)
 
 
 @contextmanager
-def _refusals(store: Any, classify: Classify) -> Iterator[None]:
+def _refusals(store: Any, classify: Classify, call: str) -> Iterator[None]:
     """An outage raised as StorageUnavailable (and noted once); the database's own refusals as they are."""
     try:
         yield
     except errors.StorageUnavailable as exc:  # raised by the store itself (a lost COMMIT)
-        _note(store, exc)
+        _note(store, exc, call)
         raise
     except errors.RoundtableError:
         # The database answered (a refusal such as NotFound).
         raise
     except Exception as exc:
-        refusal = _translate(store, exc, classify)
+        refusal = _translate(store, exc, classify, call)
         if refusal is None:
             raise
         raise refusal from exc
@@ -155,9 +169,9 @@ def _refusals(store: Any, classify: Classify) -> Iterator[None]:
 def _guard_coroutine(fn: Callable[..., Any], classify: Classify) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _refusals(self, classify):
+        with _refusals(self, classify, fn.__name__):
             result = await fn(self, *args, **kwargs)
-        _answered(self)
+        _answered(self, fn.__name__)
         return result
 
     return guarded
@@ -166,10 +180,10 @@ def _guard_coroutine(fn: Callable[..., Any], classify: Classify) -> Callable[...
 def _guard_generator(fn: Callable[..., AsyncIterator[Any]], classify: Classify) -> Callable[..., AsyncIterator[Any]]:
     @functools.wraps(fn)
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        with _refusals(self, classify):
+        with _refusals(self, classify, fn.__name__):
             async for item in fn(self, *args, **kwargs):
                 yield item
-        _answered(self)
+        _answered(self, fn.__name__)
 
     return guarded
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,25 @@ async def safe_respond(
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+
+
+async def answer_stored(
+    interaction: discord.Interaction, content: str | None = None, *, ephemeral: bool = False, **kwargs: Any
+) -> bool:
+    """Answer an interaction whose action is already stored. False if the answer did not reach Discord.
+
+    Never raises for Discord refusing it (a 5xx, or "Unknown interaction" when the 3 s passed) or
+    the connection dropping: the error handler's apology says nothing was changed, which would be
+    false, and what the caller does next (publishing the change: its posts, its deadline, the AI's
+    turn) must still happen.
+    """
+    try:
+        await safe_respond(interaction, content, ephemeral=ephemeral, **kwargs)
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "status", None) or type(exc).__name__
+        log.warning("Interaction %s: action stored, its answer not delivered (%s)", interaction.id, reason)
+        return False
+    return True
 
 
 async def reply_error(interaction: discord.Interaction, message: str) -> None:

@@ -66,6 +66,10 @@ class Courier:
         self._before_post = before_post
         self._handlers: dict[str, PostHandler] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        # Posts Discord took whose delivery could not be marked (storage went in between): the next
+        # pass marks them with this message instead of posting them again. In memory: a restart
+        # during the outage can still post one twice.
+        self._unmarked: dict[tuple[int, str], tuple[int, int] | None] = {}
         self.retries = DeadlineScheduler(self._retry_due, clock, timers=timers)
 
     def register(self, kind: str, handler: PostHandler) -> None:
@@ -101,8 +105,12 @@ class Courier:
         owed = await service.pending_posts(guild_id, deliberation_id)
         if not owed:
             return True
-        d = await service.get(guild_id, deliberation_id)
         for post in owed:
+            if (deliberation_id, post.ref) in self._unmarked:
+                made = self._unmarked[(deliberation_id, post.ref)]
+                await service.post_delivered(guild_id, deliberation_id, post.ref, made)
+                del self._unmarked[(deliberation_id, post.ref)]
+                continue
             kind, _, rest = post.ref.partition(":")
             handler = self._handlers.get(kind)
             if handler is None:
@@ -110,6 +118,10 @@ class Courier:
                 return False
             if background and self._before_post is not None:
                 await self._before_post()
+            # Fetched after yielding to answers, not once per pass: an action applies its events to
+            # the cached deliberation before they are stored, and one that failed to store left them
+            # in the object fetched earlier (the service dropped it; this loads what is stored).
+            d = await service.get(guild_id, deliberation_id)
             try:
                 message = await handler(guild_id, d, rest)
             except StorageUnavailable:
@@ -119,7 +131,9 @@ class Courier:
                     return False
                 continue
             where = (message.channel.id, message.id) if message is not None else None
+            self._unmarked[(deliberation_id, post.ref)] = where  # until marked: posted, whatever happens next
             await service.post_delivered(guild_id, deliberation_id, post.ref, where)
+            del self._unmarked[(deliberation_id, post.ref)]
         return True
 
     async def _failed(self, guild_id: int, deliberation_id: int, ref: str, exc: Exception) -> bool:

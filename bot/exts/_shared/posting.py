@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.engine import coverage
 from bot.engine.deliberation import Deliberation
+from bot.engine.errors import StorageUnavailable
 from bot.engine.model import ACCEPTS, Contribution, ContributionKind, Objection, ObjectionStatus, Vote
 from bot.exts._shared.buttons import (
     CritiqueButton,
@@ -34,6 +36,7 @@ from bot.exts._shared.buttons import (
     components,
 )
 from bot.exts._shared.messages import NO_MENTIONS, safe_send
+from bot.exts._shared.scheduler import DeadlineScheduler
 
 if TYPE_CHECKING:
     from bot.app import RoundtableBot
@@ -305,14 +308,102 @@ async def post_objection(bot: RoundtableBot, guild_id: int, deliberation: Delibe
 
 
 async def show_change(bot: RoundtableBot, guild_id: int, change: Change) -> None:
-    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox."""
-    deliberation_id = change.deliberation.id
+    """Refresh the posts a change touched (an edit, a vote, a status); what it added is owed in the outbox.
+
+    Never raises for Discord or storage failing: the change is stored and its member answered, so
+    a refresh that fails is tried again later (`_StaleRefreshes`), not reported to the member.
+    """
     for item_id in change.touched():
+        await refresh_later_if_failed(bot, guild_id, change.deliberation.id, item_id)
 
-        async def refresh(item_id: int = item_id) -> None:
-            await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
 
-        await coalesced(bot, ("post", guild_id, deliberation_id, item_id), refresh)
+async def refresh_later_if_failed(bot: RoundtableBot, guild_id: int, deliberation_id: int, item_id: int) -> None:
+    """Refresh one post to the stored state now; if Discord or storage fails, once more later."""
+
+    async def refresh() -> None:
+        await refresh_post(bot, guild_id, await bot.roundtable.get(guild_id, deliberation_id), item_id)
+
+    await refresh_or_retry(bot, guild_id, deliberation_id, ("post", guild_id, deliberation_id, item_id), refresh)
+
+
+async def refresh_or_retry(
+    bot: RoundtableBot, guild_id: int, deliberation_id: int, key: Hashable, refresh: Callable[[], Awaitable[object]]
+) -> None:
+    """`coalesced(bot, key, refresh)`; if Discord (a 5xx, a rate limit, no connection) or storage
+    fails it, `refresh` runs again later. Never raises for those: what it shows is stored already."""
+    try:
+        await coalesced(bot, key, refresh)
+    except (discord.HTTPException, OSError, TimeoutError, StorageUnavailable) as exc:
+        # Refreshes coalesced into this one were dropped with it: the retry reads the state afresh.
+        _stale_refreshes(bot).add(guild_id, deliberation_id, key, refresh, exc)
+
+
+# A refresh that failed is tried again after 10 s, doubling, at most 5 times (a post Discord keeps
+# refusing, e.g. in a thread the bot can no longer edit, is given up; the next change refreshes it).
+REFRESH_RETRY_SECONDS = 10.0
+REFRESH_ATTEMPTS = 5
+
+
+class _StaleRefreshes:
+    """Refreshes that failed, per deliberation, run again on the bot's timers."""
+
+    def __init__(self, bot: RoundtableBot) -> None:
+        self._bot = weakref.ref(bot)
+        self._due_refreshes: dict[int, dict[Hashable, Callable[[], Awaitable[object]]]] = {}
+        self._attempts: dict[int, int] = {}
+        self._timers = DeadlineScheduler(self._due, bot.clock, timers=bot.timers)
+
+    def add(
+        self,
+        guild_id: int,
+        deliberation_id: int,
+        key: Hashable,
+        refresh: Callable[[], Awaitable[object]],
+        exc: BaseException,
+    ) -> None:
+        attempts = self._attempts.get(deliberation_id, 0)
+        reason = f"{type(exc).__name__} {getattr(exc, 'status', '')}".strip()
+        what = f"{key[0]} {key[-1]}" if isinstance(key, tuple) and key else str(key)
+        if attempts >= REFRESH_ATTEMPTS:
+            log.warning("Deliberation %s: %s not refreshed (%s); given up", deliberation_id, what, reason)
+            self._due_refreshes.pop(deliberation_id, None)
+            self._attempts.pop(deliberation_id, None)
+            return
+        self._due_refreshes.setdefault(deliberation_id, {})[key] = refresh
+        self._attempts[deliberation_id] = attempts + 1
+        bot = self._bot()
+        if bot is None:
+            return
+        if deliberation_id not in self._timers:
+            when = bot.clock() + timedelta(seconds=REFRESH_RETRY_SECONDS * 2**attempts)
+            self._timers.schedule(guild_id, deliberation_id, when)
+        log.warning(
+            "Deliberation %s: %s not refreshed (%s); trying again at %s",
+            deliberation_id,
+            what,
+            reason,
+            f"{self._timers.deadline_of(deliberation_id):%H:%M:%S}",
+        )
+
+    async def _due(self, guild_id: int, deliberation_id: int) -> None:
+        bot = self._bot()
+        due = self._due_refreshes.pop(deliberation_id, {})
+        if bot is None:
+            return
+        for key, refresh in due.items():
+            await refresh_or_retry(bot, guild_id, deliberation_id, key, refresh)
+        if deliberation_id not in self._due_refreshes:
+            self._attempts.pop(deliberation_id, None)  # all refreshed: the next failure starts afresh
+
+
+_stale: weakref.WeakKeyDictionary[RoundtableBot, _StaleRefreshes] = weakref.WeakKeyDictionary()
+
+
+def _stale_refreshes(bot: RoundtableBot) -> _StaleRefreshes:
+    stale = _stale.get(bot)
+    if stale is None:
+        stale = _stale[bot] = _StaleRefreshes(bot)
+    return stale
 
 
 # Per bot: refreshes under way -> whether a change arrived meanwhile (refresh once more).
@@ -383,6 +474,8 @@ __all__ = [
     "objection_embed",
     "post_contribution",
     "post_objection",
+    "refresh_later_if_failed",
+    "refresh_or_retry",
     "refresh_post",
     "show_change",
     "tally_text",

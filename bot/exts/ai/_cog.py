@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -34,7 +35,7 @@ from bot.engine.errors import AlreadyRecorded, RoundtableError, StorageUnavailab
 from bot.engine.model import Actor
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
+from bot.exts._shared.messages import NO_MENTIONS, answer_stored, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts._shared.scheduler import DeadlineScheduler
 from bot.exts.ai._drafts import draft_choices, open_critique_form, revision_asked
@@ -196,10 +197,16 @@ class AIParticipants(commands.Cog):
         ask, change = await self.bot.roundtable.ask_ai(
             guild_id, deliberation_id, await moderator_of(self.bot, interaction)
         )
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        # Stored: the turn starts and the change is published whether or not Discord takes the answer.
         if change is not None:
             self.bot.publish(guild_id, change)
         self.start_turn(guild_id, deliberation_id, ask.task, target=ask.target, names=ask.names)
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # Not an error to apologise for ("nothing was changed" would be false): the turn runs.
+            log.warning("Deliberation %s: AI turn asked for, its answer not delivered (%s)", deliberation_id, exc)
+            return
         if ask.task == "position":
             reply = (
                 f"Asked {_names(list(ask.names))} for their positions; they appear in the deliberation, "
@@ -209,7 +216,7 @@ class AIParticipants(commands.Cog):
             reply = (
                 f"Asked {_names(list(ask.names))} to critique draft #{ask.target}; their critiques appear when ready."
             )
-        await safe_respond(interaction, reply, ephemeral=True)
+        await answer_stored(interaction, reply, ephemeral=True)
 
     # ------------------------------------------------------------------ /summary
 
@@ -311,9 +318,14 @@ class AIParticipants(commands.Cog):
                 guild_id, deliberation_id, lambda d, at: d.adopt(actor, draft_id, at, amended_text=text)
             )
         d = change.deliberation
-        await safe_respond(interaction, f"The proposal before the group is set. {authorship(d)}", ephemeral=True)
-        channel = await deliberation_channel(self.bot, guild_id, d.id)
-        await safe_send(channel, embed=proposal_embed(d))
+        await answer_stored(interaction, f"The proposal before the group is set. {authorship(d)}", ephemeral=True)
+        try:
+            channel = await deliberation_channel(self.bot, guild_id, d.id)
+            await safe_send(channel, embed=proposal_embed(d))
+        except discord.HTTPException as exc:
+            # Stored and answered: the proposal stands (the apology would say nothing changed); only
+            # this announcement is lost, and the change is still published below.
+            log.warning("Deliberation %s: proposal stored, its announcement not posted (%s)", d.id, exc.status)
         self.bot.publish(guild_id, change)
 
     # ------------------------------------------------------------------ /summary critique | revise

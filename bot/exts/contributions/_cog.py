@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.engine.model import CONSENT_LABELS, ConsentChoice, ContributionKind
 from bot.exts._shared.lookup import actor_of, resolve_deliberation
-from bot.exts._shared.posting import refresh_post
+from bot.exts._shared.posting import refresh_later_if_failed
 from bot.exts.contributions import _replies
 from bot.exts.contributions._flow import perform
 from bot.exts.contributions._views import (
@@ -161,4 +161,4 @@ class Contributions(commands.Cog):
             elif c is not None and c.revises is not None:
                 drafts.append(c.revises)
         for draft in dict.fromkeys(drafts):
-            await refresh_post(self.bot, guild_id, d, draft)
+            await refresh_later_if_failed(self.bot, guild_id, d.id, draft)  # tried again if Discord fails it

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from bot.exts._shared.lookup import guild_id_of
@@ -38,10 +39,17 @@ async def perform(
         change = await bot.roundtable.act(guild_id, deliberation_id, decide)
         try:
             await safe_respond(interaction, confirm(change), ephemeral=True)
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             # Stored already: the usual apology ("nothing was changed") would be false. The post shows it.
-            log.warning("Deliberation %s: action stored, its answer not delivered (%s)", deliberation_id, exc.status)
+            # Discord refusing it (HTTPException) or the connection dropping as it was sent (aiohttp).
+            reason = getattr(exc, "status", None) or type(exc).__name__
+            log.warning("Deliberation %s: action stored, its answer not delivered (%s)", deliberation_id, reason)
         finally:
             bot.publish(guild_id, change)  # what it owes is posted even when the answer could not be sent
-    await show_change(bot, guild_id, change)
+    try:
+        await show_change(bot, guild_id, change)
+    except Exception:
+        # A bug in refreshing a post, after the action was stored and answered: logged with its
+        # traceback, never answered with the apology (it says nothing was changed; something was).
+        log.exception("Deliberation %s: refreshing posts after a stored action failed", deliberation_id)
     return change

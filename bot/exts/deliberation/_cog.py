@@ -11,8 +11,8 @@ from bot.engine.errors import InvalidValue
 from bot.engine.model import Actor, Role
 from bot.exts._shared.checks import moderator_only
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
-from bot.exts._shared.posting import coalesced, deliberation_channel
+from bot.exts._shared.messages import NO_MENTIONS, answer_stored, safe_respond, safe_send
+from bot.exts._shared.posting import deliberation_channel, refresh_or_retry
 from bot.exts.decisions._embeds import record_embed, record_files
 from bot.exts.deliberation import _embeds
 from bot.exts.deliberation._views import agenda_view, close_round, round_view
@@ -109,7 +109,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
                 f"Deliberation #{d.id} is stored and open, but Discord did not open its "
                 f"{'agenda' if in_channel else 'thread'} just now; it will appear shortly."
             )
-        await safe_respond(interaction, reply, ephemeral=True)
+        await answer_stored(interaction, reply, ephemeral=True)  # published (its deadline kept) even if this fails
         self.bot.publish(guild_id, change)
 
     async def _open_agenda(self, guild_id: int, d: Deliberation, _: str) -> discord.Message:
@@ -150,7 +150,7 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         guild_id = guild_id_of(interaction)
         deliberation_id = await resolve_deliberation(self.bot, interaction, deliberation)
         change = await self.bot.roundtable.act(guild_id, deliberation_id, decide)
-        await safe_respond(interaction, reply.format(d=change.deliberation), ephemeral=True)
+        await answer_stored(interaction, reply.format(d=change.deliberation), ephemeral=True)
         self.bot.publish(guild_id, change)
         return change
 
@@ -241,11 +241,18 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         """Keep the agenda and the consent count current (announcements are owed in the outbox)."""
         d = change.deliberation
         if change.milestones():
-            await self._refresh_agenda(guild_id, d)
+            await refresh_or_retry(
+                self.bot, guild_id, d.id, ("agenda", guild_id, d.id), lambda: self._refresh_agenda(guild_id, d.id)
+            )
         if change.consent is not None and d.is_open:
             index = d.current
-            await coalesced(
-                self.bot, ("round", guild_id, d.id, index), lambda: self._refresh_round(guild_id, d.id, index)
+            # Tried again later if Discord fails it: the count must not stay behind at the end of a burst.
+            await refresh_or_retry(
+                self.bot,
+                guild_id,
+                d.id,
+                ("round", guild_id, d.id, index),
+                lambda: self._refresh_round(guild_id, d.id, index),
             )
 
     async def _refresh_round(self, guild_id: int, deliberation_id: int, index: int) -> None:
@@ -259,7 +266,8 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             await channel.get_partial_message(where[1]).edit(
                 embed=_embeds.round_opened_embed(d, index), view=round_view(d, index), allowed_mentions=NO_MENTIONS
             )
-        except discord.HTTPException as exc:
+        except (discord.NotFound, discord.Forbidden) as exc:
+            # Gone, or the bot may no longer edit it: nothing to retry. (Other failures are retried.)
             log.info("Deliberation %s: round %s not refreshed (%s)", d.id, index, exc.status)
 
     # ------------------------------------------------------------------ the posts it owes (outbox)
@@ -343,7 +351,8 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
         stored = await self.bot.roundtable.record(guild_id, d.id)
         return await safe_send(archive, embed=record_embed(stored), files=record_files(stored))
 
-    async def _refresh_agenda(self, guild_id: int, d: Deliberation) -> None:
+    async def _refresh_agenda(self, guild_id: int, deliberation_id: int) -> None:
+        d = await self.bot.roundtable.get(guild_id, deliberation_id)  # as stored now (also when retried)
         where = await self.bot.roundtable.post(guild_id, d.id, AGENDA_REF)
         if where is None:
             return
@@ -354,5 +363,6 @@ class Deliberations(commands.GroupCog, group_name="deliberation", group_descript
             await channel.get_partial_message(where[1]).edit(
                 embed=_embeds.agenda_embed(d), view=agenda_view(d), allowed_mentions=NO_MENTIONS
             )
-        except discord.HTTPException as exc:
+        except (discord.NotFound, discord.Forbidden) as exc:
+            # Gone, or the bot may no longer edit it: nothing to retry. (Other failures are retried.)
             log.info("Deliberation %s: agenda not refreshed (%s)", d.id, exc)

@@ -16,7 +16,7 @@ from bot.engine.model import ACCEPTS, ConsentChoice
 from bot.engine.templates import RoundKind
 from bot.exts._shared import buttons
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of
-from bot.exts._shared.messages import safe_respond
+from bot.exts._shared.messages import answer_stored, safe_respond
 from bot.exts.deliberation._embeds import takes
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ async def close_round(
         reply = "The last round is closed and the decision record is sealed."
     else:
         reply = f"Round {d.current} closed; the {d.round.kind.value} round is open."
-    await safe_respond(interaction, reply, ephemeral=True)
+    await answer_stored(interaction, reply, ephemeral=True)  # published even when the answer fails
     bot.publish(guild_id, change)
 
 
@@ -97,7 +97,7 @@ class ToggleReminders(buttons.RemindButton, template=buttons.RemindButton.answer
             text = "Reminders on: you will be mentioned when each round of this deliberation opens. Click to stop."
         else:
             text = "Reminders off: no more mentions from this deliberation."
-        await safe_respond(interaction, text, ephemeral=True)
+        await answer_stored(interaction, text, ephemeral=True)
         bot.publish(guild_id, change)
 
 

@@ -13,6 +13,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from bot.engine import errors
@@ -20,7 +21,7 @@ from bot.engine.deliberation import Deliberation
 from bot.engine.ranking import Ranking, drafts_list
 from bot.exts._shared.buttons import KeepBallotButton, RankDraftsButton, RankPlaceMenu
 from bot.exts._shared.lookup import actor_of, guild_id_of, moderator_of, resolve_deliberation
-from bot.exts._shared.messages import NO_MENTIONS, safe_respond, safe_send
+from bot.exts._shared.messages import NO_MENTIONS, answer_stored, safe_respond, safe_send
 from bot.exts._shared.posting import deliberation_channel
 from bot.exts.ranking import _embeds
 
@@ -93,7 +94,7 @@ async def ranking_command(
             "the Rank the drafts button. Close it with /summary rank close:True (closing the round closes it too)."
         )
     posted = await bot.courier.deliver(guild_id, deliberation_id)
-    await safe_respond(
+    await answer_stored(
         interaction, reply if posted else f"{reply} (Stored; the post will appear shortly.)", ephemeral=True
     )
     bot.publish(guild_id, change)
@@ -181,7 +182,11 @@ async def store(
         return
     d = change.deliberation
     r = d.ranking(ranking)
-    await _answer(interaction, _embeds.stored_text(r, r.ballot_of(actor.key) or ballot))
+    try:
+        await _answer(interaction, _embeds.stored_text(r, r.ballot_of(actor.key) or ballot))
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        # Stored already: no apology saying nothing was changed, and the count is still refreshed.
+        log.warning("Deliberation %s: ballot stored, its answer not delivered (%s)", d.id, type(exc).__name__)
     await refresh_announcement(bot, guild_id, d, r)
     bot.publish(guild_id, change)
 
