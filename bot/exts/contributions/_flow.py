@@ -6,11 +6,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 
 from bot.exts._shared.lookup import guild_id_of
-from bot.exts._shared.messages import safe_respond
+from bot.exts._shared.messages import answer_stored
 from bot.exts._shared.posting import show_change
 from bot.service import Change, Decision
 
@@ -38,12 +37,7 @@ async def perform(
     with bot.answers_first.answering():  # follow-up work waits while members wait for answers
         change = await bot.roundtable.act(guild_id, deliberation_id, decide)
         try:
-            await safe_respond(interaction, confirm(change), ephemeral=True)
-        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            # Stored already: the usual apology ("nothing was changed") would be false. The post shows it.
-            # Discord refusing it (HTTPException) or the connection dropping as it was sent (aiohttp).
-            reason = getattr(exc, "status", None) or type(exc).__name__
-            log.warning("Deliberation %s: action stored, its answer not delivered (%s)", deliberation_id, reason)
+            await answer_stored(interaction, confirm(change), ephemeral=True)  # never the false apology
         finally:
             bot.publish(guild_id, change)  # what it owes is posted even when the answer could not be sent
     try:
