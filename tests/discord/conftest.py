@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import discord
@@ -15,6 +15,23 @@ from bot.app import RoundtableBot, create_bot
 from bot.config import Settings
 from bot.exts._shared.errors import refusal_message
 from bot.sandbox import SimClock
+from tests import postgres
+
+
+@pytest.fixture
+def private_server() -> Iterator[postgres.PostgresServer]:
+    """A PostgreSQL server of the test's own, to crash and start again (never the session's)."""
+    with postgres.private_server() as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A test that asks for `private_server` has its bot store in a database of that server."""
+    if "private_server" in request.fixturenames:
+        server: postgres.PostgresServer = request.getfixturevalue("private_server")
+        return server.create_database()
+    return database_url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ must not make the courier post it a second time when storage is back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,7 @@ from discord_harness import Table
 
 from bot.app import RoundtableBot
 from bot.service import Roundtable
-from tests import postgres
 from tests.postgres import PostgresServer
-
-
-@pytest.fixture
-def private_server() -> Iterator[PostgresServer]:
-    with postgres.private_server() as server:
-        yield server
-
-
-@pytest.fixture
-def database_url(private_server: PostgresServer) -> str:
-    return private_server.create_database()
 
 
 async def test_a_post_made_as_storage_went_is_not_made_twice(

@@ -3,7 +3,7 @@ gateway's READY) must not lose the deadlines and posts it restores then."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 import simcord
@@ -11,19 +11,7 @@ from deliberation_helpers import configure, messages, open_deliberation, state_p
 from discord_harness import Table
 
 from bot.app import RoundtableBot
-from tests import postgres
 from tests.postgres import PostgresServer
-
-
-@pytest.fixture
-def private_server() -> Iterator[PostgresServer]:
-    with postgres.private_server() as server:
-        yield server
-
-
-@pytest.fixture
-def database_url(private_server: PostgresServer) -> str:
-    return private_server.create_database()
 
 
 async def test_a_deadline_due_while_storage_went_away_during_start_still_closes_its_round(

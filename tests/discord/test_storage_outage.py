@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,19 +23,7 @@ from bot.engine.errors import STORAGE_UNAVAILABLE, StorageUnavailable
 from bot.exts._shared import scheduler
 from bot.exts._shared.scheduler import MAX_STORAGE_RETRY_SECONDS, DeadlineScheduler
 from bot.service import Roundtable
-from tests import postgres
 from tests.postgres import PostgresServer
-
-
-@pytest.fixture
-def private_server() -> Iterator[PostgresServer]:
-    with postgres.private_server() as server:
-        yield server
-
-
-@pytest.fixture
-def database_url(private_server: PostgresServer) -> str:
-    return private_server.create_database()
 
 
 async def test_a_database_lost_mid_run_refuses_actions_keeps_the_deadline_and_recovers_without_a_restart(

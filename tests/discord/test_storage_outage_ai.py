@@ -7,7 +7,6 @@ and started again, without restarting the bot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,10 @@ import simcord
 from discord_harness import Table
 
 from bot.config import Settings
-from tests import postgres
 from tests.fake_ai import fake_panel
 from tests.postgres import PostgresServer
 
 SAGE_LABEL = "AI participant · Sage · smollm2-135m · not authoritative"
-
-
-@pytest.fixture
-def private_server() -> Iterator[PostgresServer]:
-    with postgres.private_server() as server:
-        yield server
 
 
 @pytest.fixture
