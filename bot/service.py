@@ -313,7 +313,15 @@ class Roundtable:
         return Change(deliberation, events)
 
     async def get(self, guild_id: int, deliberation_id: int) -> Deliberation:
-        return (await self._entry(guild_id, deliberation_id)).deliberation
+        """The deliberation as stored. While an action on it is being stored (its events are
+        applied before the append commits), this waits for the outcome, so an action the
+        database then refuses is never shown."""
+        entry = await self._entry(guild_id, deliberation_id)
+        if entry.lock.locked():
+            async with entry.lock:
+                if entry.stale:
+                    await self._reload(entry, guild_id, deliberation_id)
+        return entry.deliberation
 
     async def act(self, guild_id: int, deliberation_id: int, decide: Decision) -> Change:
         """Decide, store, then apply. Nothing is written when the engine refuses.

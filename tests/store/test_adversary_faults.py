@@ -8,6 +8,8 @@ failed to store, and the object fetched earlier still holds its events (a vote n
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 
@@ -68,3 +70,28 @@ async def test_a_post_made_after_a_failed_answer_shows_only_what_was_stored(
     assert shown[str(position)][Vote.AGREE] == 0, shown  # the vote was refused: nobody agrees
     assert (await rt.get(GUILD, number)).tally(position)[Vote.AGREE] == 0
     assert await rt.store.verify() == []
+
+
+@pytest.mark.sqlite_only  # makes the SQLite file refuse writes through its connection
+async def test_a_read_while_an_action_is_being_stored_never_shows_it_if_storage_then_refuses_it(
+    roundtable: Roundtable,
+) -> None:
+    rt = roundtable
+    ada, grace = Actor.human(11, "Ada"), Actor.human(12, "Grace")
+    started = await rt.start(GUILD, 100, Actor.human(10, "Mod", moderates=True), "Fridays?")
+    number = started.deliberation.id
+    await rt.act(GUILD, number, lambda d, at: d.state_position(ada, "support", "Fridays suit us.", at))
+    position = max((await rt.get(GUILD, number)).contributions)
+
+    await _writes_fail(rt, True)
+    vote = asyncio.create_task(rt.act(GUILD, number, lambda d, at: d.vote(grace, position, Vote.AGREE, at)))
+    while not vote.done() and not any(e.lock.locked() for e in rt._cache.values()):  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    assert not vote.done()
+    read = await rt.get(GUILD, number)  # while the vote is being stored
+    with pytest.raises(StorageUnavailable):
+        await vote
+    await _writes_fail(rt, False)
+
+    assert read.tally(position).get(Vote.AGREE, 0) == 0
+    assert (await rt.get(GUILD, number)).tally(position).get(Vote.AGREE, 0) == 0
