@@ -13,10 +13,10 @@ section of docs/benchmarks.md. `--quick` runs smaller and prints without writing
    dissent (three positions posted), 15 quick ones in consent. 2,000 interactions (800
    `/position`, 600 Agree clicks on a position, 600 Endorse clicks), in a shuffled order, are
    injected within one second of wall-clock time, without waiting for the bot between them.
-   During the burst SimCord's settling and its loop bookkeeping are off (`production_loop`) and
-   its virtual clock keeps pace with the wall clock (`clock_in_step`), so the bot runs as in
-   production, Discord's three seconds to answer included; its REST routes and payload building
-   are metered and subtracted (`SimMeter`). The same interactions are then sent to the same bot
+   During the burst SimCord's settling and its loop bookkeeping are off (`production_loop`), so
+   the bot runs on asyncio's own loop and timers as in production; its REST routes and payload
+   building are metered and subtracted (`SimMeter`); answers later than Discord's three seconds
+   are counted (*late*). The same interactions are then sent to the same bot
    with bare handlers (`bare_handlers`) for the baseline.
 """
 
@@ -294,16 +294,18 @@ def bare_handlers(bot: RoundtableBot) -> Iterator[None]:
 
 @contextmanager
 def production_loop(env: simcord.Env) -> Iterator[None]:
-    """SimCord's bookkeeping off the loop for the burst: asyncio's own call_soon and create_task.
+    """SimCord off the loop for the burst: asyncio's own scheduling, timers on the wall clock.
 
-    SimCord wraps the loop's scheduling to learn when the bot has settled; every callback of the
-    bot then pays for that bookkeeping, which production does not have. The burst neither settles
-    nor needs it; virtual timers (call_later) stay SimCord's, and `clock_in_step` keeps them running.
+    SimCord wraps the loop's scheduling to learn when the bot has settled and to run timers on
+    its virtual clock; every callback of the bot then pays for that bookkeeping, which production
+    does not have, and with settling off its clock would stand still. During the burst the loop is
+    asyncio's own, as in production: a timer the bot sets (its follow-ups' wait, a retry) fires
+    after real seconds.
     """
     loop = asyncio.get_running_loop()
     runtime = env._runtime
     assert runtime is not None
-    names = ("call_soon", "call_soon_threadsafe", "create_task")
+    names = ("call_soon", "call_soon_threadsafe", "create_task", "call_later", "call_at")
     hooks = {name: getattr(loop, name) for name in names}
     for name in names:
         setattr(loop, name, getattr(runtime, name))
@@ -312,18 +314,6 @@ def production_loop(env: simcord.Env) -> Iterator[None]:
     finally:
         for name, hook in hooks.items():
             setattr(loop, name, hook)
-
-
-async def clock_in_step(env: simcord.Env) -> None:
-    """Advance SimCord's virtual clock with the wall clock while settling is off, as time passes in
-    production: the bot's timers fire, and Discord's three seconds to answer an interaction run."""
-    loop = asyncio.get_running_loop()
-    last = time.perf_counter()
-    while True:
-        await asyncio.sleep(0.01)
-        now = time.perf_counter()
-        await env._advance_to(env._virtual_time + (now - last), loop.time() + 60)
-        last = now
 
 
 @dataclass
@@ -499,7 +489,6 @@ async def run_burst(tmp: Path, name: str, *, bare: bool, count: int, seconds: fl
 
         env._settle_internal = no_settle  # type: ignore[method-assign]
         with production_loop(env), bare_handlers(bot) if bare else nullcontext():
-            ticker = asyncio.create_task(clock_in_step(env))
             start = time.perf_counter()
             for i, action in enumerate(actions):
                 due = start + seconds * i / len(actions)
@@ -517,7 +506,6 @@ async def run_burst(tmp: Path, name: str, *, bare: bool, count: int, seconds: fl
             # The follow-up work (posts, refreshes) runs to its end before SimCord takes the loop back.
             while bot._publishing and time.perf_counter() - waited < 600:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
-            ticker.cancel()
         env._settle_internal = settle  # type: ignore[method-assign]
         await env.settle(timeout=600)
         burst.seconds_to_settle = time.perf_counter() - start
@@ -606,11 +594,11 @@ def report(timers: list[TimerRun], bursts: list[Burst], quick: bool) -> str:
         " the same payloads, options, messages and components for both.",
         "",
         "How the simulator's share is kept out: during the burst SimCord's settling is off and so is its"
-        " bookkeeping on the loop (its wrappers around `call_soon`, `call_soon_threadsafe` and `create_task`,"
-        " which it needs only to know when the bot has settled: asyncio's own are put back), while its virtual"
-        " clock advances with the wall clock (so the bot's timers fire and Discord's three seconds to answer"
-        " run as in production; *late* counts answers given more than 3 s (wall) after discord.py built the"
-        " interaction, which Discord would have refused). What remains of the"
+        " bookkeeping on the loop (its wrappers around `call_soon`, `call_soon_threadsafe`, `create_task`,"
+        " `call_later` and `call_at`, which it needs to know when the bot has settled and to run timers on its"
+        " virtual clock: asyncio's own are put back, so the bot's timers run on the wall clock as in"
+        " production). *Late* counts answers given more than 3 s (wall) after discord.py built the"
+        " interaction, which Discord would have refused. What remains of the"
         " simulator on the loop, its REST routes (every post, edit and response) and its building of each"
         " injected payload, is metered (`SimMeter`, excluding discord.py's parsing inside it) and subtracted:"
         " *Bot* is the time from discord.py building the `Interaction` to the response being accepted, minus"

@@ -23,7 +23,10 @@ MAX_WAIT = 3.0
 class AnswersFirst:
     def __init__(self) -> None:
         self._answering = 0
-        self._idle: asyncio.Future[None] | None = None  # resolved when the last answer under way is sent
+        # Resolved when the last answer under way is sent, or MAX_WAIT after the first follow-up
+        # began waiting (one timer for all the waiters, not one each: a burst has hundreds).
+        self._released: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -33,18 +36,28 @@ class AnswersFirst:
             yield
         finally:
             self._answering -= 1
-            if self._answering == 0 and self._idle is not None:
-                if not self._idle.done():
-                    self._idle.set_result(None)
-                self._idle = None
+            if self._answering == 0:
+                self._release()
 
     async def wait(self) -> None:
         """Return once no answer is under way, or after at most `MAX_WAIT` seconds."""
         if self._answering == 0:
             return
-        if self._idle is None:
-            self._idle = asyncio.get_running_loop().create_future()
-        await asyncio.wait({self._idle}, timeout=MAX_WAIT)
+        if self._released is None:
+            loop = asyncio.get_running_loop()
+            self._released = loop.create_future()
+            self._timer = loop.call_later(MAX_WAIT, self._release)
+        # Shielded: a waiter cancelled (the bot closing) leaves the others waiting as they were.
+        await asyncio.shield(self._released)
+
+    def _release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._released is not None:
+            if not self._released.done():
+                self._released.set_result(None)
+            self._released = None
 
 
 __all__ = ["MAX_WAIT", "AnswersFirst"]
