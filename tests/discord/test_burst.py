@@ -93,3 +93,29 @@ async def test_a_burst_of_positions_in_one_deliberation_is_all_stored_and_posted
 
 def _edits(env: simcord.Env, message_id: int) -> int:
     return sum(1 for r in env.http_requests if r.method == "PATCH" and r.path.endswith(f"/messages/{message_id}"))
+
+
+async def test_a_burst_of_consent_answers_is_counted_in_full_on_the_round_message(
+    env: simcord.Env, table: Table, bot: RoundtableBot
+) -> None:
+    """The round's count is refreshed coalesced (it was one edit per answer): after a burst of
+    endorsements it shows every answer, in fewer edits than answers."""
+    await configure(table)
+    opened = await open_deliberation(table, template="quick")
+    members = [table.guild.add_member(env.create_user(f"Member {i}")) for i in range(10)]
+    for i, member in enumerate(members):
+        await state_position(member, opened, "Support", f"Reason {i}.")
+    await advance(table.moderator, opened.where, force=True)
+    consent_round = last(opened.where, "Round 2 of 2 open: consent")
+    edits_before = _edits(env, consent_round.id)
+
+    async with burst(env):
+        results = [await member.click(consent_round, label="Endorse") for member in members]
+
+    assert all("Endorse" in r.response.content for r in results)  # type: ignore[union-attr]
+    d = await bot.roundtable.get(table.guild.id, opened.id)
+    assert len(d.consent) == 10
+    now = next(m for m in opened.where.history() if m.id == consent_round.id)
+    assert fields(now)["Answered"] == "10 of 10 members"
+    edits = _edits(env, consent_round.id) - edits_before
+    assert 1 <= edits < len(members)
